@@ -1,0 +1,7 @@
+"""Layer 1: the lesson's mathematics as PyTorch modules."""
+
+from rnnkit.nn.cells import GRUCell, LSTMCell, RNNCell
+from rnnkit.nn.pooling import POOLINGS, Pooling, valid_mask
+from rnnkit.nn.recurrent import BACKENDS, CELLS, Recurrent
+
+__all__ = ["BACKENDS", "CELLS", "POOLINGS", "GRUCell", "LSTMCell", "Pooling", "RNNCell", "Recurrent", "valid_mask"]

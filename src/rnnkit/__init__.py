@@ -1,3 +1,33 @@
-"""rnnkit: recurrent neural networks for text, exact on variable lengths, fast on a CPU."""
+"""rnnkit: recurrent neural networks for text, exact on variable lengths, fast on a CPU.
+
+import rnnkit
+clf = rnnkit.train("train.csv", cell="lstm", bidirectional=True)
+clf.predict(["a great film"])
+clf.save("runs/model"); rnnkit.load("runs/model")
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The public names load on first use, so that `rnnkit --help` does not wait for torch to import.
+_PUBLIC = {
+    "train": "rnnkit.api",
+    "TrainOptions": "rnnkit.api",
+    "load": "rnnkit.pipeline",
+    "Pipeline": "rnnkit.pipeline",
+}
+__all__ = ["Pipeline", "TrainOptions", "__version__", "load", "train"]
+
+if TYPE_CHECKING:
+    from rnnkit.api import TrainOptions, train
+    from rnnkit.pipeline import Pipeline, load
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PUBLIC:
+        return getattr(import_module(_PUBLIC[name]), name)
+    raise AttributeError(f"module 'rnnkit' has no attribute {name!r}")

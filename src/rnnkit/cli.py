@@ -1,0 +1,239 @@
+"""The ``rnnkit`` command: train, evaluate and predict, each a thin shell over the Python API.
+
+Heavy imports (torch) happen inside the commands, so ``rnnkit --help`` answers at once. Bad input ends with
+``error: <one line>`` on standard error and exit status 2; an interrupted training run says how to resume.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+
+import click
+
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(EXIT_BAD_INPUT)
+
+
+class Group(click.Group):
+    """Turns rnnkit's own errors into one line and exit status 2, wherever a command raises them."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("\ninterrupted", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Exception as e:
+            from rnnkit.errors import RnnkitError
+
+            if isinstance(e, RnnkitError):
+                fail(str(e))
+            raise
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="rnnkit")
+def main() -> None:
+    """Recurrent neural networks for text classification.
+
+    \b
+    rnnkit train                                   train on the bundled AG News sample, print the test report
+    rnnkit train data.csv --test test.csv          train on your labelled file (CSV, TSV or JSONL)
+    rnnkit evaluate runs/data MODEL_TEST.csv       accuracy, macro-F1, per-class table, confusion matrix
+    rnnkit predict runs/data "some text"           label and probability for each text
+    """
+
+
+def text_read_options(f):
+    f = click.option(
+        "--format",
+        "format_",
+        type=click.Choice(["csv", "tsv", "jsonl", "agnews"]),
+        help="File format; guessed from the extension (.csv, .tsv, .jsonl, .gz looked through).",
+    )(f)
+    f = click.option(
+        "--classes",
+        type=click.Path(dir_okay=False),
+        help="A file naming the classes, one per line; line 1 names label 0.",
+    )(f)
+    f = click.option("--label-column", help="The column holding the labels (default: label, class, category, ...).")(f)
+    f = click.option(
+        "--text-column",
+        multiple=True,
+        help="The column holding the text (default: text, sentence, review, ...); repeat to join several columns.",
+    )(f)
+    return f
+
+
+@main.command()
+@click.argument("data", required=False, type=click.Path(dir_okay=False))
+@click.option("--test", type=click.Path(dir_okay=False), help="A labelled file to report on after training.")
+@click.option(
+    "--valid-split", type=float, default=0.1, show_default=True, help="Share of DATA held out to choose the best epoch."
+)
+@text_read_options
+@click.option(
+    "--model",
+    type=click.Choice(["rnn", "bag"]),
+    default="rnn",
+    show_default=True,
+    help="rnn: the recurrent network; bag: the order-blind bag-of-embeddings baseline.",
+)
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), default="lstm", show_default=True)
+@click.option("--bidirectional/--no-bidirectional", default=True, show_default=True)
+@click.option("--layers", type=int, default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--hidden", type=int, default=128, show_default=True, help="Hidden state size per direction.")
+@click.option("--embedding-dim", type=int, default=128, show_default=True)
+@click.option("--pooling", type=click.Choice(["last", "mean", "max", "attention"]), default="max", show_default=True)
+@click.option("--dropout", type=float, default=0.5, show_default=True)
+@click.option("--epochs", type=int, default=10, show_default=True, help="At most this many passes over DATA.")
+@click.option(
+    "--patience",
+    type=int,
+    default=3,
+    show_default=True,
+    help="Stop after this many epochs without a better validation score.",
+)
+@click.option(
+    "--metric",
+    type=click.Choice(["accuracy", "macro_f1"]),
+    default="accuracy",
+    show_default=True,
+    help="The validation score that picks the best epoch.",
+)
+@click.option("--batch-size", type=int, default=64, show_default=True)
+@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate of AdamW.")
+@click.option("--max-length", type=int, default=400, show_default=True, help="Tokens kept per text.")
+@click.option("--min-freq", type=int, default=1, show_default=True, help="Words seen fewer times become <unk>.")
+@click.option("--tokenizer", type=click.Choice(["word", "char"]), default="word", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<data name>].")
+@click.option("--resume", is_flag=True, help="Continue the interrupted run in --out (or the latest one).")
+@click.option("--strict", is_flag=True, help="Refuse empty texts instead of skipping them.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def train(data, test, format_, text_column, quiet, **options) -> None:
+    """Train a classifier on DATA (default: the bundled AG News sample) and save it.
+
+    DATA is a CSV, TSV or JSONL file with a text and a label column. The model is saved in the run directory
+    (see --out) and the test report, if there is a test set, is printed.
+    """
+    from rnnkit.api import train as train_pipeline
+    from rnnkit.training import format_report
+
+    try:
+        pipeline = train_pipeline(
+            data, test=test, format=format_, text_column=list(text_column) or None, progress=not quiet, **options
+        )
+    except KeyboardInterrupt:
+        click.echo("\ninterrupted: finished epochs are saved; add --resume to the same command to continue", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    history = pipeline.training["history"]
+    best = history[pipeline.training["best_epoch"] - 1]
+    click.echo(f"model saved to {pipeline.run_dir}  (best epoch {best['epoch']} of {len(history)})")
+    if "valid_accuracy" in best:
+        click.echo(f"validation: accuracy {best['valid_accuracy']:.4f}, macro-F1 {best['valid_macro_f1']:.4f}")
+    if pipeline.report is not None:
+        click.echo(f"\ntest set {pipeline.report['source']}:")
+        click.echo(format_report(pipeline.report))
+    click.echo(f'\nnext: rnnkit predict {pipeline.run_dir} "some text"')
+
+
+@main.command()
+@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("data", type=click.Path(dir_okay=False))
+@text_read_options
+@click.option("--report", type=click.Path(dir_okay=False), help="Also write the full report as JSON to this file.")
+def evaluate(model, data, format_, text_column, label_column, classes, report) -> None:
+    """Evaluate MODEL on the labelled file DATA: accuracy, macro-F1, per-class figures, confusion matrix."""
+    from rnnkit.data import read_class_names
+    from rnnkit.io import atomic_write_json
+    from rnnkit.pipeline import load
+    from rnnkit.training import format_report
+
+    pipeline = load(model)
+    result = pipeline.evaluate(
+        data,
+        format=format_,
+        text_columns=list(text_column) or None,
+        label_column=label_column,
+        label_names=read_class_names(classes) if classes else None,
+    )
+    if result["skipped_empty"]:
+        click.echo(f"skipped {result['skipped_empty']} empty texts", err=True)
+    click.echo(format_report(result))
+    if report:
+        atomic_write_json(report, result)
+        click.echo(f"\nreport written to {report}")
+
+
+def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:
+    if texts and file:
+        raise click.UsageError("give texts as arguments or with --file, not both")
+    if texts:
+        yield from texts
+        return
+    if file:
+        from rnnkit.data.readers import read_text_file
+
+        source = read_text_file(file).splitlines()
+    elif not sys.stdin.isatty():
+        source = sys.stdin
+    else:
+        raise click.UsageError("give texts as arguments, with --file, or on standard input (one per line)")
+    for line in source:
+        yield line.rstrip("\n")
+
+
+@main.command()
+@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("texts", nargs=-1)
+@click.option("--file", type=click.Path(dir_okay=False), help="Read texts from this file, one per line.")
+@click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels shown per text.")
+@click.option("--format", "format_", type=click.Choice(["text", "json", "tsv"]), default="text", show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+def predict(model, texts, file, top_k, format_, batch_size) -> None:
+    """Predict the label of each text: TEXTS as arguments, --file, or standard input (one text per line).
+
+    Large inputs stream through in batches; each line gets its answer in the input's order.
+    """
+    from rnnkit.pipeline import load
+
+    pipeline = load(model)
+    top_k = min(top_k, len(pipeline.labels))
+    batch: list[str] = []
+
+    def flush() -> None:
+        probabilities = pipeline.predict_proba(batch, batch_size)
+        for text, row in zip(batch, probabilities, strict=True):
+            best = row.argsort()[::-1][:top_k]
+            pairs = [(pipeline.labels[i], float(row[i])) for i in best]
+            if format_ == "json":
+                click.echo(
+                    json.dumps(
+                        {"text": text, "labels": [{"label": k, "probability": round(p, 6)} for k, p in pairs]},
+                        ensure_ascii=False,
+                    )
+                )
+            elif format_ == "tsv":
+                click.echo("\t".join(f"{k}\t{p:.4f}" for k, p in pairs))
+            else:
+                click.echo("  ".join(f"{k} {p:.3f}" for k, p in pairs) + (f"\t{text}" if len(texts) != 1 else ""))
+        batch.clear()
+
+    for text in _texts(texts, file):
+        batch.append(text)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,122 @@
+"""Encoded data sets, length-bucketed batches and the collate step, all on flat tensors.
+
+Texts are tokenised and encoded once, up front, into one flat id tensor with offsets; a batch is then
+assembled by tensor indexing, with no Python work per token. Buckets of similar lengths keep padding
+(and so wasted work) small while the order of batches stays random.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from rnnkit.text import PAD_ID, UNK_ID, Vocab
+
+
+@dataclass
+class EncodedTexts:
+    """``ids`` is every text's token ids end to end; text ``i`` is ``ids[offsets[i] : offsets[i] + lengths[i]]``."""
+
+    ids: Tensor  # (total tokens,) int64
+    offsets: Tensor  # (N,) int64
+    lengths: Tensor  # (N,) int64, each >= 1
+    labels: Tensor | None  # (N,) int64 class indices
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    @property
+    def tokens(self) -> int:
+        return int(self.lengths.sum())
+
+    def subset(self, indices: Sequence[int]) -> EncodedTexts:
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return EncodedTexts(
+            self.ids, self.offsets[index], self.lengths[index], None if self.labels is None else self.labels[index]
+        )
+
+
+def encode_texts(
+    texts: Sequence[str],
+    tokenize: Callable[[str], list[str]],
+    vocab: Vocab,
+    max_length: int | None = None,
+    labels: Sequence[int] | None = None,
+) -> EncodedTexts:
+    """Tokenise and encode every text once; keep the first ``max_length`` tokens; a text with no token
+    becomes a single ``<unk>`` so that every sequence has a length of at least 1."""
+    encoded = [
+        vocab.encode(tokenize(text)[:max_length] if max_length else tokenize(text)) or [UNK_ID] for text in texts
+    ]
+    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
+    offsets = np.zeros(len(encoded), dtype=np.int64)
+    if len(encoded) > 1:
+        np.cumsum(lengths[:-1], out=offsets[1:])
+    flat = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
+    return EncodedTexts(
+        torch.from_numpy(flat),
+        torch.from_numpy(offsets),
+        torch.from_numpy(lengths),
+        None if labels is None else torch.as_tensor(labels, dtype=torch.long),
+    )
+
+
+def collate(data: EncodedTexts, indices: Sequence[int] | Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+    """``(ids [B, T], lengths [B], labels [B] or None)``, padded with ``<pad>`` to the longest in the batch."""
+    index = torch.as_tensor(indices, dtype=torch.long)
+    lengths = data.lengths[index]
+    steps = int(lengths.max())
+    positions = torch.arange(steps)
+    valid = positions[None, :] < lengths[:, None]  # (B, T)
+    flat_positions = (data.offsets[index][:, None] + positions[None, :]).clamp_(max=len(data.ids) - 1)
+    ids = torch.where(valid, data.ids[flat_positions], PAD_ID)
+    labels = None if data.labels is None else data.labels[index]
+    return ids, lengths, labels
+
+
+class BucketBatchSampler:
+    """Batches of indices of similar length, in random order; the same seed and epoch give the same batches.
+
+    Each epoch shuffles all indices, cuts them into pools of ``pool_batches * batch_size``, sorts each pool by
+    length, cuts it into batches and shuffles the batches. With ``shuffle=False`` (evaluation) it sorts
+    everything by length once: the least padding, in a fixed order.
+    """
+
+    def __init__(
+        self, lengths: Tensor, batch_size: int, shuffle: bool = True, seed: int = 0, pool_batches: int = 50
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.lengths = lengths.numpy()
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.pool_batches = pool_batches
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        size = self.batch_size
+        if not self.shuffle:
+            order = np.argsort(self.lengths, kind="stable")
+            yield from (order[i : i + size] for i in range(0, len(order), size))
+            return
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))
+        pool = size * self.pool_batches
+        batches = []
+        for start in range(0, len(order), pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
+            batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
+        for i in rng.permutation(len(batches)):
+            yield batches[i]

@@ -1,0 +1,113 @@
+"""Text classifiers: the lesson's recurrent network, and the bag-of-embeddings baseline it improves on.
+
+``RecurrentClassifier``: embedding -> ``Recurrent`` -> pooling -> dropout -> linear, as in the lesson (where the
+classifier reads the final state), with the pooling made a choice. ``BagOfEmbeddings``: the lesson's previous
+unit, the average of the word embeddings -> linear; it ignores word order, which shows what order adds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from torch import Tensor, nn
+
+from rnnkit.nn import BACKENDS, CELLS, POOLINGS, Pooling, Recurrent
+from rnnkit.text import PAD_ID
+
+MODELS = ("rnn", "bag")
+
+
+@dataclass
+class ClassifierConfig:
+    """Everything needed to rebuild the network; saved as JSON beside its weights."""
+
+    vocab_size: int
+    num_classes: int
+    model: str = "rnn"
+    cell: str = "lstm"
+    embedding_dim: int = 128
+    hidden_size: int = 128
+    num_layers: int = 1
+    bidirectional: bool = True
+    pooling: str = "max"
+    dropout: float = 0.5
+    backend: str = "fused"
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.model in MODELS, f"model must be one of {MODELS}, got {self.model!r}"),
+            (self.cell in CELLS, f"cell must be one of {CELLS}, got {self.cell!r}"),
+            (self.pooling in POOLINGS, f"pooling must be one of {POOLINGS}, got {self.pooling!r}"),
+            (self.backend in BACKENDS, f"backend must be one of {BACKENDS}, got {self.backend!r}"),
+            (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+            (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
+            (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
+            (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
+            (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
+            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
+        known = {f.name: f.type for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}")
+        types = {"int": int, "str": str, "bool": bool, "float": (int, float)}
+        for name, value in data.items():
+            expected = types[known[name]]
+            if not isinstance(value, expected) or (known[name] == "int" and isinstance(value, bool)):
+                raise ValueError(f"model setting {name!r} must be {known[name]}, got {value!r}")
+        return cls(**data)
+
+
+class RecurrentClassifier(nn.Module):
+    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``."""
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
+        self.encoder = Recurrent(
+            config.cell,
+            config.embedding_dim,
+            config.hidden_size,
+            num_layers=config.num_layers,
+            bidirectional=config.bidirectional,
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            backend=config.backend,
+        )
+        self.pooling = Pooling(config.pooling, self.encoder.output_size, bidirectional=config.bidirectional)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(self.encoder.output_size, config.num_classes)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        x = self.dropout(self.embedding(ids))  # (B, T, E)
+        outputs, _ = self.encoder(x, lengths)  # (B, T, D*H), zero at padding
+        pooled = self.pooling(outputs, lengths)  # (B, D*H)
+        return self.output(self.dropout(pooled))  # (B, C)
+
+
+class BagOfEmbeddings(nn.Module):
+    """The average of the text's word embeddings (padding excluded) -> dropout -> linear; order-blind."""
+
+    def __init__(self, config: ClassifierConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.embedding = nn.EmbeddingBag(config.vocab_size, config.embedding_dim, mode="mean", padding_idx=PAD_ID)
+        self.dropout = nn.Dropout(config.dropout)
+        self.output = nn.Linear(config.embedding_dim, config.num_classes)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        return self.output(self.dropout(self.embedding(ids)))  # (B, E) -> (B, C)
+
+
+def build_model(config: ClassifierConfig) -> nn.Module:
+    return RecurrentClassifier(config) if config.model == "rnn" else BagOfEmbeddings(config)

@@ -1,0 +1,17 @@
+"""Layer 2: tokenizers and the vocabulary."""
+
+from rnnkit.text.tokenizers import TOKENIZERS, CharTokenizer, Tokenizer, WordTokenizer, tokenizer_from_dict
+from rnnkit.text.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocab
+
+__all__ = [
+    "PAD",
+    "PAD_ID",
+    "TOKENIZERS",
+    "UNK",
+    "UNK_ID",
+    "CharTokenizer",
+    "Tokenizer",
+    "Vocab",
+    "WordTokenizer",
+    "tokenizer_from_dict",
+]

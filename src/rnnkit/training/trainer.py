@@ -1,0 +1,258 @@
+"""The training loop: AdamW, warm-up then linear decay, clipping, early stopping with the best weights
+restored, a progress bar, a JSONL log, a checkpoint each epoch and resume.
+
+Read it top to bottom: :func:`fit` is the whole loop. A run interrupted at any point resumes from its last
+finished epoch and ends with the same weights as a run never interrupted (same seed, same data, CPU).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+from tqdm import tqdm
+
+from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
+from rnnkit.errors import RnnkitError
+from rnnkit.io import atomic_write_bytes, atomic_write_text
+from rnnkit.training.metrics import classification_report
+
+METRICS = ("accuracy", "macro_f1")
+CHECKPOINT = "checkpoint.pt"
+LOG = "train_log.jsonl"
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    warmup: float = 0.05  # fraction of all steps spent raising the learning rate from 0
+    patience: int = 3  # epochs without a better validation score before stopping
+    metric: str = "accuracy"
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        checks = [
+            (self.epochs >= 1, f"epochs must be at least 1, got {self.epochs}"),
+            (self.batch_size >= 1, f"batch_size must be at least 1, got {self.batch_size}"),
+            (self.lr > 0, f"lr must be positive, got {self.lr}"),
+            (self.weight_decay >= 0, f"weight_decay must not be negative, got {self.weight_decay}"),
+            (self.clip > 0, f"clip must be positive, got {self.clip}"),
+            (0 <= self.warmup < 1, f"warmup must be in [0, 1), got {self.warmup}"),
+            (self.patience >= 1, f"patience must be at least 1, got {self.patience}"),
+            (self.metric in METRICS, f"metric must be one of {METRICS}, got {self.metric!r}"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise RnnkitError(message)
+
+
+@dataclass
+class FitResult:
+    history: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_score: float = float("-inf")
+    stopped_early: bool = False
+
+
+def seed_everything(seed: int) -> None:
+    """One seed for Python, NumPy and torch: the same seed and data give the same model on a CPU."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) -> torch.Tensor:
+    """Logits ``[N, C]`` in the data's order; batches sorted by length so padding stays small."""
+    was_training = model.training
+    model.eval()
+    outputs, order = [], []
+    for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
+        ids, lengths, _ = collate(data, batch)
+        outputs.append(model(ids, lengths))
+        order.append(torch.as_tensor(batch))
+    model.train(was_training)
+    logits = torch.cat(outputs)
+    result = torch.empty_like(logits)
+    result[torch.cat(order)] = logits
+    return result
+
+
+def evaluate_model(model: nn.Module, data: EncodedTexts, labels: list[str]) -> dict[str, Any]:
+    predicted = predict_logits(model, data).argmax(1)
+    return classification_report(data.labels.numpy(), predicted.numpy(), labels)
+
+
+def warmup_linear_decay(total_steps: int, warmup: float) -> Callable[[int], float]:
+    """The learning-rate factor: a linear ramp over the first ``warmup`` of the steps, then down to 0."""
+    ramp = max(1, round(total_steps * warmup))
+
+    def factor(step: int) -> float:
+        if step < ramp:
+            return (step + 1) / ramp
+        return max(0.0, (total_steps - step) / max(1, total_steps - ramp))
+
+    return factor
+
+
+def fit(
+    model: nn.Module,
+    train: EncodedTexts,
+    valid: EncodedTexts | None,
+    labels: list[str],
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    fingerprint: str = "",
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> FitResult:
+    """Train ``model`` in place and leave the best weights (by validation ``config.metric``) in it."""
+    seed_everything(config.seed)
+    sampler = BucketBatchSampler(train.lengths, config.batch_size, shuffle=True, seed=config.seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, warmup_linear_decay(config.epochs * len(sampler), config.warmup)
+    )
+    result = FitResult()
+    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    stale = 0
+    start_epoch = 1
+    run_dir = Path(run_dir) if run_dir is not None else None
+
+    if resume:
+        state = load_checkpoint(run_dir, fingerprint)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        best_state = state["best_state"]
+        result = FitResult(state["history"], state["best_epoch"], state["best_score"])
+        stale = state["stale"]
+        start_epoch = state["epoch"] + 1
+        torch.set_rng_state(state["torch_rng"])
+
+    for epoch in range(start_epoch, config.epochs + 1):
+        if stale >= config.patience:
+            result.stopped_early = True
+            break
+        sampler.set_epoch(epoch)
+        model.train()
+        started = time.perf_counter()
+        seen = tokens = correct = 0
+        loss_sum = 0.0
+        bar = tqdm(
+            total=len(sampler),
+            desc=f"epoch {epoch}/{config.epochs}",
+            unit="batch",
+            file=sys.stderr,
+            disable=not progress,
+            dynamic_ncols=True,
+            leave=True,
+        )
+        for batch in sampler:
+            ids, lengths, targets = collate(train, batch)
+            logits = model(ids, lengths)
+            loss = F.cross_entropy(logits, targets)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+            optimizer.step()
+            schedule.step()
+            seen += len(batch)
+            tokens += int(lengths.sum())
+            loss_sum += float(loss.detach()) * len(batch)
+            correct += int((logits.argmax(1) == targets).sum())
+            rate = tokens / max(1e-9, time.perf_counter() - started)
+            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}", tok_s=f"{rate:,.0f}")
+            bar.update()
+        bar.close()
+        seconds = time.perf_counter() - started
+        record: dict[str, Any] = {
+            "epoch": epoch,
+            "train_loss": loss_sum / seen,
+            "train_accuracy": correct / seen,
+            "lr": schedule.get_last_lr()[0],
+            "seconds": seconds,
+            "tokens_per_second": tokens / seconds,
+        }
+        if valid is not None:
+            report = evaluate_model(model, valid, labels)
+            record["valid_accuracy"] = report["accuracy"]
+            record["valid_macro_f1"] = report["macro_f1"]
+            score = report[config.metric]
+        else:
+            score = float(epoch)  # no validation: the last epoch is the best one
+        if score > result.best_score:
+            result.best_score, result.best_epoch, stale = score, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            stale += 1
+        record["best_epoch"] = result.best_epoch
+        result.history.append(record)
+        if progress:
+            shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid_"))
+            tqdm.write(
+                f"epoch {epoch}: {shown or 'no validation set'}; best epoch {result.best_epoch}", file=sys.stderr
+            )
+        if run_dir is not None:
+            write_log(run_dir, result.history)
+            save_checkpoint(
+                run_dir,
+                {
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "schedule": schedule.state_dict(),
+                    "best_state": best_state,
+                    "history": result.history,
+                    "best_epoch": result.best_epoch,
+                    "best_score": result.best_score,
+                    "stale": stale,
+                    "epoch": epoch,
+                    "torch_rng": torch.get_rng_state(),
+                    "fingerprint": fingerprint,
+                },
+            )
+        if on_epoch_end is not None:
+            on_epoch_end(record)
+    else:
+        result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
+    model.load_state_dict(best_state)
+    return result
+
+
+def write_log(run_dir: Path, history: list[dict[str, Any]]) -> None:
+    atomic_write_text(run_dir / LOG, "".join(json.dumps(record) + "\n" for record in history))
+
+
+def save_checkpoint(run_dir: Path, state: dict[str, Any]) -> None:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write_bytes(run_dir / CHECKPOINT, buffer.getvalue())
+
+
+def load_checkpoint(run_dir: Path | None, fingerprint: str) -> dict[str, Any]:
+    path = None if run_dir is None else run_dir / CHECKPOINT
+    if path is None or not path.exists():
+        raise RnnkitError(f"nothing to resume: no {CHECKPOINT} in {run_dir}; start the run without --resume")
+    try:
+        state = torch.load(path, weights_only=True)
+    except Exception as e:  # a damaged file: say so, do not show torch's traceback
+        raise RnnkitError(f"{path}: cannot read the checkpoint ({type(e).__name__}); start the run again") from None
+    if state.get("fingerprint") != fingerprint:
+        raise RnnkitError(f"{path}: the data or options differ from the interrupted run; resume with the same command")
+    return state

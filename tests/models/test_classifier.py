@@ -1,0 +1,45 @@
+import pytest
+import torch
+
+from rnnkit.models import BagOfEmbeddings, ClassifierConfig, RecurrentClassifier, build_model
+
+
+def test_recurrent_classifier_is_batch_independent():
+    """A text gets the same scores alone or padded in a batch with longer texts."""
+    torch.manual_seed(0)
+    for pooling in ("last", "mean", "max", "attention"):
+        model = build_model(
+            ClassifierConfig(vocab_size=20, num_classes=3, pooling=pooling, hidden_size=8, embedding_dim=6)
+        ).eval()
+        ids = torch.tensor([[5, 6, 7, 0, 0, 0], [2, 3, 4, 5, 6, 7]])
+        lengths = torch.tensor([3, 6])
+        together = model(ids, lengths)
+        alone = model(ids[:1, :3], lengths[:1])
+        torch.testing.assert_close(together[:1], alone, atol=1e-6, rtol=0)
+
+
+def test_bag_of_embeddings_ignores_order_and_padding():
+    model = BagOfEmbeddings(ClassifierConfig(vocab_size=10, num_classes=2, model="bag", embedding_dim=4)).eval()
+    a = model(torch.tensor([[3, 4, 5, 0]]), torch.tensor([3]))
+    b = model(torch.tensor([[5, 3, 4]]), torch.tensor([3]))
+    torch.testing.assert_close(a, b)
+
+
+def test_build_model_kinds():
+    assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2)), RecurrentClassifier)
+    assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2, model="bag")), BagOfEmbeddings)
+
+
+def test_config_round_trip_and_checks():
+    config = ClassifierConfig(vocab_size=5, num_classes=2, cell="gru", num_layers=2)
+    assert ClassifierConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="cell must be one of"):
+        ClassifierConfig(vocab_size=5, num_classes=2, cell="tcn")
+    with pytest.raises(ValueError, match="num_classes must be at least 2"):
+        ClassifierConfig(vocab_size=5, num_classes=1)
+    with pytest.raises(ValueError, match="unknown model settings"):
+        ClassifierConfig.from_dict({**config.to_dict(), "heads": 4})
+    with pytest.raises(ValueError, match="'hidden_size' must be int"):
+        ClassifierConfig.from_dict({**config.to_dict(), "hidden_size": "128"})
+    with pytest.raises(ValueError, match="'bidirectional' must be bool"):
+        ClassifierConfig.from_dict({**config.to_dict(), "bidirectional": 1})

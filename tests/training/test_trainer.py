@@ -1,0 +1,143 @@
+import json
+
+import pytest
+import torch
+
+from rnnkit.data import encode_texts, read_examples
+from rnnkit.errors import RnnkitError
+from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.text import Vocab, WordTokenizer
+from rnnkit.training import TrainConfig, fit
+from rnnkit.training.trainer import CHECKPOINT, LOG, warmup_linear_decay
+
+
+@pytest.fixture(scope="module")
+def small_task(tmp_path_factory):
+    data_dir = __import__("pathlib").Path(__file__).parents[1] / "data"
+    examples = read_examples(data_dir / "trec_train.csv")
+    labels = sorted(set(examples.labels))
+    tokenize = WordTokenizer()
+    vocab = Vocab.build(tokenize(t) for t in examples.texts[:600])
+    index = [labels.index(label) for label in examples.labels]
+    train = encode_texts(examples.texts[:600], tokenize, vocab, labels=index[:600])
+    valid = encode_texts(examples.texts[600:], tokenize, vocab, labels=index[600:])
+    return train, valid, labels, len(vocab)
+
+
+def new_model(vocab_size, classes):
+    torch.manual_seed(0)
+    return build_model(ClassifierConfig(vocab_size=vocab_size, num_classes=classes, hidden_size=16, embedding_dim=16))
+
+
+def weights(model):
+    return {k: v.clone() for k, v in model.state_dict().items()}
+
+
+def test_learns_and_logs(small_task, tmp_path):
+    train, valid, labels, vocab_size = small_task
+    model = new_model(vocab_size, len(labels))
+    result = fit(
+        model, train, valid, labels, TrainConfig(epochs=6, lr=2e-2, batch_size=32), run_dir=tmp_path, progress=False
+    )
+    assert len(result.history) == 6
+    assert result.history[-1]["train_loss"] < result.history[0]["train_loss"]
+    assert max(r["valid_accuracy"] for r in result.history) > 0.4  # six classes: chance is under 0.3
+    log = [json.loads(line) for line in (tmp_path / LOG).read_text().splitlines()]
+    assert [r["epoch"] for r in log] == [1, 2, 3, 4, 5, 6]
+    assert (tmp_path / CHECKPOINT).exists()
+
+
+def test_same_seed_same_model(small_task):
+    train, valid, labels, vocab_size = small_task
+    runs = []
+    for _ in range(2):
+        model = new_model(vocab_size, len(labels))
+        fit(model, train, valid, labels, TrainConfig(epochs=1, seed=5), progress=False)
+        runs.append(weights(model))
+    for name in runs[0]:
+        assert torch.equal(runs[0][name], runs[1][name]), name
+
+
+def test_resume_after_interrupt_gives_the_uninterrupted_model(small_task, tmp_path):
+    train, valid, labels, vocab_size = small_task
+    config = TrainConfig(epochs=3, seed=1)
+    whole = new_model(vocab_size, len(labels))
+    fit(whole, train, valid, labels, config, run_dir=tmp_path / "whole", progress=False)
+
+    def interrupt(record):
+        if record["epoch"] == 2:
+            raise KeyboardInterrupt
+
+    broken = new_model(vocab_size, len(labels))
+    with pytest.raises(KeyboardInterrupt):
+        fit(
+            broken,
+            train,
+            valid,
+            labels,
+            config,
+            run_dir=tmp_path / "broken",
+            progress=False,
+            on_epoch_end=interrupt,
+            fingerprint="f",
+        )
+    resumed = new_model(vocab_size, len(labels))
+    result = fit(
+        resumed, train, valid, labels, config, run_dir=tmp_path / "broken", resume=True, fingerprint="f", progress=False
+    )
+    assert [r["epoch"] for r in result.history] == [1, 2, 3]
+    for name, tensor in weights(whole).items():
+        assert torch.equal(tensor, resumed.state_dict()[name]), name
+    with pytest.raises(RnnkitError, match="differ from the interrupted run"):
+        fit(
+            new_model(vocab_size, len(labels)),
+            train,
+            valid,
+            labels,
+            config,
+            run_dir=tmp_path / "broken",
+            resume=True,
+            fingerprint="other",
+            progress=False,
+        )
+
+
+def test_early_stopping_restores_best_weights(small_task):
+    train, valid, labels, vocab_size = small_task
+    model = new_model(vocab_size, len(labels))
+    seen = []
+    result = fit(
+        model,
+        train,
+        valid,
+        labels,
+        TrainConfig(epochs=30, patience=1, lr=0.05),
+        progress=False,
+        on_epoch_end=lambda r: seen.append(weights(model)),
+    )
+    assert result.stopped_early and len(result.history) < 30
+    best = seen[result.best_epoch - 1]
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, best[name])
+
+
+def test_resume_without_checkpoint(small_task, tmp_path):
+    train, valid, labels, vocab_size = small_task
+    with pytest.raises(RnnkitError, match="nothing to resume"):
+        fit(new_model(vocab_size, len(labels)), train, valid, labels, TrainConfig(), run_dir=tmp_path, resume=True)
+    (tmp_path / CHECKPOINT).write_bytes(b"garbage")
+    with pytest.raises(RnnkitError, match="cannot read the checkpoint"):
+        fit(new_model(vocab_size, len(labels)), train, valid, labels, TrainConfig(), run_dir=tmp_path, resume=True)
+
+
+def test_schedule_warms_up_then_decays():
+    factor = warmup_linear_decay(100, 0.1)
+    assert factor(0) == pytest.approx(0.1) and factor(9) == pytest.approx(1.0)
+    assert factor(55) == pytest.approx(0.5) and factor(100) == 0.0
+
+
+def test_bad_train_config():
+    with pytest.raises(RnnkitError, match="metric must be one of"):
+        TrainConfig(metric="loss")
+    with pytest.raises(RnnkitError, match="epochs must be at least 1"):
+        TrainConfig(epochs=0)

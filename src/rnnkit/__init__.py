@@ -23,7 +23,8 @@ _PUBLIC = {
 __all__ = ["Pipeline", "TrainOptions", "__version__", "load", "train"]
 
 if TYPE_CHECKING:
-    from rnnkit.api import TrainOptions, train
+    from rnnkit.api import train
+    from rnnkit.options import TrainOptions
     from rnnkit.pipeline import Pipeline, load
 
 

@@ -11,7 +11,8 @@ import hashlib
 import json
 import re
 import sys
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Iterable
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -19,78 +20,17 @@ from rnnkit.data import Examples, encode_texts, read_class_names, read_examples,
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.io import atomic_write_json
-from rnnkit.models import MODELS, ClassifierConfig, build_model
-from rnnkit.nn import BACKENDS, CELLS, POOLINGS
+from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.options import TrainOptions
 from rnnkit.pipeline import Pipeline
 from rnnkit.text import TOKENIZERS, Vocab
-from rnnkit.training import METRICS, TrainConfig, fit, seed_everything
+from rnnkit.training import TrainConfig, fit, seed_everything
 from rnnkit.training.trainer import CHECKPOINT
-
-
-@dataclass
-class TrainOptions:
-    """Every option of ``rnnkit train``; the defaults are the measured defaults (benchmarks/RESULTS.md)."""
-
-    test: str | None = None  # a labelled file to report on after training
-    valid_split: float = 0.1  # share of the training file held out for early stopping
-    text_column: list[str] | str | None = None  # one or several columns, joined with a space
-    label_column: str | None = None
-    format: str | None = None  # csv, tsv, jsonl, agnews; guessed from the extension
-    classes: str | None = None  # a file naming the classes, one per line (line 1 = label 0)
-    strict: bool = False  # refuse empty texts instead of skipping them
-    tokenizer: str = "word"
-    lowercase: bool = True
-    max_length: int = 400  # tokens kept per text
-    min_freq: int = 1
-    max_vocab: int = 100_000
-    model: str = "rnn"  # rnn, or bag (the order-blind bag-of-embeddings baseline)
-    cell: str = "lstm"
-    bidirectional: bool = True
-    layers: int = 1
-    hidden: int = 128
-    embedding_dim: int = 128
-    pooling: str = "max"
-    dropout: float = 0.5
-    backend: str = "fused"
-    epochs: int = 10
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.01
-    clip: float = 1.0
-    patience: int = 3
-    metric: str = "accuracy"
-    seed: int = 0
-    out: str | None = None  # the run directory; default runs/<data name>
-    resume: bool = False
-    progress: bool = True
-
-    def check(self) -> None:
-        if not 0.0 <= self.valid_split < 1.0:
-            raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
-        if self.tokenizer not in TOKENIZERS:
-            raise RnnkitError(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, got {self.tokenizer!r}")
-        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim"):
-            if getattr(self, name) < 1:
-                raise RnnkitError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
-        for name, allowed in (
-            ("model", MODELS),
-            ("cell", CELLS),
-            ("pooling", POOLINGS),
-            ("backend", BACKENDS),
-            ("metric", METRICS),
-        ):
-            if getattr(self, name) not in allowed:
-                raise RnnkitError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise RnnkitError(f"--dropout must be in [0, 1), got {self.dropout}")
-        if self.max_vocab < 2:
-            raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")
-
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
 
 
-def label_order(labels: list[str]) -> list[str]:
+def label_order(labels: Iterable[str]) -> list[str]:
     """Distinct labels, numbers in numeric order ("2" before "10"), then names alphabetically."""
 
     def key(label: str) -> tuple[int, float, str]:
@@ -160,8 +100,9 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         label_names=read_class_names(opts.classes) if opts.classes else None,
     )
     examples = read_examples(data, **read)
-    labels = read["label_names"] or label_order(examples.labels)
-    labels = [label for label in labels if label in set(examples.labels)] if read["label_names"] else labels
+    present = set(examples.labels)
+    # Class names from --classes keep their file order; otherwise numbers sort numerically, names alphabetically.
+    labels = [name for name in read["label_names"] if name in present] if read["label_names"] else label_order(present)
     if len(labels) < 2:
         raise DataError(f"{data}: the label column has one class only ({labels[0]!r}); a classifier needs at least two")
     test = read_examples(opts.test, **read) if opts.test else None

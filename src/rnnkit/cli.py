@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import click
 
+from rnnkit.options import CHOICES, TrainOptions
+
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
 
@@ -72,48 +74,71 @@ def text_read_options(f):
     return f
 
 
+D = TrainOptions()  # the defaults, said once
+
+
+def choice(name: str) -> click.Choice:
+    return click.Choice(CHOICES[name])
+
+
 @main.command()
 @click.argument("data", required=False, type=click.Path(dir_okay=False))
 @click.option("--test", type=click.Path(dir_okay=False), help="A labelled file to report on after training.")
 @click.option(
-    "--valid-split", type=float, default=0.1, show_default=True, help="Share of DATA held out to choose the best epoch."
+    "--valid-split",
+    type=float,
+    default=D.valid_split,
+    show_default=True,
+    help="Share of DATA held out to choose the best epoch.",
 )
 @text_read_options
 @click.option(
     "--model",
-    type=click.Choice(["rnn", "bag"]),
-    default="rnn",
+    type=choice("model"),
+    default=D.model,
     show_default=True,
     help="rnn: the recurrent network; bag: the order-blind bag-of-embeddings baseline.",
 )
-@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), default="lstm", show_default=True)
-@click.option("--bidirectional/--no-bidirectional", default=True, show_default=True)
-@click.option("--layers", type=int, default=1, show_default=True, help="Stacked recurrent layers.")
-@click.option("--hidden", type=int, default=128, show_default=True, help="Hidden state size per direction.")
-@click.option("--embedding-dim", type=int, default=128, show_default=True)
-@click.option("--pooling", type=click.Choice(["last", "mean", "max", "attention"]), default="max", show_default=True)
-@click.option("--dropout", type=float, default=0.5, show_default=True)
-@click.option("--epochs", type=int, default=10, show_default=True, help="At most this many passes over DATA.")
+@click.option("--cell", type=choice("cell"), default=D.cell, show_default=True)
+@click.option("--bidirectional/--no-bidirectional", default=D.bidirectional, show_default=True)
+@click.option("--layers", type=int, default=D.layers, show_default=True, help="Stacked recurrent layers.")
+@click.option("--hidden", type=int, default=D.hidden, show_default=True, help="Hidden state size per direction.")
+@click.option("--embedding-dim", type=int, default=D.embedding_dim, show_default=True)
+@click.option("--pooling", type=choice("pooling"), default=D.pooling, show_default=True)
+@click.option("--dropout", type=float, default=D.dropout, show_default=True)
+@click.option("--epochs", type=int, default=D.epochs, show_default=True, help="At most this many passes over DATA.")
 @click.option(
     "--patience",
     type=int,
-    default=3,
+    default=D.patience,
     show_default=True,
     help="Stop after this many epochs without a better validation score.",
 )
 @click.option(
     "--metric",
-    type=click.Choice(["accuracy", "macro_f1"]),
-    default="accuracy",
+    type=choice("metric"),
+    default=D.metric,
     show_default=True,
     help="The validation score that picks the best epoch.",
 )
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--lr", type=float, default=2e-3, show_default=True, help="Peak learning rate of AdamW.")
-@click.option("--max-length", type=int, default=400, show_default=True, help="Tokens kept per text.")
-@click.option("--min-freq", type=int, default=1, show_default=True, help="Words seen fewer times become <unk>.")
-@click.option("--tokenizer", type=click.Choice(["word", "char"]), default="word", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--batch-size", type=int, default=D.batch_size, show_default=True)
+@click.option("--lr", type=float, default=D.lr, show_default=True, help="Peak learning rate of AdamW.")
+@click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
+@click.option("--max-length", type=int, default=D.max_length, show_default=True, help="Tokens kept per text.")
+@click.option(
+    "--min-freq", type=int, default=D.min_freq, show_default=True, help="Words seen fewer times become <unk>."
+)
+@click.option("--max-vocab", type=int, default=D.max_vocab, show_default=True)
+@click.option("--tokenizer", type=choice("tokenizer"), default=D.tokenizer, show_default=True)
+@click.option("--lowercase/--no-lowercase", default=D.lowercase, show_default=True)
+@click.option(
+    "--backend",
+    type=choice("backend"),
+    default=D.backend,
+    show_default=True,
+    help="fused: torch's kernels (fast); explicit: the lesson's cell formulas in a loop (same numbers).",
+)
+@click.option("--seed", type=int, default=D.seed, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<data name>].")
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out (or the latest one).")
 @click.option("--strict", is_flag=True, help="Refuse empty texts instead of skipping them.")

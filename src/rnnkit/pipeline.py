@@ -58,6 +58,8 @@ class Pipeline:
         self.model_config = model_config
         self.max_length = max_length
         self.training = training or {}
+        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
+        self.run_dir: Path | None = None  # where rnnkit.train saved it
 
     def __repr__(self) -> str:
         c = self.model_config

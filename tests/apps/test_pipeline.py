@@ -127,5 +127,5 @@ def test_one_class_only_and_unknown_options(tmp_path):
         rnnkit.train(data, out=str(tmp_path / "o"), **SMALL)
     with pytest.raises(TypeError, match="unknown option"):
         rnnkit.train(data, hiddn=3)
-    with pytest.raises(RnnkitError, match="--cell must be one of rnn, lstm, gru"):
+    with pytest.raises(RnnkitError, match="--cell must be one of lstm, gru, rnn"):
         rnnkit.train(data, cell="tcn")

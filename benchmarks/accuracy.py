@@ -1,0 +1,111 @@
+"""Test accuracy of rnnkit's defaults on every data set in ../shared/datasets, beside fastText's figures.
+
+Trains with the defaults (no per-data-set settings) on each set's train file, picks the best epoch on a
+validation cut of that train file, and reports on its test file. Prints a Markdown table for RESULTS.md.
+
+Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--shared ../shared] [any train option]
+       e.g. python benchmarks/accuracy.py --datasets trec --set dropout=0.5 --set pooling=mean
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+import rnnkit
+from rnnkit.data import read_class_names
+
+# name: (train, test, classes file, fastText here, floor of issue 3)
+DATASETS = {
+    "trec": ("trec/train.csv", "trec/test.csv", 89.2, 86.2),
+    "sst2_sentences": ("sst2_sentences/train.csv", "sst2_sentences/test.csv", 81.0, 78.0),
+    "mr": ("mr/split/train.csv", "mr/split/test.csv", 78.9, 75.9),
+    "subj": ("subj/split/train.csv", "subj/split/test.csv", 91.7, 88.7),
+    "sms_spam": ("sms_spam/split/train.csv", "sms_spam/split/test.csv", 98.4, 95.4),
+    "ag_news": ("ag_news/split/train.csv", "ag_news/split/test.csv", 87.6, 84.6),
+    "germeval2018": ("germeval2018/train.csv", "germeval2018/test.csv", 71.5, 68.5),
+    "sst2_glue": ("sst2_glue/train.csv", "sst2_glue/dev.csv", 79.9, None),
+}
+
+
+def parse_value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def show(runs: list[tuple], i: int, digits: int = 1) -> str:
+    """The first seed's figure, and with several seeds their mean and standard deviation."""
+    values = [r[i] for r in runs]
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{values[0]:.{digits}f} (mean {statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds; mean and spread when several")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="OPTION=VALUE",
+        help="override a default (for ablations), e.g. --set pooling=mean",
+    )
+    args = parser.parse_args()
+    overrides = dict(item.split("=", 1) for item in args.set)
+    overrides = {k.replace("-", "_"): parse_value(v) for k, v in overrides.items()}
+    seeds = [int(s) for s in args.seeds.split(",")]
+    root = args.shared / "datasets"
+
+    print(
+        f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"options: {overrides or 'defaults'}; seeds {seeds}"
+    )
+    print("| data set | test accuracy | macro-F1 | train seconds | best epoch | fastText here | floor (#3) |")
+    print("|---|---|---|---|---|---|---|")
+    for name in args.datasets.split(","):
+        train, test, fasttext, floor = DATASETS[name]
+        classes = root / train.split("/")[0] / "classes.txt"
+        names = read_class_names(classes)
+        runs = []
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as out:
+                started = time.perf_counter()
+                pipeline = rnnkit.train(
+                    root / train,
+                    test=str(root / test),
+                    classes=str(classes),
+                    seed=seed,
+                    out=out,
+                    progress=False,
+                    **overrides,
+                )
+                seconds = time.perf_counter() - started
+            runs.append(
+                (
+                    pipeline.report["accuracy"] * 100,
+                    pipeline.report["macro_f1"] * 100,
+                    seconds,
+                    pipeline.training["best_epoch"],
+                )
+            )
+        assert len(names) == len(pipeline.labels)
+        print(
+            f"| {name} | {show(runs, 0)} | {show(runs, 1)} | {show(runs, 2, 0)} | {runs[0][3]} | {fasttext} | "
+            f"{floor or '-'} |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

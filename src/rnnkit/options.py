@@ -1,0 +1,74 @@
+"""The options of ``rnnkit train`` and ``rnnkit.train``, in one place, with no heavy imports.
+
+The command line takes its defaults and choices from here, so the two can never disagree, and ``rnnkit --help``
+does not wait for torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rnnkit.errors import RnnkitError
+
+# Checked against the layers that implement them by tests/apps/test_options.py.
+CHOICES = {
+    "format": ("csv", "tsv", "jsonl", "agnews"),
+    "tokenizer": ("word", "char"),
+    "model": ("rnn", "bag"),
+    "cell": ("lstm", "gru", "rnn"),
+    "pooling": ("last", "mean", "max", "attention"),
+    "backend": ("fused", "explicit"),
+    "metric": ("accuracy", "macro_f1"),
+}
+
+
+@dataclass
+class TrainOptions:
+    """Every option of ``rnnkit train``; the defaults are the measured defaults (benchmarks/RESULTS.md)."""
+
+    test: str | None = None  # a labelled file to report on after training
+    valid_split: float = 0.1  # share of the training file held out for early stopping
+    text_column: list[str] | str | None = None  # one or several columns, joined with a space
+    label_column: str | None = None
+    format: str | None = None  # csv, tsv, jsonl, agnews; guessed from the extension
+    classes: str | None = None  # a file naming the classes, one per line (line 1 = label 0)
+    strict: bool = False  # refuse empty texts instead of skipping them
+    tokenizer: str = "word"
+    lowercase: bool = True
+    max_length: int = 400  # tokens kept per text
+    min_freq: int = 1
+    max_vocab: int = 100_000
+    model: str = "rnn"  # rnn, or bag (the order-blind bag-of-embeddings baseline)
+    cell: str = "lstm"
+    bidirectional: bool = True
+    layers: int = 1
+    hidden: int = 128
+    embedding_dim: int = 128
+    pooling: str = "max"
+    dropout: float = 0.3
+    backend: str = "fused"
+    epochs: int = 10
+    batch_size: int = 32
+    lr: float = 5e-3
+    weight_decay: float = 0.01
+    clip: float = 1.0
+    patience: int = 3
+    metric: str = "accuracy"
+    seed: int = 0
+    out: str | None = None  # the run directory; default runs/<data name>
+    resume: bool = False
+    progress: bool = True
+
+    def check(self) -> None:
+        if not 0.0 <= self.valid_split < 1.0:
+            raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
+        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim"):
+            if getattr(self, name) < 1:
+                raise RnnkitError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) is not None and getattr(self, name) not in allowed:
+                raise RnnkitError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise RnnkitError(f"--dropout must be in [0, 1), got {self.dropout}")
+        if self.max_vocab < 2:
+            raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")

@@ -141,6 +141,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             bidirectional=opts.bidirectional,
             pooling=opts.pooling,
             dropout=opts.dropout,
+            word_dropout=opts.word_dropout,
             backend=opts.backend,
         )
         train_config = TrainConfig(

@@ -106,6 +106,13 @@ def choice(name: str) -> click.Choice:
 @click.option("--embedding-dim", type=int, default=D.embedding_dim, show_default=True)
 @click.option("--pooling", type=choice("pooling"), default=D.pooling, show_default=True)
 @click.option("--dropout", type=float, default=D.dropout, show_default=True)
+@click.option(
+    "--word-dropout",
+    type=float,
+    default=D.word_dropout,
+    show_default=True,
+    help="Share of training tokens replaced by <unk>, so unseen words are handled.",
+)
 @click.option("--epochs", type=int, default=D.epochs, show_default=True, help="At most this many passes over DATA.")
 @click.option(
     "--patience",

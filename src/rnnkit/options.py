@@ -36,7 +36,7 @@ class TrainOptions:
     tokenizer: str = "word"
     lowercase: bool = True
     max_length: int = 400  # tokens kept per text
-    min_freq: int = 1
+    min_freq: int = 2  # chosen on validation: words seen once become <unk>, so training sees <unk> too
     max_vocab: int = 100_000
     model: str = "rnn"  # rnn, or bag (the order-blind bag-of-embeddings baseline)
     cell: str = "lstm"
@@ -46,6 +46,7 @@ class TrainOptions:
     embedding_dim: int = 128
     pooling: str = "max"
     dropout: float = 0.3
+    word_dropout: float = 0.0  # share of training tokens replaced by <unk>
     backend: str = "fused"
     epochs: int = 10
     batch_size: int = 32
@@ -68,7 +69,8 @@ class TrainOptions:
         for name, allowed in CHOICES.items():
             if getattr(self, name) is not None and getattr(self, name) not in allowed:
                 raise RnnkitError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if not 0.0 <= self.dropout < 1.0:
-            raise RnnkitError(f"--dropout must be in [0, 1), got {self.dropout}")
+        for name in ("dropout", "word_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise RnnkitError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
         if self.max_vocab < 2:
             raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")

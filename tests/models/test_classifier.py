@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnnkit.models import BagOfEmbeddings, ClassifierConfig, RecurrentClassifier, build_model
+from rnnkit.models import BagOfEmbeddings, ClassifierConfig, TextClassifier, build_model
 
 
 def test_recurrent_classifier_is_batch_independent():
@@ -26,7 +26,7 @@ def test_bag_of_embeddings_ignores_order_and_padding():
 
 
 def test_build_model_kinds():
-    assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2)), RecurrentClassifier)
+    assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2)), TextClassifier)
     assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2, model="bag")), BagOfEmbeddings)
 
 
@@ -43,3 +43,21 @@ def test_config_round_trip_and_checks():
         ClassifierConfig.from_dict({**config.to_dict(), "hidden_size": "128"})
     with pytest.raises(ValueError, match="'bidirectional' must be bool"):
         ClassifierConfig.from_dict({**config.to_dict(), "bidirectional": 1})
+
+
+def test_word_dropout_replaces_real_tokens_only_and_only_in_training():
+    from rnnkit.models.classifier import replace_words
+    from rnnkit.text import PAD_ID, UNK_ID
+
+    torch.manual_seed(0)
+    ids = torch.randint(2, 50, (200, 40))
+    ids[:, 30:] = PAD_ID
+    dropped = replace_words(ids, 0.25)
+    changed = dropped != ids
+    assert torch.all(dropped[changed] == UNK_ID)
+    assert torch.all(dropped[:, 30:] == PAD_ID)  # padding stays padding
+    assert 0.22 < changed[:, :30].float().mean() < 0.28
+    assert torch.equal(replace_words(ids, 0.0), ids)
+    model = build_model(ClassifierConfig(vocab_size=50, num_classes=2, word_dropout=0.5, dropout=0.0)).eval()
+    lengths = torch.full((200,), 30)
+    torch.testing.assert_close(model(ids, lengths), model(ids, lengths))  # evaluation: no dropout at all

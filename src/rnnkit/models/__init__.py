@@ -1,5 +1,5 @@
 """Layer 4: networks built from the layers below."""
 
-from rnnkit.models.classifier import MODELS, BagOfEmbeddings, ClassifierConfig, RecurrentClassifier, build_model
+from rnnkit.models.classifier import MODELS, BagOfEmbeddings, ClassifierConfig, TextClassifier, build_model
 
-__all__ = ["MODELS", "BagOfEmbeddings", "ClassifierConfig", "RecurrentClassifier", "build_model"]
+__all__ = ["MODELS", "BagOfEmbeddings", "ClassifierConfig", "TextClassifier", "build_model"]

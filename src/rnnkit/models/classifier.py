@@ -1,6 +1,6 @@
 """Text classifiers: the lesson's recurrent network, and the bag-of-embeddings baseline it improves on.
 
-``RecurrentClassifier``: embedding -> ``Recurrent`` -> pooling -> dropout -> linear, as in the lesson (where the
+``TextClassifier``: embedding -> ``Recurrent`` -> pooling -> dropout -> linear, as in the lesson (where the
 classifier reads the final state), with the pooling made a choice. ``BagOfEmbeddings``: the lesson's previous
 unit, the average of the word embeddings -> linear; it ignores word order, which shows what order adds.
 """
@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+import torch
 from torch import Tensor, nn
 
 from rnnkit.nn import BACKENDS, CELLS, POOLINGS, Pooling, Recurrent
-from rnnkit.text import PAD_ID
+from rnnkit.text import PAD_ID, UNK_ID
 
 MODELS = ("rnn", "bag")
 
@@ -32,6 +33,7 @@ class ClassifierConfig:
     bidirectional: bool = True
     pooling: str = "max"
     dropout: float = 0.5
+    word_dropout: float = 0.0  # in training, this share of the tokens is replaced by <unk>
     backend: str = "fused"
 
     def __post_init__(self) -> None:
@@ -46,6 +48,7 @@ class ClassifierConfig:
             (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
             (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+            (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -68,7 +71,16 @@ class ClassifierConfig:
         return cls(**data)
 
 
-class RecurrentClassifier(nn.Module):
+def replace_words(ids: Tensor, rate: float) -> Tensor:
+    """Word dropout: replace a random ``rate`` of the real tokens by ``<unk>``, so that the network learns what to
+    do with words it has never seen, as it must at test time."""
+    if rate == 0.0:
+        return ids
+    drop = (torch.rand(ids.shape, device=ids.device) < rate) & (ids != PAD_ID)
+    return ids.masked_fill(drop, UNK_ID)
+
+
+class TextClassifier(nn.Module):
     """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``."""
 
     def __init__(self, config: ClassifierConfig) -> None:
@@ -89,6 +101,7 @@ class RecurrentClassifier(nn.Module):
         self.output = nn.Linear(self.encoder.output_size, config.num_classes)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        ids = replace_words(ids, self.config.word_dropout) if self.training else ids
         x = self.dropout(self.embedding(ids))  # (B, T, E)
         outputs, _ = self.encoder(x, lengths)  # (B, T, D*H), zero at padding
         pooled = self.pooling(outputs, lengths)  # (B, D*H)
@@ -106,8 +119,9 @@ class BagOfEmbeddings(nn.Module):
         self.output = nn.Linear(config.embedding_dim, config.num_classes)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        ids = replace_words(ids, self.config.word_dropout) if self.training else ids
         return self.output(self.dropout(self.embedding(ids)))  # (B, E) -> (B, C)
 
 
 def build_model(config: ClassifierConfig) -> nn.Module:
-    return RecurrentClassifier(config) if config.model == "rnn" else BagOfEmbeddings(config)
+    return TextClassifier(config) if config.model == "rnn" else BagOfEmbeddings(config)

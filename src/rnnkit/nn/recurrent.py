@@ -243,13 +243,9 @@ class Recurrent(nn.Module):
         if state is None:
             zeros = x.new_zeros(self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
             state = (zeros, zeros) if self.cell == "lstm" else zeros
-        args = (self.bias, self.num_layers, self.dropout, self.training, self.bidirectional, True)
-        if self.cell == "lstm":
-            out, h, c = torch.lstm(x, state, weights, *args)
-            return out, (h, c)
-        kernel = {"gru": torch.gru, "rnn": torch.rnn_tanh if self.nonlinearity == "tanh" else torch.rnn_relu}
-        out, h = kernel[self.cell](x, state, weights, *args)
-        return out, h
+        states = state if self.cell == "lstm" else (state,)
+        out, final = self._fused_kernel(x, states, weights, self.num_layers, self.bidirectional, self.dropout)
+        return out, (final if self.cell == "lstm" else final[0])
 
     def _run_direction(
         self, x: Tensor, plan: LengthPlan, state: tuple[Tensor, ...], weights: list[Tensor]
@@ -259,8 +255,17 @@ class Recurrent(nn.Module):
             return self._fused_segments(x, plan, state, weights)
         return self._explicit_loop(x, plan, state, weights)
 
-    def _fused_kernel(self, x: Tensor, state: tuple[Tensor, ...], weights: list[Tensor]):
-        args = (self.bias, 1, 0.0, self.training, False, True)
+    def _fused_kernel(
+        self,
+        x: Tensor,
+        state: tuple[Tensor, ...],
+        weights: list[Tensor],
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """torch's fused kernel (what ``torch.nn.LSTM`` calls), on our parameters, batch first."""
+        args = (self.bias, num_layers, dropout, self.training, bidirectional, True)
         if self.cell == "lstm":
             out, h, c = torch.lstm(x, state, weights, *args)
             return out, (h, c)

@@ -10,7 +10,25 @@ from typing import Any
 WORD_PATTERN = re.compile(r"\d+(?:[.,]\d+)+|\w+(?:['’]\w+)*|[^\w\s]")
 
 
-class WordTokenizer:
+class _Tokenizer:
+    """A tokenizer is a function of the text and its settings; the settings are saved with the model."""
+
+    kind: str
+
+    def __init__(self, lowercase: bool = True) -> None:
+        self.lowercase = lowercase
+
+    def __call__(self, text: str) -> list[str]:
+        return self.split(text.lower() if self.lowercase else text)
+
+    def split(self, text: str) -> list[str]:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "lowercase": self.lowercase}
+
+
+class WordTokenizer(_Tokenizer):
     """Unicode-aware word tokenizer: splits words from punctuation, keeps numbers and inner apostrophes.
 
     >>> WordTokenizer()("Stocks fell 3.5% -- don't panic!")
@@ -19,20 +37,12 @@ class WordTokenizer:
 
     kind = "word"
 
-    def __init__(self, lowercase: bool = True) -> None:
-        self.lowercase = lowercase
-
-    def __call__(self, text: str) -> list[str]:
-        if self.lowercase:
-            text = text.lower()
+    def split(self, text: str) -> list[str]:
         return WORD_PATTERN.findall(text)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "lowercase": self.lowercase}
 
-
-class CharTokenizer:
-    """Every character but whitespace runs is a token; a run of whitespace becomes one space.
+class CharTokenizer(_Tokenizer):
+    """Every character is a token, except that a run of whitespace becomes one space.
 
     >>> CharTokenizer()("Hi  there")
     ['h', 'i', ' ', 't', 'h', 'e', 'r', 'e']
@@ -40,16 +50,8 @@ class CharTokenizer:
 
     kind = "char"
 
-    def __init__(self, lowercase: bool = True) -> None:
-        self.lowercase = lowercase
-
-    def __call__(self, text: str) -> list[str]:
-        if self.lowercase:
-            text = text.lower()
+    def split(self, text: str) -> list[str]:
         return list(" ".join(text.split()))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "lowercase": self.lowercase}
 
 
 TOKENIZERS = {"word": WordTokenizer, "char": CharTokenizer}

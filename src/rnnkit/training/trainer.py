@@ -164,6 +164,7 @@ def fit(
             disable=not progress,
             dynamic_ncols=True,
             leave=True,
+            mininterval=0.1 if sys.stderr.isatty() else 30,  # a log file gets a line every 30 s, not 10 a second
         )
         for batch in sampler:
             ids, lengths, targets = collate(train, batch)
@@ -179,7 +180,9 @@ def fit(
             loss_sum += float(loss.detach()) * len(batch)
             correct += int((logits.argmax(1) == targets).sum())
             rate = tokens / max(1e-9, time.perf_counter() - started)
-            bar.set_postfix(loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}", tok_s=f"{rate:,.0f}")
+            bar.set_postfix(
+                loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}", tok_s=f"{rate:,.0f}", refresh=False
+            )
             bar.update()
         bar.close()
         seconds = time.perf_counter() - started

@@ -141,3 +141,19 @@ def test_bad_train_config():
         TrainConfig(metric="loss")
     with pytest.raises(RnnkitError, match="epochs must be at least 1"):
         TrainConfig(epochs=0)
+
+
+def test_clip_gradients_matches_torch():
+    from rnnkit.training.trainer import clip_gradients
+
+    torch.manual_seed(0)
+    for scale in (0.01, 100.0):  # under the limit: untouched; over it: scaled as torch scales
+        a = [torch.nn.Parameter(torch.randn(5, 3)) for _ in range(3)]
+        b = [torch.nn.Parameter(p.detach().clone()) for p in a]
+        for p, q in zip(a, b, strict=True):
+            p.grad = torch.randn(5, 3) * scale
+            q.grad = p.grad.clone()
+        clip_gradients(a, 1.0)
+        torch.nn.utils.clip_grad_norm_(b, 1.0)
+        for p, q in zip(a, b, strict=True):
+            torch.testing.assert_close(p.grad, q.grad, atol=0, rtol=0)

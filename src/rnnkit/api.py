@@ -16,7 +16,7 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
-from rnnkit.data import Examples, encode_texts, read_class_names, read_examples, stratified_split
+from rnnkit.data import encode_texts, read_class_names, read_examples, stratified_split
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.io import atomic_write_json
@@ -106,6 +106,11 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     if len(labels) < 2:
         raise DataError(f"{data}: the label column has one class only ({labels[0]!r}); a classifier needs at least two")
     test = read_examples(opts.test, **read) if opts.test else None
+    unseen = sorted(set(test.labels) - present) if test is not None else []
+    if unseen:  # refuse now, not after the training it would waste
+        raise DataError(
+            f"{opts.test}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in the training data {data}"
+        )
 
     seed_everything(opts.seed)
     if opts.valid_split > 0:
@@ -159,6 +164,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     model = build_model(model_config)
 
     run_dir = choose_run_dir(opts, data_name)
+    run_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the first epoch, if it cannot be written
     settings = {k: v for k, v in asdict(opts).items() if k not in ("out", "resume", "progress")}
     fingerprint = hashlib.sha256(
         json.dumps([settings, str(data), labels, vocab.tokens, len(train_idx)], sort_keys=True).encode()
@@ -190,16 +196,11 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         "history": result.history,
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
-    pipeline.report = pipeline.evaluate(test) if test is not None else None
     pipeline.save(run_dir)
+    pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
         atomic_write_json(run_dir / "test_report.json", pipeline.report)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     pipeline.run_dir = run_dir
     return pipeline
 
-
-def evaluate(model_dir: str | Path, data: str | Path | Examples, **read_options: Any) -> dict[str, Any]:
-    from rnnkit.pipeline import load
-
-    return load(model_dir).evaluate(data, **read_options)

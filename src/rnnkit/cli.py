@@ -32,6 +32,8 @@ class Group(click.Group):
         except KeyboardInterrupt:
             click.echo("\ninterrupted", err=True)
             sys.exit(EXIT_INTERRUPTED)
+        except OSError as e:  # a file we cannot write or read: the system's reason, on one line
+            fail(f"{e.filename}: {e.strerror}" if e.filename else str(e))
         except Exception as e:
             from rnnkit.errors import RnnkitError
 

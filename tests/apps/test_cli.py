@@ -120,6 +120,13 @@ def test_damaged_model_directory(model_dir, tmp_path):
     assert_one_line_error(rnnkit("evaluate", broken, DATA / "trec_test.csv"), "upgrade rnnkit")
 
 
+def test_unwritable_run_directory(tmp_path):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("not a directory")
+    result = rnnkit("train", DATA / "trec_train.csv", "--out", blocker / "run", *SMALL[:-1], "--epochs", "1", "-q")
+    assert_one_line_error(result, "file.txt", "Not a directory")
+
+
 def test_usage_errors_exit_2(model_dir):
     result = rnnkit("train", "--cell", "transformer")
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -129,3 +129,12 @@ def test_one_class_only_and_unknown_options(tmp_path):
         rnnkit.train(data, hiddn=3)
     with pytest.raises(RnnkitError, match="--cell must be one of lstm, gru, rnn"):
         rnnkit.train(data, cell="tcn")
+
+
+def test_test_labels_unseen_in_training_are_refused_before_training(tmp_path, data_dir):
+    test = tmp_path / "test.csv"
+    test.write_text("label,text\nHUM,Who is it ?\nWEATHER,Will it rain ?\n")
+    out = tmp_path / "run"
+    with pytest.raises(DataError, match=r"'WEATHER' never occur in the training data"):
+        rnnkit.train(data_dir / "trec_train.csv", test=str(test), out=str(out), **SMALL)
+    assert not out.exists()  # refused before any training or writing

@@ -16,8 +16,11 @@ from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from rnnkit.data import encode_texts, read_class_names, read_examples, stratified_split
 from rnnkit.data.bundled import ag_news_sample
+from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.io import atomic_write_json
 from rnnkit.models import ClassifierConfig, build_model
@@ -162,6 +165,12 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     except ValueError as e:
         raise RnnkitError(str(e)) from None
     model = build_model(model_config)
+    if opts.vectors:
+        vectors, found = read_vectors(opts.vectors, vocab, opts.embedding_dim)
+        with torch.no_grad():
+            model.embedding.weight[found] = vectors[found]
+        if opts.progress:
+            print(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", file=sys.stderr)
 
     run_dir = choose_run_dir(opts, data_name)
     run_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the first epoch, if it cannot be written
@@ -203,4 +212,3 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     pipeline.run_dir = run_dir
     return pipeline
-

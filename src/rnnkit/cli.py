@@ -106,6 +106,11 @@ def choice(name: str) -> click.Choice:
 @click.option("--layers", type=int, default=D.layers, show_default=True, help="Stacked recurrent layers.")
 @click.option("--hidden", type=int, default=D.hidden, show_default=True, help="Hidden state size per direction.")
 @click.option("--embedding-dim", type=int, default=D.embedding_dim, show_default=True)
+@click.option(
+    "--vectors",
+    type=click.Path(dir_okay=False),
+    help="Start the embedding from pretrained word vectors in a local text file (word2vec, GloVe, fastText).",
+)
 @click.option("--pooling", type=choice("pooling"), default=D.pooling, show_default=True)
 @click.option("--dropout", type=float, default=D.dropout, show_default=True)
 @click.option(

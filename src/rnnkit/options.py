@@ -44,6 +44,7 @@ class TrainOptions:
     layers: int = 1
     hidden: int = 128
     embedding_dim: int = 128
+    vectors: str | None = None  # pretrained word vectors (word2vec / GloVe / fastText text format)
     pooling: str = "max"
     dropout: float = 0.3
     word_dropout: float = 0.0  # share of training tokens replaced by <unk>

@@ -16,7 +16,7 @@ CHOICES = {
     "tokenizer": ("word", "char"),
     "model": ("rnn", "bag"),
     "cell": ("lstm", "gru", "rnn"),
-    "pooling": ("last", "mean", "max", "attention"),
+    "pooling": ("last", "mean", "max", "attention", "concat"),
     "backend": ("fused", "explicit"),
     "metric": ("accuracy", "macro_f1"),
 }

@@ -6,7 +6,7 @@ import torch
 from rnnkit.nn import Pooling, Recurrent
 
 
-@pytest.mark.parametrize("method", ["last", "mean", "max", "attention"])
+@pytest.mark.parametrize("method", ["last", "mean", "max", "attention", "concat"])
 @pytest.mark.parametrize("bidirectional", [False, True])
 def test_extra_padding_changes_nothing(method, bidirectional):
     torch.manual_seed(0)
@@ -59,3 +59,12 @@ def test_attention_gradient_ignores_padding():
 def test_unknown_pooling():
     with pytest.raises(ValueError, match="pooling must be one of"):
         Pooling("median", 3)
+
+
+def test_concat_joins_last_max_and_mean():
+    torch.manual_seed(3)
+    outputs, lengths = torch.randn(3, 5, 4), torch.tensor([5, 2, 3])
+    joined = Pooling("concat", 4, bidirectional=True)(outputs, lengths)
+    parts = [Pooling(m, 4, bidirectional=True)(outputs, lengths) for m in ("last", "max", "mean")]
+    torch.testing.assert_close(joined, torch.cat(parts, dim=1))
+    assert Pooling("concat", 4).output_size == 12

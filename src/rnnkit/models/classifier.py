@@ -98,7 +98,7 @@ class TextClassifier(nn.Module):
         )
         self.pooling = Pooling(config.pooling, self.encoder.output_size, bidirectional=config.bidirectional)
         self.dropout = nn.Dropout(config.dropout)
-        self.output = nn.Linear(self.encoder.output_size, config.num_classes)
+        self.output = nn.Linear(self.pooling.output_size, config.num_classes)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids

@@ -50,7 +50,7 @@ def main() -> None:
     \b
     rnnkit train                                   train on the bundled AG News sample, print the test report
     rnnkit train data.csv --test test.csv          train on your labelled file (CSV, TSV or JSONL)
-    rnnkit evaluate runs/data MODEL_TEST.csv       accuracy, macro-F1, per-class table, confusion matrix
+    rnnkit evaluate runs/data test.csv             accuracy, macro-F1, per-class table, confusion matrix
     rnnkit predict runs/data "some text"           label and probability for each text
     """
 

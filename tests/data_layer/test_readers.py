@@ -115,3 +115,15 @@ def test_label_names(tmp_path):
 def test_unlabelled_read(tmp_path):
     got = read_examples(write(tmp_path / "d.jsonl", json.dumps({"text": "only text"}) + "\n"), labelled=False)
     assert got.labels is None and got.texts == ["only text"]
+
+
+def test_tsv_quotes_are_text(tmp_path):
+    path = write(tmp_path / "q.tsv", 'label\ttext\npos\t" a quoted start\nneg\tplain\n')
+    got = read_examples(path)
+    assert got.texts == ['" a quoted start', "plain"] and got.labels == ["pos", "neg"]
+
+
+def test_crlf_and_byte_order_mark(tmp_path):
+    path = write(tmp_path / "w.csv", b'\xef\xbb\xbflabel,text\r\npos,"good, fine"\r\nneg,bad\r\n')
+    got = read_examples(path)
+    assert got.texts == ["good, fine", "bad"] and got.labels == ["pos", "neg"]

@@ -100,7 +100,10 @@ def _rows(path: Path, text: str, fmt: str) -> tuple[list[str], list[tuple[int, d
                     columns.append(key)
             records.append((number, {k: "" if v is None else str(v) for k, v in record.items()}))
         return columns, records
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+    if fmt == "tsv":  # tab-separated files rarely quote, and a text may well start with a quote mark
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t", quoting=csv.QUOTE_NONE)
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
     rows = []
     try:
         for row in reader:

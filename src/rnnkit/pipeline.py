@@ -67,9 +67,9 @@ class Pipeline:
         return f"Pipeline({kind}, {len(self.vocab)} words, labels={self.labels})"
 
     # ------------------------------------------------------------------------------------ prediction
-    def encode(self, texts: Sequence[str], labels: Sequence[str] | None = None) -> EncodedTexts:
-        targets = None if labels is None else self.label_indices(labels)
-        return encode_texts(texts, self.tokenizer, self.vocab, self.max_length, targets)
+    def encode(self, texts: Sequence[str]) -> EncodedTexts:
+        """Tokenise, truncate and encode texts exactly as in training."""
+        return encode_texts(texts, self.tokenizer, self.vocab, self.max_length)
 
     def label_indices(self, labels: Iterable[str], source: str = "the data") -> list[int]:
         index = {label: i for i, label in enumerate(self.labels)}

@@ -3,6 +3,7 @@
 from dataclasses import fields
 
 from rnnkit.cli import train as train_command
+from rnnkit.data import FORMATS
 from rnnkit.models import MODELS
 from rnnkit.nn import BACKENDS, CELLS, POOLINGS
 from rnnkit.options import CHOICES, TrainOptions
@@ -17,6 +18,7 @@ def test_choices_match_the_layers():
     assert set(CHOICES["model"]) == set(MODELS)
     assert set(CHOICES["metric"]) == set(METRICS)
     assert set(CHOICES["tokenizer"]) == set(TOKENIZERS)
+    assert set(CHOICES["format"]) == set(FORMATS)
 
 
 def test_every_option_is_on_the_command_line_with_the_same_default():

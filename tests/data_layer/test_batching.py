@@ -19,15 +19,6 @@ def test_encode_and_collate_pad_exactly():
     assert lengths.tolist() == [4, 1, 1] and labels.tolist() == [0, 1, 1]
 
 
-def test_subset_keeps_texts():
-    tokenize = WordTokenizer()
-    vocab = Vocab.build([["x", "y"]])
-    data = encode_texts(["x", "y y", "x y x"], tokenize, vocab, labels=[0, 1, 2])
-    sub = data.subset([2, 0])
-    ids, lengths, labels = collate(sub, [0, 1])
-    assert labels.tolist() == [2, 0] and lengths.tolist() == [3, 1]
-
-
 def test_bucket_sampler_covers_everything_once_and_buckets_lengths():
     rng = np.random.default_rng(0)
     lengths = torch.as_tensor(rng.integers(1, 120, size=1000))

@@ -29,16 +29,6 @@ class EncodedTexts:
     def __len__(self) -> int:
         return len(self.lengths)
 
-    @property
-    def tokens(self) -> int:
-        return int(self.lengths.sum())
-
-    def subset(self, indices: Sequence[int]) -> EncodedTexts:
-        index = torch.as_tensor(indices, dtype=torch.long)
-        return EncodedTexts(
-            self.ids, self.offsets[index], self.lengths[index], None if self.labels is None else self.labels[index]
-        )
-
 
 def encode_texts(
     texts: Sequence[str],

@@ -171,7 +171,9 @@ def train(data, test, format_, text_column, quiet, **options) -> None:
             data, test=test, format=format_, text_column=list(text_column) or None, progress=not quiet, **options
         )
     except KeyboardInterrupt:
-        click.echo("\ninterrupted: finished epochs are saved; add --resume to the same command to continue", err=True)
+        click.echo(
+            "\ninterrupted: every finished epoch is saved; add --resume to the same command to continue", err=True
+        )
         sys.exit(EXIT_INTERRUPTED)
     history = pipeline.training["history"]
     best = history[pipeline.training["best_epoch"] - 1]

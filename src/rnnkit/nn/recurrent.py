@@ -202,14 +202,15 @@ class Recurrent(nn.Module):
         lengths = self._check(x, lengths, state)
         batch, steps, _ = x.shape
         plan = LengthPlan.build(lengths, batch, steps, x.device)
-        if self.backend == "fused" and plan.order is None:
-            return self._fused_whole(x, state)
-
         lstm = self.cell == "lstm"
         if state is None:
             zeros = x.new_zeros(self.num_layers * self.num_directions, batch, self.hidden_size)
             state = (zeros, zeros) if lstm else zeros
-        states = state if lstm else (state,)
+        states = state if lstm else (state,)  # one tuple for every cell: (h,) or (h, c)
+        if self.backend == "fused" and plan.order is None:
+            output, final = self._fused_whole(x, states)
+            return output, (final if lstm else final[0])
+
         if plan.order is not None:
             x = x.index_select(0, plan.order)
             states = tuple(s.index_select(1, plan.order) for s in states)
@@ -237,15 +238,10 @@ class Recurrent(nn.Module):
             final = tuple(f.index_select(1, plan.restore) for f in final)
         return output, (final if lstm else final[0])
 
-    def _fused_whole(self, x: Tensor, state: State | None) -> tuple[Tensor, State]:
+    def _fused_whole(self, x: Tensor, states: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
         """All sequences are T long: one call to torch's kernel for every layer and direction."""
         weights = [w for layer in range(self.num_layers) for s in self._suffixes(layer) for w in self._weights(s)]
-        if state is None:
-            zeros = x.new_zeros(self.num_layers * self.num_directions, x.shape[0], self.hidden_size)
-            state = (zeros, zeros) if self.cell == "lstm" else zeros
-        states = state if self.cell == "lstm" else (state,)
-        out, final = self._fused_kernel(x, states, weights, self.num_layers, self.bidirectional, self.dropout)
-        return out, (final if self.cell == "lstm" else final[0])
+        return self._fused_kernel(x, states, weights, self.num_layers, self.bidirectional, self.dropout)
 
     def _run_direction(
         self, x: Tensor, plan: LengthPlan, state: tuple[Tensor, ...], weights: list[Tensor]

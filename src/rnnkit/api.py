@@ -156,11 +156,14 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             epochs=opts.epochs,
             batch_size=opts.batch_size,
             lr=opts.lr,
+            schedule=opts.schedule,
             weight_decay=opts.weight_decay,
             clip=opts.clip,
             patience=opts.patience,
             metric=opts.metric,
             seed=opts.seed,
+            average=opts.average,
+            label_smoothing=opts.label_smoothing,
         )
     except ValueError as e:
         raise RnnkitError(str(e)) from None

@@ -137,7 +137,22 @@ def choice(name: str) -> click.Choice:
 )
 @click.option("--batch-size", type=int, default=D.batch_size, show_default=True)
 @click.option("--lr", type=float, default=D.lr, show_default=True, help="Peak learning rate of AdamW.")
+@click.option(
+    "--schedule",
+    type=choice("schedule"),
+    default=D.schedule,
+    show_default=True,
+    help="linear: 5% warm-up, then down to 0 at the last epoch; constant: --lr throughout.",
+)
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
+@click.option(
+    "--average",
+    type=float,
+    default=D.average,
+    show_default=True,
+    help="Decay of a moving average of the weights, which is what gets scored and kept (0: off).",
+)
+@click.option("--label-smoothing", type=float, default=D.label_smoothing, show_default=True)
 @click.option("--max-length", type=int, default=D.max_length, show_default=True, help="Tokens kept per text.")
 @click.option(
     "--min-freq", type=int, default=D.min_freq, show_default=True, help="Words seen fewer times become <unk>."

@@ -19,6 +19,7 @@ CHOICES = {
     "pooling": ("last", "mean", "max", "attention", "concat"),
     "backend": ("fused", "explicit"),
     "metric": ("accuracy", "macro_f1"),
+    "schedule": ("linear", "constant"),
 }
 
 
@@ -52,7 +53,10 @@ class TrainOptions:
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-3
+    schedule: str = "linear"  # linear: 5% warm-up, then down to 0 at the last epoch; constant: lr throughout
     weight_decay: float = 0.01
+    average: float = 0.0  # decay of the moving average of the weights that validation scores and training keeps
+    label_smoothing: float = 0.0
     clip: float = 1.0
     patience: int = 3
     metric: str = "accuracy"
@@ -70,7 +74,7 @@ class TrainOptions:
         for name, allowed in CHOICES.items():
             if getattr(self, name) is not None and getattr(self, name) not in allowed:
                 raise RnnkitError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        for name in ("dropout", "word_dropout"):
+        for name in ("dropout", "word_dropout", "average", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
         if self.max_vocab < 2:

@@ -9,6 +9,7 @@ from rnnkit.nn import BACKENDS, CELLS, POOLINGS
 from rnnkit.options import CHOICES, TrainOptions
 from rnnkit.text import TOKENIZERS
 from rnnkit.training import METRICS
+from rnnkit.training.trainer import SCHEDULES
 
 
 def test_choices_match_the_layers():
@@ -19,6 +20,7 @@ def test_choices_match_the_layers():
     assert set(CHOICES["metric"]) == set(METRICS)
     assert set(CHOICES["tokenizer"]) == set(TOKENIZERS)
     assert set(CHOICES["format"]) == set(FORMATS)
+    assert set(CHOICES["schedule"]) == set(SCHEDULES)
 
 
 def test_every_option_is_on_the_command_line_with_the_same_default():

@@ -8,7 +8,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training import TrainConfig, fit
-from rnnkit.training.trainer import CHECKPOINT, LOG, warmup_linear_decay
+from rnnkit.training.trainer import CHECKPOINT, LOG, WeightAverage, warmup_linear_decay
 
 
 @pytest.fixture(scope="module")
@@ -58,9 +58,10 @@ def test_same_seed_same_model(small_task):
         assert torch.equal(runs[0][name], runs[1][name]), name
 
 
-def test_resume_after_interrupt_gives_the_uninterrupted_model(small_task, tmp_path):
+@pytest.mark.parametrize("average", [0.0, 0.9])
+def test_resume_after_interrupt_gives_the_uninterrupted_model(small_task, tmp_path, average):
     train, valid, labels, vocab_size = small_task
-    config = TrainConfig(epochs=3, seed=1)
+    config = TrainConfig(epochs=3, seed=1, average=average)
     whole = new_model(vocab_size, len(labels))
     fit(whole, train, valid, labels, config, run_dir=tmp_path / "whole", progress=False)
 
@@ -136,11 +137,25 @@ def test_schedule_warms_up_then_decays():
     assert factor(55) == pytest.approx(0.5) and factor(100) == 0.0
 
 
+def test_constant_schedule_keeps_the_learning_rate(small_task):
+    train, valid, labels, vocab_size = small_task
+    config = TrainConfig(epochs=2, lr=3e-3, schedule="constant")
+    result = fit(new_model(vocab_size, len(labels)), train, None, labels, config, progress=False)
+    assert [r["lr"] for r in result.history] == [3e-3, 3e-3]
+    config = TrainConfig(epochs=2, lr=3e-3)
+    result = fit(new_model(vocab_size, len(labels)), train, None, labels, config, progress=False)
+    assert result.history[-1]["lr"] == 0.0
+
+
 def test_bad_train_config():
     with pytest.raises(RnnkitError, match="metric must be one of"):
         TrainConfig(metric="loss")
     with pytest.raises(RnnkitError, match="epochs must be at least 1"):
         TrainConfig(epochs=0)
+    with pytest.raises(RnnkitError, match="average must be in"):
+        TrainConfig(average=1.0)
+    with pytest.raises(RnnkitError, match="label_smoothing must be in"):
+        TrainConfig(label_smoothing=-0.1)
 
 
 def test_clip_gradients_matches_torch():
@@ -157,3 +172,57 @@ def test_clip_gradients_matches_torch():
         torch.nn.utils.clip_grad_norm_(b, 1.0)
         for p, q in zip(a, b, strict=True):
             torch.testing.assert_close(p.grad, q.grad, atol=0, rtol=0)
+
+
+def test_weight_average_is_the_moving_average_computed_by_hand():
+    torch.manual_seed(0)
+    model = torch.nn.Linear(3, 2)
+    average = WeightAverage(model, decay=0.9)
+    expected = [p.detach().clone() for p in model.parameters()]
+    for step in range(1, 40):
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p))
+        average.update()
+        decay = min(0.9, (1 + step) / (10 + step))
+        expected = [decay * e + (1 - decay) * p.detach() for e, p in zip(expected, model.parameters(), strict=True)]
+    raw = [p.detach().clone() for p in model.parameters()]
+    average.swap()
+    for p, e in zip(model.parameters(), expected, strict=True):
+        torch.testing.assert_close(p.detach(), e)
+    average.swap()  # twice: back to the raw weights, exactly
+    for p, r in zip(model.parameters(), raw, strict=True):
+        assert torch.equal(p.detach(), r)
+
+
+def test_averaging_keeps_the_average_and_leaves_training_untouched(small_task):
+    """The raw weights follow the same path with and without averaging; only what is scored and kept differs."""
+    train, valid, labels, vocab_size = small_task
+    raw_last_epoch, kept = {}, {}
+    for average in (0.0, 0.95):
+        model = new_model(vocab_size, len(labels))
+        seen = []
+        config = TrainConfig(epochs=2, seed=3, average=average)
+        fit(
+            model,
+            train,
+            valid,
+            labels,
+            config,
+            progress=False,
+            on_epoch_end=lambda r, m=model, s=seen: s.append(weights(m)),
+        )
+        raw_last_epoch[average], kept[average] = seen[-1], weights(model)
+    for name, tensor in raw_last_epoch[0.0].items():
+        assert torch.equal(tensor, raw_last_epoch[0.95][name]), name
+    assert any(not torch.equal(kept[0.0][n], kept[0.95][n]) for n in kept[0.0])
+
+
+def test_label_smoothing_changes_the_loss_only_when_asked(small_task):
+    train, valid, labels, vocab_size = small_task
+    losses = {}
+    for smoothing in (0.0, 0.0, 0.2):
+        model = new_model(vocab_size, len(labels))
+        result = fit(model, train, None, labels, TrainConfig(epochs=1, label_smoothing=smoothing), progress=False)
+        losses.setdefault(smoothing, []).append(result.history[0]["train_loss"])
+    assert losses[0.0][0] == losses[0.0][1] and losses[0.2][0] != losses[0.0][0]

@@ -226,3 +226,21 @@ def test_label_smoothing_changes_the_loss_only_when_asked(small_task):
         result = fit(model, train, None, labels, TrainConfig(epochs=1, label_smoothing=smoothing), progress=False)
         losses.setdefault(smoothing, []).append(result.history[0]["train_loss"])
     assert losses[0.0][0] == losses[0.0][1] and losses[0.2][0] != losses[0.0][0]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_fused_backend_trains_the_same_model_as_the_cell_formulas(small_task, cell):
+    """The fused kernel with length plans is a speed-up that claims exactness: two epochs of training (same seed,
+    same batches, dropout on) end at the weights the explicit loop of cell formulas reaches, to float rounding."""
+    train, valid, labels, vocab_size = small_task
+    models = {}
+    for backend in ("fused", "explicit"):
+        torch.manual_seed(0)
+        config = ClassifierConfig(
+            vocab_size=vocab_size, num_classes=len(labels), cell=cell, hidden_size=16, embedding_dim=16, backend=backend
+        )
+        models[backend] = build_model(config)
+        fit(models[backend], train, None, labels, TrainConfig(epochs=2, seed=4), progress=False)
+    fused, explicit = models["fused"].state_dict(), models["explicit"].state_dict()
+    for name in fused:
+        torch.testing.assert_close(fused[name], explicit[name], atol=2e-5, rtol=1e-4, msg=name)

@@ -2,7 +2,7 @@
 
 Trains with the defaults (no per-data-set settings) on each set's train file, picks the best epoch on a
 validation cut of that train file, and reports on its test file. Prints a Markdown table for RESULTS.md. The
-"valid accuracy" column (the best epoch's accuracy on the validation cut) is the one to choose defaults by; the
+"valid accuracy" column (the saved model's accuracy on the validation cut) is the one to choose defaults by; the
 test column is only reported.
 
 Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--shared ../shared] [any train option]
@@ -101,8 +101,8 @@ def main() -> None:
                     pipeline.report["accuracy"] * 100,
                     pipeline.report["macro_f1"] * 100,
                     seconds,
-                    pipeline.training["best_epoch"],
-                    max(r.get("valid_accuracy", float("nan")) for r in pipeline.training["history"]) * 100,
+                    "/".join(str(m["best_epoch"]) for m in pipeline.training["members"]),
+                    pipeline.training["valid"]["accuracy"] * 100,
                 )
             )
         assert len(names) == len(pipeline.labels)

@@ -12,7 +12,7 @@ import json
 import re
 import sys
 from collections.abc import Iterable
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +23,15 @@ from rnnkit.data.bundled import ag_news_sample
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.io import atomic_write_json
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.options import TrainOptions
+from rnnkit.models import ClassifierConfig, build_model, members_of
+from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import Pipeline
 from rnnkit.text import TOKENIZERS, Vocab
 from rnnkit.training import TrainConfig, fit, seed_everything
-from rnnkit.training.trainer import CHECKPOINT
+from rnnkit.training.trainer import CHECKPOINT, evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
+MEMBER_SEED_STEP = 7919  # a prime: members of runs with neighbouring seeds never share a seed
 
 
 def label_order(labels: Iterable[str]) -> list[str]:
@@ -42,6 +43,15 @@ def label_order(labels: Iterable[str]) -> list[str]:
     return sorted(set(labels), key=key)
 
 
+def member_dirs(run_dir: Path, members: int) -> list[Path]:
+    """Where each member's checkpoint and log go: the run directory itself for a single network."""
+    return [run_dir] if members == 1 else [run_dir / f"member-{i + 1}" for i in range(members)]
+
+
+def interrupted(directory: Path) -> bool:
+    return (directory / CHECKPOINT).exists() or any(directory.glob(f"member-*/{CHECKPOINT}"))
+
+
 def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
     """``--out`` if given; else ``runs/<data name>``, numbered ``-2``, ``-3`` ... so no finished run is lost.
 
@@ -49,7 +59,7 @@ def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
     """
     if options.out is not None:
         out = Path(options.out)
-        if not options.resume and (out / CHECKPOINT).exists():
+        if not options.resume and interrupted(out):
             raise RnnkitError(
                 f"{out} holds an interrupted run: add --resume to continue it, or remove the directory to start over"
             )
@@ -57,10 +67,10 @@ def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
     base = Path("runs") / data_name
     candidates = [base] + [base.with_name(f"{base.name}-{i}") for i in range(2, 1000)]
     if options.resume:
-        interrupted = [c for c in candidates if (c / CHECKPOINT).exists()]
-        if not interrupted:
+        resumable = [c for c in candidates if interrupted(c)]
+        if not resumable:
             raise RnnkitError(f"nothing to resume: no interrupted run under {base}*; pass --out DIR")
-        return interrupted[-1]
+        return resumable[-1]
     return next(c for c in candidates if not c.exists())
 
 
@@ -151,6 +161,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             dropout=opts.dropout,
             word_dropout=opts.word_dropout,
             backend=opts.backend,
+            members=ensemble_members(opts, len(train_idx)),
         )
         train_config = TrainConfig(
             epochs=opts.epochs,
@@ -171,7 +182,8 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     if opts.vectors:
         vectors, found = read_vectors(opts.vectors, vocab, opts.embedding_dim)
         with torch.no_grad():
-            model.embedding.weight[found] = vectors[found]
+            for member in members_of(model):
+                member.embedding.weight[found] = vectors[found]
         if opts.progress:
             print(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", file=sys.stderr)
 
@@ -188,30 +200,41 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             f"{len(vocab)} words{skipped}) -> {run_dir}",
             file=sys.stderr,
         )
-    result = fit(
-        model,
-        train_set,
-        valid_set,
-        labels,
-        train_config,
-        run_dir=run_dir,
-        resume=opts.resume,
-        fingerprint=fingerprint,
-        progress=opts.progress,
-    )
+    members = []
+    for i, (member, member_dir) in enumerate(
+        zip(members_of(model), member_dirs(run_dir, model_config.members), strict=True)
+    ):
+        # Member 1 keeps the run's seed, so a one-member run is the plain single network.
+        seed = opts.seed + MEMBER_SEED_STEP * i
+        member_dir.mkdir(exist_ok=True)
+        result = fit(
+            member,
+            train_set,
+            valid_set,
+            labels,
+            replace(train_config, seed=seed),
+            run_dir=member_dir,
+            resume=opts.resume and (member_dir / CHECKPOINT).exists(),
+            fingerprint=f"{fingerprint}/{i}",
+            progress=opts.progress,
+            name=f"member {i + 1}/{model_config.members}, " if model_config.members > 1 else "",
+        )
+        members.append({"seed": seed, "best_epoch": result.best_epoch, "history": result.history})
+    valid_report = evaluate_model(model, valid_set, labels) if valid_set is not None else None
     training = {
         "data": str(data),
         "options": settings,
         "train_examples": len(train_idx),
         "valid_examples": len(valid_idx),
-        "best_epoch": result.best_epoch,
-        "history": result.history,
+        "valid": None if valid_report is None else {k: valid_report[k] for k in ("accuracy", "macro_f1")},
+        "members": members,
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
         atomic_write_json(run_dir / "test_report.json", pipeline.report)
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
+    for member_dir in member_dirs(run_dir, model_config.members):
+        (member_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     pipeline.run_dir = run_dir
     return pipeline

@@ -120,6 +120,13 @@ def choice(name: str) -> click.Choice:
     show_default=True,
     help="Share of training tokens replaced by <unk>, so unseen words are handled.",
 )
+@click.option(
+    "--ensemble",
+    type=int,
+    default=D.ensemble,
+    help="Networks trained from different seeds, their probabilities averaged "
+    "[default: 5 below 20,000 training texts, else 1].",
+)
 @click.option("--epochs", type=int, default=D.epochs, show_default=True, help="At most this many passes over DATA.")
 @click.option(
     "--patience",
@@ -190,11 +197,13 @@ def train(data, test, format_, text_column, quiet, **options) -> None:
             "\ninterrupted: every finished epoch is saved; add --resume to the same command to continue", err=True
         )
         sys.exit(EXIT_INTERRUPTED)
-    history = pipeline.training["history"]
-    best = history[pipeline.training["best_epoch"] - 1]
-    click.echo(f"model saved to {pipeline.run_dir}  (best epoch {best['epoch']} of {len(history)})")
-    if "valid_accuracy" in best:
-        click.echo(f"validation: accuracy {best['valid_accuracy']:.4f}, macro-F1 {best['valid_macro_f1']:.4f}")
+    members = pipeline.training["members"]
+    epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
+    kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
+    click.echo(f"model saved to {pipeline.run_dir}  ({kind}; best epoch {epochs})")
+    valid = pipeline.training["valid"]
+    if valid is not None:
+        click.echo(f"validation: accuracy {valid['accuracy']:.4f}, macro-F1 {valid['macro_f1']:.4f}")
     if pipeline.report is not None:
         click.echo(f"\ntest set {pipeline.report['source']}:")
         click.echo(format_report(pipeline.report))

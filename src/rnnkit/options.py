@@ -50,6 +50,7 @@ class TrainOptions:
     dropout: float = 0.3
     word_dropout: float = 0.0  # share of training tokens replaced by <unk>
     backend: str = "fused"
+    ensemble: int | None = None  # networks trained from different seeds, probabilities averaged; None = auto
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-3
@@ -77,5 +78,20 @@ class TrainOptions:
         for name in ("dropout", "word_dropout", "average", "label_smoothing"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
+        if self.ensemble is not None and not 1 <= self.ensemble <= 16:
+            raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
         if self.max_vocab < 2:
             raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")
+
+
+# Measured in benchmarks/RESULTS.md: five members add 1-2 points on data sets of a few thousand texts; on tens of
+# thousands a single network varies less from seed to seed and takes minutes, so it trains alone.
+AUTO_ENSEMBLE = 5
+AUTO_ENSEMBLE_MAX_TEXTS = 20_000
+
+
+def ensemble_members(options: TrainOptions, train_texts: int) -> int:
+    """``--ensemble``, or when it is not given: 5 members below 20,000 training texts, else 1."""
+    if options.ensemble is not None:
+        return options.ensemble
+    return AUTO_ENSEMBLE if train_texts < AUTO_ENSEMBLE_MAX_TEXTS else 1

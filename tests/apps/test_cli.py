@@ -134,25 +134,28 @@ def test_usage_errors_exit_2(model_dir):
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_interrupted_run_resumes(tmp_path):
-    """An interrupted run keeps its finished epochs; --resume finishes it to the uninterrupted model."""
+@pytest.mark.parametrize("members", ["1", "2"])
+def test_interrupted_run_resumes(tmp_path, members):
+    """An interrupted run keeps its finished epochs (and finished members); --resume finishes it to the
+    uninterrupted model."""
     out = tmp_path / "run"
-    args = ["train", DATA / "trec_train.csv", "--out", out, *SMALL]
+    args = ["train", DATA / "trec_train.csv", "--out", out, *SMALL, "--ensemble", members]
     whole = tmp_path / "whole"
-    assert rnnkit("train", DATA / "trec_train.csv", "--out", whole, *SMALL).returncode == 0
+    assert rnnkit("train", DATA / "trec_train.csv", "--out", whole, *SMALL, "--ensemble", members).returncode == 0
+    last = "run" if members == "1" else "member-2"
     code = (
         "import sys, rnnkit.training.trainer as t\n"
         "real = t.save_checkpoint\n"
         "def save_then_stop(run_dir, state):\n"
         "    real(run_dir, state)\n"
-        "    if state['epoch'] == 2: raise KeyboardInterrupt\n"
+        f"    if state['epoch'] == 2 and run_dir.name == {last!r}: raise KeyboardInterrupt\n"
         "t.save_checkpoint = save_then_stop\n"
         "from rnnkit.cli import main\n"
         "sys.exit(main())\n"
     )
     stopped = subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True)
     assert stopped.returncode == 130 and "--resume" in stopped.stderr and "Traceback" not in stopped.stderr
-    assert (out / "checkpoint.pt").exists() and not (out / "model.safetensors").exists()
+    assert list(out.glob("**/checkpoint.pt")) and not (out / "model.safetensors").exists()
     again = rnnkit(*args)  # starting over would lose the finished epochs: refused
     assert_one_line_error(again, "interrupted run", "--resume")
     resumed = rnnkit(*args, "--resume")

@@ -9,7 +9,7 @@ import rnnkit
 from rnnkit.errors import DataError, ModelFileError, RnnkitError
 from rnnkit.pipeline import FORMAT_VERSION, load
 
-SMALL = dict(hidden=16, embedding_dim=16, epochs=4, lr=2e-2, batch_size=32, progress=False)
+SMALL = dict(hidden=16, embedding_dim=16, epochs=4, lr=2e-2, batch_size=32, ensemble=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -138,3 +138,26 @@ def test_test_labels_unseen_in_training_are_refused_before_training(tmp_path, da
     with pytest.raises(DataError, match=r"'WEATHER' never occur in the training data"):
         rnnkit.train(data_dir / "trec_train.csv", test=str(test), out=str(out), **SMALL)
     assert not out.exists()  # refused before any training or writing
+
+
+def test_ensemble_member_one_is_the_single_network_and_the_ensemble_round_trips(trained, tmp_path):
+    import torch
+
+    single, _, data = trained
+    options = dict(SMALL, ensemble=2)
+    ensemble = rnnkit.train(
+        data / "trec_train.csv", test=str(data / "trec_test.csv"), out=str(tmp_path / "e"), **options
+    )
+    assert ensemble.model_config.members == 2
+    assert [m["seed"] for m in ensemble.training["members"]] == [0, 7919]
+    first = ensemble.model.members[0].state_dict()
+    for name, tensor in single.model.state_dict().items():  # same seed, same data: the same network, exactly
+        assert torch.equal(tensor, first[name]), name
+    assert not torch.equal(first["output.weight"], ensemble.model.members[1].state_dict()["output.weight"])
+    assert (tmp_path / "e" / "member-2" / "train_log.jsonl").exists()
+    assert not list((tmp_path / "e").glob("**/checkpoint.pt"))
+    again = load(tmp_path / "e")
+    texts = ["Who wrote Hamlet ?", "How far is the moon ?"]
+    np.testing.assert_array_equal(again.predict_proba(texts), ensemble.predict_proba(texts))
+    assert again.evaluate(data / "trec_test.csv")["accuracy"] == pytest.approx(ensemble.report["accuracy"])
+    assert 0 <= ensemble.training["valid"]["accuracy"] <= 1

@@ -50,9 +50,11 @@ def test_training_starts_from_the_vectors(tmp_path, data_dir):
         hidden=8,
         epochs=1,
         lr=1e-9,
+        ensemble=2,
         out=str(tmp_path / "run"),
         progress=False,
     )
-    weight = pipeline.model.embedding.weight
-    torch.testing.assert_close(weight[pipeline.vocab.index["who"]], torch.full((8,), 0.5), atol=1e-6, rtol=0)
-    torch.testing.assert_close(weight[pipeline.vocab.index["what"]], torch.full((8,), -0.25), atol=1e-6, rtol=0)
+    for member in pipeline.model.members:  # every member starts from the vectors
+        weight = member.embedding.weight
+        torch.testing.assert_close(weight[pipeline.vocab.index["who"]], torch.full((8,), 0.5), atol=1e-6, rtol=0)
+        torch.testing.assert_close(weight[pipeline.vocab.index["what"]], torch.full((8,), -0.25), atol=1e-6, rtol=0)

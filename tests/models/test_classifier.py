@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rnnkit.models import BagOfEmbeddings, ClassifierConfig, TextClassifier, build_model
+from rnnkit.models import BagOfEmbeddings, ClassifierConfig, Ensemble, TextClassifier, build_model, members_of
 
 
 def test_recurrent_classifier_is_batch_independent():
@@ -28,6 +28,21 @@ def test_bag_of_embeddings_ignores_order_and_padding():
 def test_build_model_kinds():
     assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2)), TextClassifier)
     assert isinstance(build_model(ClassifierConfig(vocab_size=5, num_classes=2, model="bag")), BagOfEmbeddings)
+
+
+def test_ensemble_averages_the_members_probabilities():
+    torch.manual_seed(0)
+    for kind in ("rnn", "bag"):
+        model = build_model(ClassifierConfig(vocab_size=20, num_classes=3, model=kind, members=3, hidden_size=8)).eval()
+        assert isinstance(model, Ensemble) and len(members_of(model)) == 3
+        ids, lengths = torch.tensor([[5, 6, 7, 0], [2, 3, 4, 5]]), torch.tensor([3, 4])
+        by_hand = sum(member(ids, lengths).softmax(-1) for member in model.members) / 3
+        torch.testing.assert_close(model(ids, lengths).softmax(-1), by_hand)
+        torch.testing.assert_close(model(ids, lengths).exp(), by_hand)
+    single = build_model(ClassifierConfig(vocab_size=20, num_classes=3))
+    assert members_of(single) == [single]
+    with pytest.raises(ValueError, match="members must be in 1..16"):
+        ClassifierConfig(vocab_size=5, num_classes=2, members=0)
 
 
 def test_config_round_trip_and_checks():

@@ -3,6 +3,7 @@
 ``TextClassifier``: embedding -> ``Recurrent`` -> pooling -> dropout -> linear, as in the lesson (where the
 classifier reads the final state), with the pooling made a choice. ``BagOfEmbeddings``: the lesson's previous
 unit, the average of the word embeddings -> linear; it ignores word order, which shows what order adds.
+``Ensemble``: several such networks trained apart, their class probabilities averaged.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rnnkit.nn import BACKENDS, CELLS, POOLINGS, Pooling, Recurrent
 from rnnkit.text import PAD_ID, UNK_ID
 
 MODELS = ("rnn", "bag")
+MAX_MEMBERS = 16
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ClassifierConfig:
     dropout: float = 0.5
     word_dropout: float = 0.0  # in training, this share of the tokens is replaced by <unk>
     backend: str = "fused"
+    members: int = 1  # networks trained from different seeds whose probabilities are averaged
 
     def __post_init__(self) -> None:
         checks = [
@@ -49,6 +52,7 @@ class ClassifierConfig:
             (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
             (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
+            (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -123,5 +127,30 @@ class BagOfEmbeddings(nn.Module):
         return self.output(self.dropout(self.embedding(ids)))  # (B, E) -> (B, C)
 
 
+class Ensemble(nn.Module):
+    """The mean of the members' class probabilities, returned as its logarithm so that it serves as logits
+    (``softmax`` of it gives the mean back; ``argmax`` is the ensemble's vote).
+
+    Networks trained from different seeds on a small data set err on different texts; averaging them removes
+    much of that seed-to-seed variance (measured in benchmarks/RESULTS.md).
+    """
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+        probabilities = torch.stack([member(ids, lengths).softmax(-1) for member in self.members]).mean(0)
+        return probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny).log()
+
+
 def build_model(config: ClassifierConfig) -> nn.Module:
-    return TextClassifier(config) if config.model == "rnn" else BagOfEmbeddings(config)
+    kind = TextClassifier if config.model == "rnn" else BagOfEmbeddings
+    if config.members == 1:
+        return kind(config)
+    return Ensemble([kind(config) for _ in range(config.members)])
+
+
+def members_of(model: nn.Module) -> list[nn.Module]:
+    """The networks that make up ``model``: its members for an ``Ensemble``, else the model itself."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]

@@ -177,6 +177,7 @@ def fit(
     fingerprint: str = "",
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    name: str = "",
 ) -> FitResult:
     """Train ``model`` in place and leave the best weights (by validation ``config.metric``) in it."""
     seed_everything(config.seed)
@@ -217,7 +218,7 @@ def fit(
         loss_sum = 0.0
         bar = tqdm(
             total=len(sampler),
-            desc=f"epoch {epoch}/{config.epochs}",
+            desc=f"{name}epoch {epoch}/{config.epochs}",
             unit="batch",
             file=sys.stderr,
             disable=not progress,
@@ -276,7 +277,8 @@ def fit(
         if progress:
             shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid_"))
             tqdm.write(
-                f"epoch {epoch}: {shown or 'no validation set'}; best epoch {result.best_epoch}", file=sys.stderr
+                f"{name}epoch {epoch}: {shown or 'no validation set'}; best epoch {result.best_epoch}",
+                file=sys.stderr,
             )
         if run_dir is not None:
             write_log(run_dir, result.history)

@@ -72,6 +72,7 @@ class Pipeline:
         return encode_texts(texts, self.tokenizer, self.vocab, self.max_length)
 
     def label_indices(self, labels: Iterable[str], source: str = "the data") -> list[int]:
+        labels = list(labels)  # read twice below: a generator would be empty the second time
         index = {label: i for i, label in enumerate(self.labels)}
         unknown = sorted({label for label in labels if label not in index})
         if unknown:

@@ -57,6 +57,14 @@ def test_prediction_does_not_depend_on_batch(trained):
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
 
 
+def test_label_indices_take_any_iterable(trained):
+    pipeline, _, _ = trained
+    wanted = ["HUM", "LOC", "HUM"]
+    expected = [pipeline.labels.index(label) for label in wanted]
+    assert pipeline.label_indices(wanted) == expected
+    assert pipeline.label_indices(label for label in wanted) == expected  # a generator was read as empty
+
+
 def test_unknown_label_at_evaluation(trained, tmp_path):
     pipeline, _, _ = trained
     bad = tmp_path / "bad.csv"

@@ -63,6 +63,8 @@ def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
             raise RnnkitError(
                 f"{out} holds an interrupted run: add --resume to continue it, or remove the directory to start over"
             )
+        if options.resume and not interrupted(out):
+            raise RnnkitError(f"nothing to resume: no interrupted run in {out}; start the run without --resume")
         return out
     base = Path("runs") / data_name
     candidates = [base] + [base.with_name(f"{base.name}-{i}") for i in range(2, 1000)]

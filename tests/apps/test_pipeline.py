@@ -57,6 +57,12 @@ def test_prediction_does_not_depend_on_batch(trained):
     np.testing.assert_allclose(together, one_by_one, atol=1e-6)
 
 
+def test_resume_with_nothing_to_resume_is_refused(tmp_path, data_dir):
+    with pytest.raises(RnnkitError, match="nothing to resume: no interrupted run in"):
+        rnnkit.train(data_dir / "trec_train.csv", out=str(tmp_path / "never"), resume=True, **SMALL)
+    assert not (tmp_path / "never").exists()
+
+
 def test_label_indices_take_any_iterable(trained):
     pipeline, _, _ = trained
     wanted = ["HUM", "LOC", "HUM"]

@@ -12,7 +12,7 @@ With ``--fasttext`` (needs ``pip install fasttext``; a benchmark-only dependency
 training texts (lower-cased, punctuation split, ``epoch=25, lr=0.5, wordNgrams=2, dim=100``) and times the same
 sentences, so the ratio shows the price of word order.
 
-Usage: python benchmarks/predict_speed.py [--model runs/ag_news_sample] [--fasttext] [--threads 2]
+Usage: python benchmarks/predict_speed.py [--model runs/ag_news_sample] [--ensemble 1] [--fasttext] [--threads 2]
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from rnnkit.text import WordTokenizer
 
 
 def forward_flops_per_token(pipeline: rnnkit.Pipeline) -> float:
-    """Matrix-multiply FLOPs per real token of the recurrent layers (the output layer runs once per text)."""
+    """Matrix-multiply FLOPs per real token of the recurrent layers (the output layer runs once per text), summed
+    over an ensemble's members."""
     c = pipeline.model_config
     gates = {"lstm": 4, "gru": 3, "rnn": 1}[c.cell]
     directions = 2 if c.bidirectional else 1
@@ -45,7 +46,7 @@ def forward_flops_per_token(pipeline: rnnkit.Pipeline) -> float:
     for _ in range(c.num_layers):
         flops += directions * 2 * gates * c.hidden_size * (inputs + c.hidden_size)
         inputs = directions * c.hidden_size
-    return flops
+    return flops * c.members
 
 
 def sentences(shared: Path, count: int) -> list[str]:
@@ -86,13 +87,14 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--fasttext", action="store_true")
+    parser.add_argument("--ensemble", type=int, help="members of the trained model (default: rnnkit's default)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
     workdir = tempfile.TemporaryDirectory()
     if args.model is None:
         args.model = Path(workdir.name) / "model"
-        rnnkit.train(out=str(args.model), progress=False)
+        rnnkit.train(out=str(args.model), ensemble=args.ensemble, progress=False)
     pipeline = rnnkit.load(args.model)
     texts = sentences(args.shared, args.count)
     peak = matmul_peak()

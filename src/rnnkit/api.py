@@ -199,7 +199,8 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         skipped = f"; skipped {examples.skipped_empty} empty texts" if examples.skipped_empty else ""
         print(
             f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
-            f"{len(vocab)} words{skipped}) -> {run_dir}",
+            f"{len(vocab)} words{skipped}; {model_config.members} network{'s' if model_config.members > 1 else ''}) "
+            f"-> {run_dir}",
             file=sys.stderr,
         )
     members = []

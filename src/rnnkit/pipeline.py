@@ -64,7 +64,8 @@ class Pipeline:
     def __repr__(self) -> str:
         c = self.model_config
         kind = "bag of embeddings" if c.model == "bag" else f"{'bi' if c.bidirectional else ''}{c.cell.upper()}"
-        return f"Pipeline({kind}, {len(self.vocab)} words, labels={self.labels})"
+        members = f" x {c.members}" if c.members > 1 else ""
+        return f"Pipeline({kind}{members}, {len(self.vocab)} words, labels={self.labels})"
 
     # ------------------------------------------------------------------------------------ prediction
     def encode(self, texts: Sequence[str]) -> EncodedTexts:

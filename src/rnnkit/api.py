@@ -27,7 +27,8 @@ from rnnkit.models import ClassifierConfig, build_model, members_of
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import Pipeline
 from rnnkit.text import TOKENIZERS, Vocab
-from rnnkit.training import TrainConfig, fit, seed_everything
+from rnnkit.training import TrainConfig, seed_everything
+from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.trainer import CHECKPOINT, evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
@@ -203,26 +204,27 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             f"-> {run_dir}",
             file=sys.stderr,
         )
-    members = []
-    for i, (member, member_dir) in enumerate(
-        zip(members_of(model), member_dirs(run_dir, model_config.members), strict=True)
-    ):
-        # Member 1 keeps the run's seed, so a one-member run is the plain single network.
-        seed = opts.seed + MEMBER_SEED_STEP * i
-        member_dir.mkdir(exist_ok=True)
-        result = fit(
-            member,
-            train_set,
-            valid_set,
-            labels,
-            replace(train_config, seed=seed),
+    count = model_config.members
+    runs = [
+        MemberRun(
+            # Member 1 keeps the run's seed, so a one-member run is the plain single network.
+            config=replace(train_config, seed=opts.seed + MEMBER_SEED_STEP * i),
             run_dir=member_dir,
             resume=opts.resume and (member_dir / CHECKPOINT).exists(),
             fingerprint=f"{fingerprint}/{i}",
-            progress=opts.progress,
-            name=f"member {i + 1}/{model_config.members}, " if model_config.members > 1 else "",
+            name=f"member {i + 1}/{count}, " if count > 1 else "",
         )
-        members.append({"seed": seed, "best_epoch": result.best_epoch, "history": result.history})
+        for i, member_dir in enumerate(member_dirs(run_dir, count))
+    ]
+    for run in runs:
+        run.run_dir.mkdir(exist_ok=True)
+    results = fit_members(
+        members_of(model), runs, train_set, valid_set, labels, jobs=min(opts.jobs, count), progress=opts.progress
+    )
+    members = [
+        {"seed": run.config.seed, "best_epoch": result.best_epoch, "history": result.history}
+        for run, result in zip(runs, results, strict=True)
+    ]
     valid_report = evaluate_model(model, valid_set, labels) if valid_set is not None else None
     training = {
         "data": str(data),

@@ -51,6 +51,7 @@ class TrainOptions:
     word_dropout: float = 0.0  # share of training tokens replaced by <unk>
     backend: str = "fused"
     ensemble: int | None = None  # networks trained from different seeds, probabilities averaged; None = auto
+    jobs: int = 1  # ensemble members trained at once, each in its own process with an equal share of the threads
     epochs: int = 10
     batch_size: int = 32
     lr: float = 5e-3
@@ -69,7 +70,7 @@ class TrainOptions:
     def check(self) -> None:
         if not 0.0 <= self.valid_split < 1.0:
             raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
-        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim"):
+        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim", "jobs"):
             if getattr(self, name) < 1:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name, allowed in CHOICES.items():

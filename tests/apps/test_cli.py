@@ -12,8 +12,10 @@ DATA = Path(__file__).parents[1] / "data"
 SMALL = ["--hidden", "16", "--embedding-dim", "16", "--epochs", "3", "--lr", "0.02", "--batch-size", "32", "-q"]
 
 
-def rnnkit(*args, stdin=None, cwd=None):
+def rnnkit(*args, stdin=None, cwd=None, threads=None):
     env = dict(os.environ, PYTHONWARNINGS="error::UserWarning")
+    if threads is not None:
+        env["OMP_NUM_THREADS"] = str(threads)
     return subprocess.run(
         [sys.executable, "-m", "rnnkit.cli", *map(str, args)],
         input=stdin,
@@ -161,3 +163,14 @@ def test_interrupted_run_resumes(tmp_path, members):
     resumed = rnnkit(*args, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert (out / "model.safetensors").read_bytes() == (whole / "model.safetensors").read_bytes()
+
+
+def test_members_trained_at_once_from_the_command_line(tmp_path):
+    """--jobs 2 runs two one-thread processes: the saved model is the one-thread sequential run's, byte for byte."""
+    args = ["train", DATA / "trec_train.csv", *SMALL, "--ensemble", "2"]
+    together = rnnkit(*args, "--jobs", "2", "--out", tmp_path / "together", threads=2)
+    assert together.returncode == 0, together.stderr
+    in_turn = rnnkit(*args, "--out", tmp_path / "in_turn", threads=1)
+    assert in_turn.returncode == 0, in_turn.stderr
+    saved = [(tmp_path / d / "model.safetensors").read_bytes() for d in ("together", "in_turn")]
+    assert saved[0] == saved[1]

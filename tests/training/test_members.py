@@ -1,0 +1,48 @@
+"""Ensemble members trained several at a time, in processes of their own, are the networks trained in turn."""
+
+import pytest
+import torch
+
+from rnnkit.data import encode_texts, read_examples
+from rnnkit.models import ClassifierConfig, build_model, members_of
+from rnnkit.text import Vocab, WordTokenizer
+from rnnkit.training import TrainConfig
+from rnnkit.training.members import MemberRun, fit_members
+
+
+@pytest.fixture
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_members_at_once_equal_members_in_turn(data_dir, tmp_path, one_thread):
+    examples = read_examples(data_dir / "trec_train.csv")
+    labels = sorted(set(examples.labels))
+    tokenize = WordTokenizer()
+    vocab = Vocab.build(tokenize(t) for t in examples.texts[:400])
+    index = [labels.index(label) for label in examples.labels]
+    train = encode_texts(examples.texts[:400], tokenize, vocab, labels=index[:400])
+    valid = encode_texts(examples.texts[400:500], tokenize, vocab, labels=index[400:500])
+    config = ClassifierConfig(vocab_size=len(vocab), num_classes=len(labels), hidden_size=8, embedding_dim=8, members=2)
+    trained = {}
+    for jobs in (1, 2):
+        torch.manual_seed(0)
+        model = build_model(config)
+        runs = [MemberRun(TrainConfig(epochs=2, seed=s), tmp_path / f"{jobs}-{s}") for s in (0, 1)]
+        for run in runs:
+            run.run_dir.mkdir()
+        results = fit_members(members_of(model), runs, train, valid, labels, jobs=jobs, progress=False)
+        trained[jobs] = (model.state_dict(), [r.history for r in results])
+    for name, tensor in trained[1][0].items():
+        assert torch.equal(tensor, trained[2][0][name]), name
+    strip = [
+        [{k: v for k, v in r.items() if k not in ("seconds", "tokens_per_second")} for r in h] for h in trained[1][1]
+    ]
+    again = [
+        [{k: v for k, v in r.items() if k not in ("seconds", "tokens_per_second")} for r in h] for h in trained[2][1]
+    ]
+    assert strip == again
+    assert not torch.equal(trained[1][0]["members.0.output.weight"], trained[1][0]["members.1.output.weight"])

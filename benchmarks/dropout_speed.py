@@ -17,14 +17,10 @@ import time
 from pathlib import Path
 
 import torch
+from profile_train import training_batches, training_step  # benchmarks/ is the script's directory
 from torch import nn
-from torch.nn import functional as F
 
-from rnnkit.data import BucketBatchSampler, collate, encode_texts, read_examples
-from rnnkit.data.bundled import ag_news_sample
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.text import Vocab, WordTokenizer
-from rnnkit.training.trainer import clip_gradients
+from rnnkit.models import build_model
 
 
 class MaskDropout(nn.Module):
@@ -45,30 +41,18 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    glue = args.shared / "datasets/sst2_glue/train.csv"
-    examples = read_examples(glue if glue.exists() else ag_news_sample().train)
-    labels = sorted(set(examples.labels))
-    tokenize = WordTokenizer()
-    vocab = Vocab.build((tokenize(t) for t in examples.texts), min_freq=2)
-    data = encode_texts(examples.texts, tokenize, vocab, 400, [labels.index(label) for label in examples.labels])
-    batches = list(BucketBatchSampler(data.lengths, 64, seed=0))[:300]
+    data, config, batches = training_batches(args.shared, 64)
+    batches = batches[:300]
 
     def tokens_per_second(mask_dropout: bool) -> float:
         torch.manual_seed(0)
-        model = build_model(ClassifierConfig(vocab_size=len(vocab), num_classes=len(labels), dropout=0.3))
+        model = build_model(config)
         if mask_dropout:
             model.dropout = MaskDropout(0.3)
-        parameters = list(model.parameters())
-        optimizer = torch.optim.AdamW(parameters, lr=2e-3, fused=True)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, fused=True)
         tokens, started = 0, time.perf_counter()
         for batch in batches:
-            ids, lengths, targets = collate(data, batch)
-            tokens += int(lengths.sum())
-            loss = F.cross_entropy(model(ids, lengths), targets)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            clip_gradients(parameters, 1.0)
-            optimizer.step()
+            tokens += training_step(model, optimizer, data, batch)
         return tokens / (time.perf_counter() - started)
 
     rates: dict[bool, list[float]] = {False: [], True: []}

@@ -13,14 +13,39 @@ import argparse
 from pathlib import Path
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 from torch.profiler import ProfilerActivity, profile
 
-from rnnkit.data import BucketBatchSampler, collate, encode_texts, read_examples
+from rnnkit.data import BucketBatchSampler, EncodedTexts, collate, encode_texts, read_examples
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training.trainer import clip_gradients
+
+
+def training_batches(shared: Path, batch_size: int) -> tuple[EncodedTexts, ClassifierConfig, list[list[int]]]:
+    """SST-2 GLUE's training phrases (the AG News sample without ../shared), encoded as rnnkit trains them, the
+    default network's settings for them, and their length-bucketed batches (seed 0)."""
+    glue = shared / "datasets/sst2_glue/train.csv"
+    examples = read_examples(glue if glue.exists() else ag_news_sample().train)
+    labels = sorted(set(examples.labels))
+    tokenize = WordTokenizer()
+    vocab = Vocab.build((tokenize(t) for t in examples.texts), min_freq=2)
+    data = encode_texts(examples.texts, tokenize, vocab, 400, [labels.index(label) for label in examples.labels])
+    config = ClassifierConfig(vocab_size=len(vocab), num_classes=len(labels), dropout=0.3)
+    return data, config, list(BucketBatchSampler(data.lengths, batch_size, seed=0))
+
+
+def training_step(model: nn.Module, optimizer: torch.optim.Optimizer, data: EncodedTexts, batch: list[int]) -> int:
+    """One step as ``fit`` takes it (collate, loss, backward, clipping, update); returns the batch's tokens."""
+    ids, lengths, targets = collate(data, batch)
+    loss = F.cross_entropy(model(ids, lengths), targets)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    clip_gradients(list(model.parameters()), 1.0)
+    optimizer.step()
+    return int(lengths.sum())
 
 
 def main() -> None:
@@ -30,31 +55,16 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--rows", type=int, default=15)
     args = parser.parse_args()
-    glue = args.shared / "datasets/sst2_glue/train.csv"
-    examples = read_examples(glue if glue.exists() else ag_news_sample().train)
-    labels = sorted(set(examples.labels))
-    tokenize = WordTokenizer()
-    vocab = Vocab.build((tokenize(t) for t in examples.texts), min_freq=2)
-    data = encode_texts(examples.texts, tokenize, vocab, 400, [labels.index(label) for label in examples.labels])
-    batches = list(BucketBatchSampler(data.lengths, args.batch_size, seed=0))
+    data, config, batches = training_batches(args.shared, args.batch_size)
     torch.manual_seed(0)
-    model = build_model(ClassifierConfig(vocab_size=len(vocab), num_classes=len(labels), dropout=0.3))
-    parameters = list(model.parameters())
-    optimizer = torch.optim.AdamW(parameters, lr=2e-3, fused=True)
-
-    def step(batch: list[int]) -> None:
-        ids, lengths, targets = collate(data, batch)
-        loss = F.cross_entropy(model(ids, lengths), targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        clip_gradients(parameters, 1.0)
-        optimizer.step()
-
-    for batch in batches[: args.batches // 4]:
-        step(batch)
+    model = build_model(config)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, fused=True)
+    warm_up = args.batches // 4
+    for batch in batches[:warm_up]:
+        training_step(model, optimizer, data, batch)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
-        for batch in batches[args.batches // 4 : args.batches // 4 + args.batches]:
-            step(batch)
+        for batch in batches[warm_up : warm_up + args.batches]:
+            training_step(model, optimizer, data, batch)
     threads = torch.get_num_threads()
     print(f"# {args.batches} batches of {args.batch_size}, {threads} threads, torch {torch.__version__}")
     print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=args.rows))

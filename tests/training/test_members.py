@@ -3,9 +3,7 @@
 import pytest
 import torch
 
-from rnnkit.data import encode_texts, read_examples
 from rnnkit.models import ClassifierConfig, build_model, members_of
-from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training import TrainConfig
 from rnnkit.training.members import MemberRun, fit_members
 
@@ -18,15 +16,9 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def test_members_at_once_equal_members_in_turn(data_dir, tmp_path, one_thread):
-    examples = read_examples(data_dir / "trec_train.csv")
-    labels = sorted(set(examples.labels))
-    tokenize = WordTokenizer()
-    vocab = Vocab.build(tokenize(t) for t in examples.texts[:400])
-    index = [labels.index(label) for label in examples.labels]
-    train = encode_texts(examples.texts[:400], tokenize, vocab, labels=index[:400])
-    valid = encode_texts(examples.texts[400:500], tokenize, vocab, labels=index[400:500])
-    config = ClassifierConfig(vocab_size=len(vocab), num_classes=len(labels), hidden_size=8, embedding_dim=8, members=2)
+def test_members_at_once_equal_members_in_turn(small_task, tmp_path, one_thread):
+    train, valid, labels, vocab_size = small_task
+    config = ClassifierConfig(vocab_size=vocab_size, num_classes=len(labels), hidden_size=8, embedding_dim=8, members=2)
     trained = {}
     for jobs in (1, 2):
         torch.manual_seed(0)

@@ -3,25 +3,10 @@ import json
 import pytest
 import torch
 
-from rnnkit.data import encode_texts, read_examples
 from rnnkit.errors import RnnkitError
 from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training import TrainConfig, fit
 from rnnkit.training.trainer import CHECKPOINT, LOG, WeightAverage, warmup_linear_decay
-
-
-@pytest.fixture(scope="module")
-def small_task(tmp_path_factory):
-    data_dir = __import__("pathlib").Path(__file__).parents[1] / "data"
-    examples = read_examples(data_dir / "trec_train.csv")
-    labels = sorted(set(examples.labels))
-    tokenize = WordTokenizer()
-    vocab = Vocab.build(tokenize(t) for t in examples.texts[:600])
-    index = [labels.index(label) for label in examples.labels]
-    train = encode_texts(examples.texts[:600], tokenize, vocab, labels=index[:600])
-    valid = encode_texts(examples.texts[600:], tokenize, vocab, labels=index[600:])
-    return train, valid, labels, len(vocab)
 
 
 def new_model(vocab_size, classes):

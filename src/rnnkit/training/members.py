@@ -17,10 +17,9 @@ from pathlib import Path
 
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from rnnkit.data import EncodedTexts
-from rnnkit.training.trainer import FitResult, TrainConfig, fit
+from rnnkit.training.trainer import FitResult, TrainConfig, fit, progress_bar, validation_summary
 
 
 @dataclass
@@ -51,15 +50,7 @@ def fit_members(
         ]
     threads = max(1, torch.get_num_threads() // jobs)
     results: list[FitResult | None] = [None] * len(members)
-    bar = tqdm(
-        total=len(members),
-        desc=f"members, {jobs} at a time",
-        unit="member",
-        file=sys.stderr,
-        disable=not progress,
-        dynamic_ncols=True,
-        mininterval=0.1 if sys.stderr.isatty() else 30,
-    )
+    bar = progress_bar(len(members), f"members, {jobs} at a time", "member", progress)
     # spawn, not fork: a forked child would inherit torch's thread pools and any locks they hold.
     with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
         try:
@@ -72,8 +63,8 @@ def fit_members(
                 state, results[i] = future.result()
                 members[i].load_state_dict(state)
                 record = results[i].history[results[i].best_epoch - 1] if results[i].history else {}
-                shown = ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid_"))
-                bar.write(f"{runs[i].name}done: best epoch {results[i].best_epoch}; {shown}", file=sys.stderr)
+                summary = validation_summary(record)
+                bar.write(f"{runs[i].name}done: best epoch {results[i].best_epoch}; {summary}", file=sys.stderr)
                 bar.update()
         except BaseException:  # Ctrl-C or a member's error: start nothing more; finished epochs are checkpointed
             pool.shutdown(wait=True, cancel_futures=True)

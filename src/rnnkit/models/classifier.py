@@ -8,71 +8,12 @@ unit, the average of the word embeddings -> linear; it ignores word order, which
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
-
 import torch
 from torch import Tensor, nn
 
-from rnnkit.nn import BACKENDS, CELLS, POOLINGS, Pooling, Recurrent
+from rnnkit.models.config import ClassifierConfig
+from rnnkit.nn import Pooling, Recurrent
 from rnnkit.text import PAD_ID, UNK_ID
-
-MODELS = ("rnn", "bag")
-MAX_MEMBERS = 16
-
-
-@dataclass
-class ClassifierConfig:
-    """Everything needed to rebuild the network; saved as JSON beside its weights."""
-
-    vocab_size: int
-    num_classes: int
-    model: str = "rnn"
-    cell: str = "lstm"
-    embedding_dim: int = 128
-    hidden_size: int = 128
-    num_layers: int = 1
-    bidirectional: bool = True
-    pooling: str = "max"
-    dropout: float = 0.5
-    word_dropout: float = 0.0  # in training, this share of the tokens is replaced by <unk>
-    backend: str = "fused"
-    members: int = 1  # networks trained from different seeds whose probabilities are averaged
-
-    def __post_init__(self) -> None:
-        checks = [
-            (self.model in MODELS, f"model must be one of {MODELS}, got {self.model!r}"),
-            (self.cell in CELLS, f"cell must be one of {CELLS}, got {self.cell!r}"),
-            (self.pooling in POOLINGS, f"pooling must be one of {POOLINGS}, got {self.pooling!r}"),
-            (self.backend in BACKENDS, f"backend must be one of {BACKENDS}, got {self.backend!r}"),
-            (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
-            (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
-            (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
-            (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
-            (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
-            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
-            (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model settings {unknown}")
-        types = {"int": int, "str": str, "bool": bool, "float": (int, float)}
-        for name, value in data.items():
-            expected = types[known[name]]
-            if not isinstance(value, expected) or (known[name] == "int" and isinstance(value, bool)):
-                raise ValueError(f"model setting {name!r} must be {known[name]}, got {value!r}")
-        return cls(**data)
 
 
 def replace_words(ids: Tensor, rate: float) -> Tensor:

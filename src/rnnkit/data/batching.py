@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.text import PAD_ID, UNK_ID, Vocab
+from rnnkit.text import Vocab, encode_ids, pad_batch
 
 
 @dataclass
@@ -37,18 +37,10 @@ def encode_texts(
     max_length: int | None = None,
     labels: Sequence[int] | None = None,
 ) -> EncodedTexts:
-    """Tokenise and encode every text once; keep the first ``max_length`` tokens; a text with no token
-    becomes a single ``<unk>`` so that every sequence has a length of at least 1."""
-    encoded = [
-        vocab.encode(tokenize(text)[:max_length] if max_length else tokenize(text)) or [UNK_ID] for text in texts
-    ]
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.zeros(len(encoded), dtype=np.int64)
-    if len(encoded) > 1:
-        np.cumsum(lengths[:-1], out=offsets[1:])
-    flat = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
+    """Tokenise and encode every text once (:func:`rnnkit.text.encode_ids`), as tensors with their labels."""
+    ids, offsets, lengths = encode_ids(texts, tokenize, vocab, max_length)
     return EncodedTexts(
-        torch.from_numpy(flat),
+        torch.from_numpy(ids),
         torch.from_numpy(offsets),
         torch.from_numpy(lengths),
         None if labels is None else torch.as_tensor(labels, dtype=torch.long),
@@ -57,15 +49,10 @@ def encode_texts(
 
 def collate(data: EncodedTexts, indices: Sequence[int] | Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
     """``(ids [B, T], lengths [B], labels [B] or None)``, padded with ``<pad>`` to the longest in the batch."""
-    index = torch.as_tensor(indices, dtype=torch.long)
-    lengths = data.lengths[index]
-    steps = int(lengths.max())
-    positions = torch.arange(steps)
-    valid = positions[None, :] < lengths[:, None]  # (B, T)
-    flat_positions = (data.offsets[index][:, None] + positions[None, :]).clamp_(max=len(data.ids) - 1)
-    ids = torch.where(valid, data.ids[flat_positions], PAD_ID)
-    labels = None if data.labels is None else data.labels[index]
-    return ids, lengths, labels
+    index = np.asarray(indices, dtype=np.int64)
+    ids, lengths = pad_batch(data.ids.numpy(), data.offsets.numpy(), data.lengths.numpy(), index)
+    labels = None if data.labels is None else data.labels[torch.from_numpy(index)]
+    return torch.from_numpy(ids), torch.from_numpy(lengths), labels
 
 
 class BucketBatchSampler:

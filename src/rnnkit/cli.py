@@ -52,6 +52,7 @@ def main() -> None:
     rnnkit train data.csv --test test.csv          train on your labelled file (CSV, TSV or JSONL)
     rnnkit evaluate runs/data test.csv             accuracy, macro-F1, per-class table, confusion matrix
     rnnkit predict runs/data "some text"           label and probability for each text
+    rnnkit export runs/data model.onnx             one ONNX file, checked against torch
     """
 
 
@@ -263,6 +264,17 @@ def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
+def load_for_prediction(model: str):
+    """The model, run by onnxruntime when it is installed (and torch never imported: a fast start), else torch."""
+    from rnnkit.runtime import load_onnx, onnxruntime_available
+
+    if onnxruntime_available():
+        return load_onnx(model)
+    from rnnkit.pipeline import load
+
+    return load(model, engine="torch")
+
+
 @main.command()
 @click.argument("model", type=click.Path(file_okay=False))
 @click.argument("texts", nargs=-1)
@@ -275,9 +287,7 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
 
     Large inputs stream through in batches; each line gets its answer in the input's order.
     """
-    from rnnkit.pipeline import load
-
-    pipeline = load(model)
+    pipeline = load_for_prediction(model)
     top_k = min(top_k, len(pipeline.labels))
     batch: list[str] = []
 
@@ -305,6 +315,28 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
             flush()
     if batch:
         flush()
+
+
+@main.command()
+@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("output", type=click.Path(dir_okay=False))
+@click.option(
+    "--check/--no-check",
+    default=True,
+    show_default=True,
+    help="Run the graph with onnxruntime beside the torch network first; write nothing if they differ.",
+)
+def export(model, output, check) -> None:
+    """Export MODEL as one ONNX file, OUTPUT: the network, with its labels, tokenizer and vocabulary as metadata.
+
+    Inputs ids [batch, steps] (int64, padded with 0) and lengths [batch]; output probabilities [batch, classes].
+    Needs onnx and onnxruntime (pip install 'rnnkit[onnx]').
+    """
+    from rnnkit.export import TOLERANCE, export_onnx
+
+    difference = export_onnx(model, output, check=check)
+    checked = f"; onnxruntime matches torch to {difference:.1e} (allowed {TOLERANCE:.0e})" if check else ""
+    click.echo(f"exported {model} to {output}{checked}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,192 @@
+"""A trained classifier as an ONNX graph: the same network, built from its config and weights, without torch.
+
+The graph takes ``ids`` ``[B, T]`` (int64 token ids, padded with 0) and ``lengths`` ``[B]`` (int64, each in
+``1..T``) and returns ``probabilities`` ``[B, C]``. It is built node by node rather than traced from torch: the
+recurrent layers become ONNX's own ``LSTM`` / ``GRU`` / ``RNN`` operators, whose ``sequence_lens`` input runs
+each sequence over its own tokens only (the backward direction from its own last token), exactly as
+:class:`rnnkit.nn.Recurrent` does; pooling is masked the same way, so padding never reaches a result.
+
+Gate order differs between torch and ONNX (LSTM: torch ``i f g o``, ONNX ``i o f c``; GRU: torch ``r z n``,
+ONNX ``z r h``), so the weight blocks are reordered here; torch's GRU is ONNX's ``linear_before_reset=1``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from rnnkit.models.config import GATES, ClassifierConfig
+
+OPSET = 17  # onnxruntime 1.13 and later; every operator used here has this form from opset 13 to 17
+# Positions of torch's gate blocks in ONNX's order.
+GATE_ORDER = {"lstm": [0, 3, 1, 2], "gru": [1, 0, 2], "rnn": [0]}
+
+
+def _reorder(weight: np.ndarray, cell: str, hidden: int) -> np.ndarray:
+    """Rows of a torch weight or bias ``[G*H, ...]`` rearranged into ONNX's gate order."""
+    blocks = [weight[i * hidden : (i + 1) * hidden] for i in range(GATES[cell])]
+    return np.concatenate([blocks[i] for i in GATE_ORDER[cell]])
+
+
+class _Graph:
+    """Collects nodes and initializers; ``op`` adds a node and returns the name of its (first) output.
+
+    With ``external=True`` the network's weights are left out of the graph (marked as external data) and kept
+    in ``self.external``, to be handed to onnxruntime as they are: no copy of a large embedding into the graph.
+    """
+
+    def __init__(self, external: bool = False) -> None:
+        self.nodes: list[onnx.NodeProto] = []
+        self.initializers: list[onnx.TensorProto] = []
+        self.external: dict[str, np.ndarray] | None = {} if external else None
+        self.count = 0
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def weight(self, name: str, value: np.ndarray) -> str:
+        if self.external is None:
+            return self.const(name, value)
+        self.external[name] = np.ascontiguousarray(value, dtype=np.float32)
+        tensor = onnx.TensorProto(name=name, data_type=TensorProto.FLOAT, dims=value.shape)
+        tensor.data_location = TensorProto.EXTERNAL
+        tensor.external_data.add(key="location", value=f"{name}.bin")  # never read: onnxruntime is given the array
+        self.initializers.append(tensor)
+        return name
+
+    def prune(self, output: str) -> None:
+        """Drop the shared nodes and constants that this network does not use (``last`` pooling needs no mask)."""
+        needed, kept = {output}, []
+        for node in reversed(self.nodes):
+            if needed.intersection(node.output):
+                needed.update(node.input)
+                kept.append(node)
+        self.nodes = kept[::-1]
+        self.initializers = [t for t in self.initializers if t.name in needed]
+
+    def op(self, kind: str, inputs: list[str], outputs: int = 1, **attributes: Any) -> str | list[str]:
+        self.count += 1
+        names = [f"{kind.lower()}_{self.count}" + (f"_{i}" if i else "") for i in range(outputs)]
+        self.nodes.append(helper.make_node(kind, inputs, names, **attributes))
+        return names[0] if outputs == 1 else names
+
+
+def _recurrent(g: _Graph, prefix: str, c: ClassifierConfig, w: dict[str, np.ndarray], x: str, lens: str):
+    """The stacked, possibly bidirectional recurrent layers over ``x`` ``[T, B, E]``: ``([T, B, D*H], [D, B, H])``
+    (the top layer's outputs and its final states)."""
+    kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[c.cell]
+    attributes: dict[str, Any] = {
+        "hidden_size": c.hidden_size,
+        "direction": "bidirectional" if c.bidirectional else "forward",
+    }
+    if c.cell == "gru":
+        attributes["linear_before_reset"] = 1
+    if c.cell == "rnn":
+        attributes["activations"] = ["Tanh"] * c.directions
+    final = ""
+    for layer in range(c.num_layers):
+        suffixes = [f"_l{layer}", f"_l{layer}_reverse"][: c.directions]
+
+        def stacked(name: str, suffixes: list[str] = suffixes) -> np.ndarray:
+            return np.stack([_reorder(w[f"{prefix}encoder.{name}{s}"], c.cell, c.hidden_size) for s in suffixes])
+
+        weight_ih = g.weight(f"{prefix}W_l{layer}", stacked("weight_ih"))  # [D, G*H, in]
+        weight_hh = g.weight(f"{prefix}R_l{layer}", stacked("weight_hh"))  # [D, G*H, H]
+        bias = g.weight(f"{prefix}B_l{layer}", np.concatenate([stacked("bias_ih"), stacked("bias_hh")], axis=1))
+        y, final = g.op(kind, [x, weight_ih, weight_hh, bias, lens], outputs=2, **attributes)  # [T, D, B, H]
+        x = g.op("Reshape", [g.op("Transpose", [y], perm=[0, 2, 1, 3]), "shape_t_b_all"])  # [T, B, D*H]
+    return x, final
+
+
+def _pool(g: _Graph, prefix: str, c: ClassifierConfig, w: dict[str, np.ndarray], outputs: str, final: str, method: str):
+    """Pool ``outputs`` ``[T, B, F]`` over each sequence's own positions: ``[B, F]``."""
+    if method == "last":  # the final states: forward after the last token, backward after the first
+        return g.op("Reshape", [g.op("Transpose", [final], perm=[1, 0, 2]), "shape_b_all"])
+    if method == "max":
+        return g.op("ReduceMax", [g.op("Where", ["mask", outputs, "minus_inf"])], axes=[0], keepdims=0)
+    if method == "mean":
+        total = g.op("ReduceSum", [g.op("Mul", [outputs, "mask_float"]), "axis_0"], keepdims=0)
+        return g.op("Div", [total, "lengths_float"])
+    if method == "attention":
+        scores = g.op("MatMul", [outputs, g.weight(f"{prefix}attention", w[f"{prefix}pooling.score.weight"].T)])
+        weights = g.op("Softmax", [g.op("Where", ["mask", scores, "minus_inf"])], axis=0)  # [T, B, 1]
+        return g.op("ReduceSum", [g.op("Mul", [weights, g.op("Mul", [outputs, "mask_float"])]), "axis_0"], keepdims=0)
+    parts = [_pool(g, prefix, c, w, outputs, final, m) for m in ("last", "max", "mean")]  # concat
+    return g.op("Concat", parts, axis=1)
+
+
+def _member(g: _Graph, prefix: str, c: ClassifierConfig, w: dict[str, np.ndarray]) -> str:
+    """One network: ``ids`` -> class probabilities ``[B, C]``."""
+    x = g.op("Gather", [g.weight(f"{prefix}embedding", w[f"{prefix}embedding.weight"]), "ids_time_major"])  # [T, B, E]
+    if c.model == "bag":  # the mean of the real tokens' embeddings
+        total = g.op("ReduceSum", [g.op("Mul", [x, "mask_float"]), "axis_0"], keepdims=0)
+        pooled = g.op("Div", [total, "lengths_float"])
+    else:
+        outputs, final = _recurrent(g, prefix, c, w, x, "lengths_int32")
+        pooled = _pool(g, prefix, c, w, outputs, final, c.pooling)
+    weight = g.weight(f"{prefix}output_weight", w[f"{prefix}output.weight"])
+    logits = g.op("Gemm", [pooled, weight, g.weight(f"{prefix}output_bias", w[f"{prefix}output.bias"])], transB=1)
+    return g.op("Softmax", [logits], axis=1)
+
+
+def classifier_graph(
+    config: ClassifierConfig,
+    weights: dict[str, np.ndarray],
+    metadata: dict[str, str] | None = None,
+    external: dict[str, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    """The ONNX model of the network ``config`` with ``weights`` (named as in its torch ``state_dict``).
+
+    Given a dict ``external``, the weights are not stored in the model: it is filled with the arrays (in ONNX's
+    layout) that onnxruntime must be given as external initializers.
+    """
+    g = _Graph(external=external is not None)
+    g.const("minus_inf", np.array(-np.inf, dtype=np.float32))
+    g.const("axis_0", np.array([0], dtype=np.int64))
+    g.const("shape_t_b_all", np.array([0, 0, -1], dtype=np.int64))
+    g.const("shape_b_all", np.array([0, -1], dtype=np.int64))
+    g.const("zero", np.array(0, dtype=np.int64))
+    g.const("one", np.array(1, dtype=np.int64))
+    g.const("axis_1", np.array([1], dtype=np.int64))
+    # Shared by every member: time-major ids, the lengths in the types the operators want, the padding mask.
+    g.nodes += [
+        helper.make_node("Transpose", ["ids"], ["ids_time_major"], perm=[1, 0]),  # [T, B]
+        helper.make_node("Cast", ["lengths"], ["lengths_int32"], to=TensorProto.INT32),
+        helper.make_node("Cast", ["lengths"], ["lengths_cast"], to=TensorProto.FLOAT),
+        helper.make_node("Unsqueeze", ["lengths_cast", "axis_1"], ["lengths_float"]),  # [B, 1]
+        helper.make_node("Shape", ["ids"], ["ids_shape"]),
+        helper.make_node("Gather", ["ids_shape", "one"], ["steps"]),
+        helper.make_node("Range", ["zero", "steps", "one"], ["positions"]),  # [T]
+        helper.make_node("Unsqueeze", ["positions", "axis_1"], ["positions_column"]),  # [T, 1]
+        helper.make_node("Less", ["positions_column", "lengths"], ["valid"]),  # [T, B]
+        helper.make_node("Unsqueeze", ["valid", "axis_2"], ["mask"]),  # [T, B, 1]
+        helper.make_node("Cast", ["mask"], ["mask_float"], to=TensorProto.FLOAT),
+    ]
+    g.const("axis_2", np.array([2], dtype=np.int64))
+    members = [""] if config.members == 1 else [f"members.{i}." for i in range(config.members)]
+    member_config = ClassifierConfig(**{**config.to_dict(), "members": 1})
+    probabilities = [_member(g, prefix, member_config, weights) for prefix in members]
+    g.nodes.append(helper.make_node("Mean" if len(probabilities) > 1 else "Identity", probabilities, ["probabilities"]))
+    g.prune("probabilities")
+    if external is not None:
+        kept = {t.name for t in g.initializers}
+        external.update({name: array for name, array in g.external.items() if name in kept})
+    graph = helper.make_graph(
+        g.nodes,
+        "rnnkit_text_classifier",
+        [
+            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "steps"]),
+            helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]),
+        ],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", config.num_classes])],
+        g.initializers,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit")
+    model.ir_version = 8  # what onnxruntime 1.13+ reads
+    if metadata:
+        helper.set_model_props(model, metadata)
+    return model

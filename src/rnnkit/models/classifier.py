@@ -12,7 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from rnnkit.models.config import ClassifierConfig
-from rnnkit.nn import Pooling, Recurrent
+from rnnkit.nn import Dropout, Pooling, Recurrent
 from rnnkit.text import PAD_ID, UNK_ID
 
 
@@ -42,7 +42,7 @@ class TextClassifier(nn.Module):
             backend=config.backend,
         )
         self.pooling = Pooling(config.pooling, self.encoder.output_size, bidirectional=config.bidirectional)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.pooling.output_size, config.num_classes)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
@@ -60,7 +60,7 @@ class BagOfEmbeddings(nn.Module):
         super().__init__()
         self.config = config
         self.embedding = nn.EmbeddingBag(config.vocab_size, config.embedding_dim, mode="mean", padding_idx=PAD_ID)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(config.embedding_dim, config.num_classes)
 
     def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:

@@ -24,6 +24,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.nn.cells import GATES, NONLINEARITIES, gru_step, lstm_step, rnn_step
+from rnnkit.nn.dropout import dropout
 
 CELLS = tuple(GATES)
 BACKENDS = ("fused", "explicit")
@@ -229,7 +230,7 @@ class Recurrent(nn.Module):
                     kept.append(piece)
             layer_input = torch.cat(outputs, dim=2) if len(outputs) > 1 else outputs[0]
             if self.dropout > 0 and self.training and layer < self.num_layers - 1:
-                layer_input = F.dropout(layer_input, self.dropout, training=True)
+                layer_input = dropout(layer_input, self.dropout)
 
         output = layer_input
         final = tuple(torch.cat(pieces, dim=0) for pieces in finals)

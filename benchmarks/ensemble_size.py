@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import torch
-from accuracy import DATASETS
+from accuracy import DATASETS, parse_value
 
 import rnnkit
 from rnnkit.data import read_examples, stratified_split
@@ -27,12 +27,13 @@ def accuracy(probabilities: list[torch.Tensor], labels: torch.Tensor) -> float:
 
 def member_probabilities(pipeline: rnnkit.Pipeline, texts: list[str]) -> list[torch.Tensor]:
     """Each member's class probabilities for ``texts`` (the ensemble's own batching, member by member)."""
-    ensemble = pipeline.model
+    ensemble, engine = pipeline.model, pipeline.engine
+    pipeline.engine = "torch"  # runs whatever network pipeline.model holds
     result = []
     for member in ensemble.members:
         pipeline.model = member
         result.append(torch.from_numpy(pipeline.predict_proba(texts)))
-    pipeline.model = ensemble
+    pipeline.model, pipeline.engine = ensemble, engine
     return result
 
 
@@ -42,11 +43,14 @@ def main() -> None:
     parser.add_argument("--datasets", default="trec,mr,sst2_sentences")
     parser.add_argument("--members", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE", help="override a default")
     args = parser.parse_args()
+    overrides = {k.replace("-", "_"): parse_value(v) for k, v in (item.split("=", 1) for item in args.set)}
     root = args.shared / "datasets"
     sizes = range(1, args.members + 1)
     print(
-        f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, seed {args.seed}"
+        f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"seed {args.seed}; options: {overrides or 'defaults'}"
     )
     print(
         "| data set | "
@@ -60,7 +64,7 @@ def main() -> None:
         train, test = root / DATASETS[name][0], root / DATASETS[name][1]
         with tempfile.TemporaryDirectory() as out:
             pipeline = rnnkit.train(
-                train, test=str(test), ensemble=args.members, seed=args.seed, out=out, progress=False
+                train, test=str(test), ensemble=args.members, seed=args.seed, out=out, progress=False, **overrides
             )
         examples = read_examples(train)
         _, valid_index = stratified_split(examples.labels, 0.1, args.seed)  # the cut the run held out

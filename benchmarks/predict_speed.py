@@ -4,9 +4,11 @@ Trains the default model on the bundled AG News sample once (or loads --model), 
 sentences (SST-2 GLUE training phrases, or the AG News texts when ../shared is absent):
 
 * batched: sentences/s of ``Pipeline.predict`` over all of them, and the achieved GFLOP/s of the network's matrix
-  products (recurrent and output layers, real tokens only) against this machine's float32 matrix-multiply peak;
+  products (recurrent layers, real tokens only) against this machine's float32 matrix-multiply peak;
 * latency: ``Pipeline.predict([text])`` one text at a time, p50 and p99 over 2,000 texts;
-* start-up: wall time from starting ``rnnkit predict MODEL "text"`` to its answer, median of 5.
+* both with each engine (torch, and onnxruntime when installed), alternating in one process;
+* start-up: wall time from starting ``rnnkit predict MODEL "text"`` to its answer, median of 5, with onnxruntime
+  (no torch imported) and with onnxruntime hidden (torch).
 
 With ``--fasttext`` (needs ``pip install fasttext``; a benchmark-only dependency) it trains fastText on the same
 training texts (lower-cased, punctuation split, ``epoch=25, lr=0.5, wordNgrams=2, dim=100``) and times the same
@@ -33,6 +35,7 @@ from recurrent import matmul_peak
 import rnnkit
 from rnnkit.data import read_examples
 from rnnkit.data.bundled import ag_news_sample
+from rnnkit.runtime import onnxruntime_available
 from rnnkit.text import WordTokenizer
 
 
@@ -103,35 +106,50 @@ def main() -> None:
         f"float32 matmul peak {peak:.0f} GFLOP/s"
     )
 
-    pipeline.predict(texts[:500])  # warm-up
-    runs = []
-    for _ in range(3):
-        start = time.perf_counter()
-        pipeline.predict(texts)
-        runs.append(time.perf_counter() - start)
-    seconds = statistics.median(runs)
     tokens = int(pipeline.encode(texts).lengths.sum())
-    gflops = tokens * forward_flops_per_token(pipeline) / seconds / 1e9
-    print(
-        f"batched: {len(texts) / seconds:,.0f} sentences/s ({tokens / seconds:,.0f} tokens/s), "
-        f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of peak"
-    )
+    engines = ["torch", "onnxruntime"] if onnxruntime_available() else ["torch"]
+    batched: dict[str, list[float]] = {e: [] for e in engines}
+    latencies: dict[str, list[float]] = {e: [] for e in engines}
+    for engine in engines:  # warm-up
+        pipeline.engine = engine
+        pipeline.predict(texts[:500])
+    for _ in range(3):  # the engines alternate, so a busy moment of the machine falls on both
+        for engine in engines:
+            pipeline.engine = engine
+            start = time.perf_counter()
+            pipeline.predict(texts)
+            batched[engine].append(time.perf_counter() - start)
+    for chunk in range(0, 2000, 200):
+        for engine in engines:
+            pipeline.engine = engine
+            for text in texts[chunk : chunk + 200]:
+                start = time.perf_counter()
+                pipeline.predict([text])
+                latencies[engine].append(time.perf_counter() - start)
+    for engine in engines:
+        seconds = statistics.median(batched[engine])
+        gflops = tokens * forward_flops_per_token(pipeline) / seconds / 1e9
+        p50, p99 = np.percentile(latencies[engine], [50, 99]) * 1000
+        print(
+            f"{engine}: batched {len(texts) / seconds:,.0f} sentences/s ({tokens / seconds:,.0f} tokens/s), "
+            f"{gflops:.1f} GFLOP/s = {gflops / peak:.0%} of peak; single text p50 {p50:.2f} ms, p99 {p99:.2f} ms"
+        )
+    seconds = statistics.median(batched[engines[-1]])
 
-    latencies = []
-    for text in texts[:2000]:
-        start = time.perf_counter()
-        pipeline.predict([text])
-        latencies.append(time.perf_counter() - start)
-    p50, p99 = np.percentile(latencies, [50, 99]) * 1000
-    print(f"single text: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-
-    command = [sys.executable, "-m", "rnnkit.cli", "predict", str(args.model), "Stocks fell sharply"]
-    starts = []
-    for _ in range(5):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        starts.append(time.perf_counter() - start)
-    print(f"rnnkit predict, start to answer: {statistics.median(starts):.2f} s (median of 5)")
+    cli = "import sys; sys.argv[0] = 'rnnkit'; from rnnkit.cli import main; main()"
+    commands = {"rnnkit predict": [sys.executable, "-c", cli]}
+    if onnxruntime_available():
+        hidden = f"import sys; sys.modules['onnxruntime'] = None; {cli}"
+        commands["rnnkit predict without onnxruntime (torch)"] = [sys.executable, "-c", hidden]
+    for name, command in commands.items():
+        starts = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(
+                [*command, "predict", str(args.model), "Stocks fell sharply"], check=True, capture_output=True
+            )
+            starts.append(time.perf_counter() - start)
+        print(f"{name}, start to answer: {statistics.median(starts):.2f} s (median of 5)")
 
     if args.fasttext:
         rate, latency = fasttext_side(ag_news_sample().train, texts)

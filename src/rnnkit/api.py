@@ -178,6 +178,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             seed=opts.seed,
             average=opts.average,
             label_smoothing=opts.label_smoothing,
+            adversarial=opts.adversarial,
         )
     except ValueError as e:
         raise RnnkitError(str(e)) from None

@@ -168,6 +168,14 @@ def choice(name: str) -> click.Choice:
     help="Decay of a moving average of the weights, which is what gets scored and kept (0: off).",
 )
 @click.option("--label-smoothing", type=float, default=D.label_smoothing, show_default=True)
+@click.option(
+    "--adversarial",
+    type=float,
+    default=D.adversarial,
+    show_default=True,
+    help="Also train on each text with its word embeddings moved this far (L2 norm) the way that hurts most; "
+    "0: off. Twice the work per step.",
+)
 @click.option("--max-length", type=int, default=D.max_length, show_default=True, help="Tokens kept per text.")
 @click.option(
     "--min-freq", type=int, default=D.min_freq, show_default=True, help="Words seen fewer times become <unk>."

@@ -59,6 +59,7 @@ class TrainOptions:
     weight_decay: float = 0.01
     average: float = 0.0  # decay of the moving average of the weights that validation scores and training keeps
     label_smoothing: float = 0.0
+    adversarial: float = 0.0  # L2 size per text of the adversarial move of the word embeddings (0: off)
     clip: float = 1.0
     patience: int = 3
     metric: str = "accuracy"
@@ -81,6 +82,8 @@ class TrainOptions:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
         if self.ensemble is not None and not 1 <= self.ensemble <= 16:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
+        if self.adversarial < 0:
+            raise RnnkitError(f"--adversarial must not be negative, got {self.adversarial}")
         if self.max_vocab < 2:
             raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")
 

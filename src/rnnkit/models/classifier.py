@@ -26,7 +26,11 @@ def replace_words(ids: Tensor, rate: float) -> Tensor:
 
 
 class TextClassifier(nn.Module):
-    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``."""
+    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``.
+
+    ``noise`` ``[B, T, E]``, if given, is added to the word embeddings: adversarial training
+    (:func:`rnnkit.training.trainer.adversarial_backward`) moves them in the direction that hurts most.
+    """
 
     def __init__(self, config: ClassifierConfig) -> None:
         super().__init__()
@@ -45,16 +49,25 @@ class TextClassifier(nn.Module):
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.pooling.output_size, config.num_classes)
 
-    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+    def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
+        """The shape of what the network reads from its embedding layer, where ``noise`` is added."""
+        return (*ids.shape, self.config.embedding_dim)
+
+    def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
-        x = self.dropout(self.embedding(ids))  # (B, T, E)
-        outputs, _ = self.encoder(x, lengths)  # (B, T, D*H), zero at padding
+        x = self.embedding(ids)  # (B, T, E)
+        if noise is not None:
+            x = x + noise
+        outputs, _ = self.encoder(self.dropout(x), lengths)  # (B, T, D*H), zero at padding
         pooled = self.pooling(outputs, lengths)  # (B, D*H)
         return self.output(self.dropout(pooled))  # (B, C)
 
 
 class BagOfEmbeddings(nn.Module):
-    """The average of the text's word embeddings (padding excluded) -> dropout -> linear; order-blind."""
+    """The average of the text's word embeddings (padding excluded) -> dropout -> linear; order-blind.
+
+    ``noise`` ``[B, E]``, if given, is added to the average (adversarial training).
+    """
 
     def __init__(self, config: ClassifierConfig) -> None:
         super().__init__()
@@ -63,9 +76,15 @@ class BagOfEmbeddings(nn.Module):
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(config.embedding_dim, config.num_classes)
 
-    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
+    def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
+        return (ids.shape[0], self.config.embedding_dim)
+
+    def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
-        return self.output(self.dropout(self.embedding(ids)))  # (B, E) -> (B, C)
+        x = self.embedding(ids)  # (B, E)
+        if noise is not None:
+            x = x + noise
+        return self.output(self.dropout(x))  # (B, C)
 
 
 class Ensemble(nn.Module):

@@ -97,9 +97,12 @@ class Pipeline(Predictor):
         """The network in onnxruntime, built on first use and again whenever its weights have changed."""
         version = (id(self.model), *(p._version for p in self.model.parameters()))
         if self._session is None or self._session[0] != version:
-            weights = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
-            self._session = (version, OnnxSession(self.model_config, weights))
+            self._session = (version, OnnxSession(self.model_config, self.weights()))
         return self._session[1]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
+        return {name: t.detach().cpu().numpy() for name, t in self.model.state_dict().items()}
 
     def evaluate(self, data: str | Path | Examples, **read_options: Any) -> dict[str, Any]:
         """Accuracy, macro-F1, per-class figures and the confusion matrix on a labelled file or ``Examples``."""
@@ -116,9 +119,8 @@ class Pipeline(Predictor):
     # ---------------------------------------------------------------------------------- saving
     def save(self, directory: str | Path) -> Path:
         """Write the model directory (:func:`rnnkit.modeldir.write_model_dir`): each file atomically."""
-        weights = {k: v.detach().cpu().numpy() for k, v in self.model.state_dict().items()}
         saved = SavedModel(
-            self.tokenizer, self.vocab, self.labels, self.model_config, weights, self.max_length, self.training
+            self.tokenizer, self.vocab, self.labels, self.model_config, self.weights(), self.max_length, self.training
         )
         return write_model_dir(directory, saved)
 

@@ -113,6 +113,7 @@ def rnnkit_run(path: Path, seed: int) -> tuple[float, float, int]:
             lr=LR,
             schedule="constant",  # the reference keeps Adam's learning rate fixed
             ensemble=1,
+            adversarial=0.0,  # the reference trains on the batch alone
             weight_decay=0.0,
             dropout=DROPOUT,
             pooling="max",

@@ -59,7 +59,7 @@ class TrainOptions:
     weight_decay: float = 0.01
     average: float = 0.0  # decay of the moving average of the weights that validation scores and training keeps
     label_smoothing: float = 0.0
-    adversarial: float = 0.0  # L2 size per text of the adversarial move of the word embeddings (0: off)
+    adversarial: float = 5.0  # chosen on validation: L2 size per text of the adversarial move of the embeddings
     clip: float = 1.0
     patience: int = 3
     metric: str = "accuracy"

@@ -77,6 +77,7 @@ def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True) -
     torch (and write nothing when it exceeds ``TOLERANCE``)."""
     try:
         import onnx
+        import onnxruntime  # noqa: F401  (the check runs the graph on it)
     except ImportError:
         raise RnnkitError("rnnkit export needs onnx and onnxruntime: pip install 'rnnkit[onnx]'") from None
     from rnnkit.onnxgraph import classifier_graph

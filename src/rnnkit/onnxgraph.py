@@ -152,6 +152,7 @@ def classifier_graph(
     g.const("zero", np.array(0, dtype=np.int64))
     g.const("one", np.array(1, dtype=np.int64))
     g.const("axis_1", np.array([1], dtype=np.int64))
+    g.const("axis_2", np.array([2], dtype=np.int64))
     # Shared by every member: time-major ids, the lengths in the types the operators want, the padding mask.
     g.nodes += [
         helper.make_node("Transpose", ["ids"], ["ids_time_major"], perm=[1, 0]),  # [T, B]
@@ -166,7 +167,6 @@ def classifier_graph(
         helper.make_node("Unsqueeze", ["valid", "axis_2"], ["mask"]),  # [T, B, 1]
         helper.make_node("Cast", ["mask"], ["mask_float"], to=TensorProto.FLOAT),
     ]
-    g.const("axis_2", np.array([2], dtype=np.int64))
     members = [""] if config.members == 1 else [f"members.{i}." for i in range(config.members)]
     member_config = ClassifierConfig(**{**config.to_dict(), "members": 1})
     probabilities = [_member(g, prefix, member_config, weights) for prefix in members]

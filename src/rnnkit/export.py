@@ -56,17 +56,14 @@ def random_batches(vocab_size: int, seed: int = 0) -> list[tuple[np.ndarray, np.
 def largest_difference(saved: SavedModel, model_bytes: bytes) -> float:
     """The largest difference of any probability between onnxruntime on ``model_bytes`` and torch."""
     import onnxruntime
-    import torch
 
-    from rnnkit.models import build_model
+    from rnnkit.pipeline import Pipeline
 
-    network = build_model(saved.config).eval()
-    network.load_state_dict({name: torch.from_numpy(array) for name, array in saved.weights.items()})
+    torch_network = Pipeline.from_saved(saved, engine="torch")
     session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
     worst = 0.0
     for ids, lengths in random_batches(saved.config.vocab_size):
-        with torch.inference_mode():
-            expected = torch.softmax(network(torch.from_numpy(ids), torch.from_numpy(lengths)), dim=1).numpy()
+        expected = torch_network.probabilities(ids, lengths)
         got = session.run(None, {"ids": ids, "lengths": lengths})[0]
         worst = max(worst, float(np.abs(got - expected).max()))
     return worst

@@ -117,6 +117,15 @@ class Pipeline(Predictor):
         return report
 
     # ---------------------------------------------------------------------------------- saving
+    @classmethod
+    def from_saved(cls, saved: SavedModel, engine: str = "auto") -> Pipeline:
+        """The pipeline of a read and checked model directory (:func:`rnnkit.modeldir.read_model_dir`)."""
+        model = build_model(saved.config)
+        model.load_state_dict({name: torch.from_numpy(array) for name, array in saved.weights.items()})
+        return cls(
+            saved.tokenizer, saved.vocab, saved.labels, model, saved.config, saved.max_length, saved.training, engine
+        )
+
     def save(self, directory: str | Path) -> Path:
         """Write the model directory (:func:`rnnkit.modeldir.write_model_dir`): each file atomically."""
         saved = SavedModel(
@@ -130,9 +139,4 @@ def load(directory: str | Path, engine: str = "auto") -> Pipeline:
 
     ``engine``: ``"auto"`` (onnxruntime when installed, else torch), ``"torch"`` or ``"onnxruntime"``.
     """
-    saved = read_model_dir(directory)
-    model = build_model(saved.config)
-    model.load_state_dict({name: torch.from_numpy(array) for name, array in saved.weights.items()})
-    return Pipeline(
-        saved.tokenizer, saved.vocab, saved.labels, model, saved.config, saved.max_length, saved.training, engine
-    )
+    return Pipeline.from_saved(read_model_dir(directory), engine)

@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnkit.modeldir import SavedModel, read_model_dir
 from rnnkit.models.config import ClassifierConfig
-from rnnkit.text import Tokenizer, Vocab, encode_ids, pad_batch
+from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
 
 ENGINES = ("auto", "torch", "onnxruntime")
 
@@ -33,12 +33,6 @@ def onnxruntime_available() -> bool:
     except (ImportError, OSError):
         return False
     return True
-
-
-def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
-    """Indices sorted by length (stable), cut into batches: the least padding, in a fixed order."""
-    order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 class Predictor:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.text import Vocab, encode_ids, pad_batch
+from rnnkit.text import Vocab, encode_ids, length_batches, pad_batch
 
 
 @dataclass
@@ -84,8 +84,7 @@ class BucketBatchSampler:
     def __iter__(self) -> Iterator[np.ndarray]:
         size = self.batch_size
         if not self.shuffle:
-            order = np.argsort(self.lengths, kind="stable")
-            yield from (order[i : i + size] for i in range(0, len(order), size))
+            yield from length_batches(self.lengths, size)
             return
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(len(self.lengths))

@@ -1,6 +1,6 @@
 """Layer 2: tokenizers and the vocabulary."""
 
-from rnnkit.text.encoding import encode_ids, pad_batch
+from rnnkit.text.encoding import encode_ids, length_batches, pad_batch
 from rnnkit.text.tokenizers import TOKENIZERS, CharTokenizer, Tokenizer, WordTokenizer, tokenizer_from_dict
 from rnnkit.text.vocab import PAD, PAD_ID, UNK, UNK_ID, Vocab
 
@@ -15,6 +15,7 @@ __all__ = [
     "Vocab",
     "WordTokenizer",
     "encode_ids",
+    "length_batches",
     "pad_batch",
     "tokenizer_from_dict",
 ]

@@ -1,4 +1,4 @@
-"""Texts to token ids, once, into flat NumPy arrays; and a batch of them padded into a matrix.
+"""Texts to token ids, once, into flat NumPy arrays; batches of similar lengths; a batch padded into a matrix.
 
 Training, evaluation and prediction all encode through here, so a text becomes the same ids everywhere, and the
 onnxruntime path predicts without importing torch.
@@ -30,6 +30,13 @@ def encode_ids(
         np.cumsum(lengths[:-1], out=offsets[1:])
     flat = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
     return flat, offsets, lengths
+
+
+def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+    """Indices sorted by length (stable), cut into batches: the least padding, in a fixed order (evaluation and
+    prediction)."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
 
 
 def pad_batch(

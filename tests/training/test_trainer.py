@@ -271,3 +271,14 @@ def test_adversarial_training_learns(small_task):
     config = TrainConfig(epochs=6, lr=2e-2, batch_size=32, adversarial=1.0)  # 1.0: embeddings of 16, not 128
     result = fit(model, train, valid, labels, config, progress=False)
     assert max(r["valid_accuracy"] for r in result.history) > 0.4  # six classes: chance is under 0.3
+
+
+@pytest.mark.parametrize(("metric", "best"), [(None, 2), ("macro_f1", 2), ("accuracy", 1)])
+def test_best_epoch_is_chosen_by_macro_f1_unless_asked_otherwise(small_task, monkeypatch, metric, best):
+    """Epoch 1 is more accurate but ignores a class (macro-F1 0.5); epoch 2 serves both. The default keeps epoch 2."""
+    train, valid, labels, vocab_size = small_task
+    reports = iter([{"accuracy": 0.9, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.7}])
+    monkeypatch.setattr("rnnkit.training.trainer.evaluate_model", lambda *args: next(reports))
+    config = TrainConfig(epochs=2) if metric is None else TrainConfig(epochs=2, metric=metric)
+    result = fit(new_model(vocab_size, len(labels)), train, valid, labels, config, progress=False)
+    assert result.best_epoch == best

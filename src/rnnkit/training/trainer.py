@@ -44,7 +44,7 @@ class TrainConfig:
     warmup: float = 0.05  # fraction of all steps spent raising the learning rate from 0
     schedule: str = "linear"  # linear: warm-up, then down to 0 at the last epoch; constant: lr throughout
     patience: int = 3  # epochs without a better validation score before stopping
-    metric: str = "accuracy"
+    metric: str = "macro_f1"  # the validation score that picks the best epoch
     seed: int = 0
     average: float = 0.0  # decay of the exponential moving average of the weights; 0 = no averaging
     label_smoothing: float = 0.0

@@ -1,17 +1,28 @@
-"""Writes tests/data/model-0.1: a model directory saved by rnnkit 0.1 (commit 78ec238), kept so later releases are
-tested to keep loading it, with the probabilities it gave then."""
-import json, sys
-import numpy as np
+"""How ``model-0.1/`` was made, with rnnkit 0.1.0 at commit 78ec238 (kept for the record; never rerun it: the
+directory stands for the ones users already have). Run from the repository root:
+``python tests/data/make_model_0_1.py``."""
+
+import json
+
 import rnnkit
 from rnnkit.data import read_examples
 
-out = sys.argv[1]
-clf = rnnkit.train("/work/main/tests/data/trec_train.csv", ensemble=2, hidden=16, embedding_dim=16, epochs=2,
-                   adversarial=0, out="/tmp/fx/run", progress=False)
-clf.save(out)
-texts = read_examples("/work/main/tests/data/trec_test.csv").texts[:20]
-clf2 = rnnkit.load(out, engine="torch")
-p = clf2.predict_proba(texts)
-json.dump({"commit": "78ec238", "texts": texts, "probabilities": p.round(7).tolist(),
-           "labels": clf2.predict(texts)}, open(out + "/../model-0.1-expected.json", "w"), indent=1)
-print(clf2, p[:2])
+if __name__ == "__main__":
+    out = "tests/data/model-0.1"
+    clf = rnnkit.train(
+        "tests/data/trec_train.csv",
+        ensemble=2,
+        hidden=16,
+        embedding_dim=16,
+        epochs=2,
+        adversarial=0,
+        out="/tmp/fx/run",
+        progress=False,
+    )
+    clf.save(out)
+    texts = read_examples("tests/data/trec_test.csv").texts[:20]
+    loaded = rnnkit.load(out, engine="torch")
+    probabilities = loaded.predict_proba(texts)
+    with open("tests/data/model-0.1-expected.json", "w") as f:
+        expected = {"commit": "78ec238", "texts": texts, "probabilities": probabilities.round(7).tolist()}
+        json.dump(expected | {"labels": loaded.predict(texts)}, f, indent=1)

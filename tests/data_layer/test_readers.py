@@ -1,9 +1,11 @@
+import csv
 import gzip
 import json
+import re
 
 import pytest
 
-from rnnkit.data import read_class_names, read_examples
+from rnnkit.data import Examples, read_class_names, read_examples
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.errors import DataError
 
@@ -54,9 +56,9 @@ def test_ag_news_format_without_header(tmp_path):
 
 
 def test_column_guessing_and_choice(tmp_path):
-    path = write(tmp_path / "r.csv", "stars,review,id\n5,loved it,1\n1,hated it,2\n")
-    assert read_examples(path, label_column="stars").texts == ["loved it", "hated it"]
-    with pytest.raises(DataError, match=r"cannot tell which column holds the label.*stars, review, id"):
+    path = write(tmp_path / "r.csv", "quality,review,id\n5,loved it,1\n1,hated it,2\n")
+    assert read_examples(path, label_column="quality").texts == ["loved it", "hated it"]
+    with pytest.raises(DataError, match=r"cannot tell which column holds the label.*quality, review, id"):
         read_examples(path)
 
 
@@ -127,3 +129,187 @@ def test_crlf_and_byte_order_mark(tmp_path):
     path = write(tmp_path / "w.csv", b'\xef\xbb\xbflabel,text\r\npos,"good, fine"\r\nneg,bad\r\n')
     got = read_examples(path)
     assert got.texts == ["good, fine", "bad"] and got.labels == ["pos", "neg"]
+
+
+# ---------------------------------------------------------------------------------- every row accounted for (issue 17)
+
+SWALLOWED = 'label,text\n1,"hello there\n0,world is big\n1,foo bar\n2,last one\n'
+SWALLOWED_3 = 'label,text,extra\n1,"hello there,x\n0,world is big,y\n1,foo bar,z\n2,last one,w\n'
+
+
+def one_line_error(path, **kwargs) -> str:
+    with pytest.raises(DataError) as caught:
+        read_examples(path, **kwargs)
+    message = str(caught.value)
+    assert len(message.splitlines()) == 1 and str(path) in message
+    return message
+
+
+@pytest.mark.parametrize("content", [SWALLOWED, SWALLOWED_3], ids=["2 columns", "3 columns"])
+def test_unclosed_quote_that_swallows_rows_names_its_line(tmp_path, content):
+    message = one_line_error(write(tmp_path / "d.csv", content))
+    assert "d.csv line 2: a quote opened on line 2 is never closed" in message
+    assert 'two quotes ("")' in message and "quote fields that contain" not in message
+
+
+def test_quote_open_at_end_of_file(tmp_path):
+    message = one_line_error(write(tmp_path / "d.csv", 'label,text\n1,fine\n2,"never closed\n3,also lost'))
+    assert "line 3: a quote opened on line 3 is never closed" in message
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        # the quote closes on a later line and the record then has the wrong number of fields
+        ('label,text\n1,"hello\n0,world",y\n1,ok\n', r"line 2: a quote opened on line 2 runs to line 3 and swallows"),
+        # the quote closes on a later line and text follows it
+        ('label,text\n1,"hello\n0,"world" big\n', r"line 2: a quote opened on line 2 runs to line 3, where text"),
+    ],
+)
+def test_quote_closed_later_names_where_it_opened(tmp_path, content, message):
+    assert re.search(message, one_line_error(write(tmp_path / "d.csv", content)))
+
+
+def test_text_after_a_closing_quote(tmp_path):
+    message = one_line_error(write(tmp_path / "d.csv", 'label,text\n1,ok\n2,"abc"x\n'))
+    assert 'line 3: text after a closing quote; a quote inside a quoted field is written as two quotes ("")' in message
+
+
+def test_wrong_field_count_on_one_line_names_the_delimiter(tmp_path):
+    message = one_line_error(write(tmp_path / "d.csv", "label;text\na;b\nc;d;e\n"))
+    assert "line 3: expected 2 fields (label, text), found 3; quote fields that contain ';' (the delimiter)" in message
+
+
+def test_quoted_line_breaks_are_read_and_counted(tmp_path):
+    path = write(tmp_path / "d.csv", 'label,text\r\npos,"two\r\nlines"\r\nneg,one\r\npos,"a\nb\nc"\r\n')
+    got = read_examples(path)
+    assert got.texts == ["two\r\nlines", "one", "a\nb\nc"] and got.labels == ["pos", "neg", "pos"]
+    assert got.lines == [2, 4, 5] and got.rows == 3
+    assert (got.multiline, got.first_multiline_line) == (2, 2)
+    assert got.summary().endswith("; 2 texts span several lines (quoted line breaks), the first on line 2")
+
+
+@pytest.mark.parametrize("header", ["label,text,label", "text,label, Text "])
+def test_duplicate_column_names_are_refused(tmp_path, header):
+    message = one_line_error(write(tmp_path / "d.csv", f"{header}\na,b,c\n"))
+    assert "line 1: the header names a column twice" in message
+
+
+@pytest.mark.parametrize(
+    ("header", "text", "label"), [("Text,Label", "Text", "Label"), ("Message,Category", "Message", "Category")]
+)
+def test_column_names_match_ignoring_case(tmp_path, header, text, label):
+    got = read_examples(write(tmp_path / "d.csv", f"{header}\nhello,x\n"))
+    assert got.texts == ["hello"] and got.labels == ["x"]
+    assert (got.text_columns, got.label_column) == ([text], label)
+    if text == "Message":  # the obvious names need no note: the summary names every column used
+        assert f"text column {text!r} and label column {label!r} guessed" in got.notes[-1]
+    else:
+        assert got.notes == []
+    assert f"text column {text!r}, label column {label!r}" in got.summary()
+
+
+def test_text_column_option_matches_ignoring_case(tmp_path):
+    path = write(tmp_path / "d.csv", "id,Message,Category\n1,hi,x\n")
+    got = read_examples(path, text_columns=["message"], label_column="CATEGORY")
+    assert got.texts == ["hi"] and got.columns() == {
+        "format": "csv",
+        "delimiter": ",",
+        "text_columns": ["Message"],
+        "label_column": "Category",
+    }
+    assert got.notes == []
+
+
+def test_semicolon_csv_is_sniffed_with_a_note(tmp_path):
+    path = write(tmp_path / "d.csv", 'label;text\npos;good, fine\nneg;"bad; really"\n')
+    got = read_examples(path)
+    assert got.texts == ["good, fine", "bad; really"] and got.labels == ["pos", "neg"]
+    assert got.delimiter == ";"
+    assert "read as ';'-separated (guessed; pass --delimiter to choose)" in got.notes
+
+
+def test_explicit_delimiter(tmp_path):
+    path = write(tmp_path / "d.csv", "label;text\npos;good, fine\n")
+    got = read_examples(path, delimiter=";")
+    assert got.texts == ["good, fine"] and not any("guessed; pass --delimiter" in note for note in got.notes)
+    # a comma header stays comma-separated unless told otherwise
+    pipes = write(tmp_path / "p.csv", "label|text\npos|a, b\n")
+    assert read_examples(pipes, delimiter="|").texts == ["a, b"]
+    with pytest.raises(DataError, match="delimiter ';;': give one character"):
+        read_examples(path, delimiter=";;")
+
+
+def test_all_empty_rows_are_counted_as_skipped(tmp_path):
+    got = read_examples(write(tmp_path / "d.csv", "label,text\na,one\n,\n\n,,\nb,\na,two\n"))
+    assert got.texts == ["one", "two"] and got.lines == [2, 7]
+    assert got.rows == 5 and got.skipped_empty == 3 and got.skipped_lines == [3, 5, 6]
+    with pytest.raises(DataError, match="line 3: empty text"):
+        read_examples(write(tmp_path / "d.csv", "label,text\na,one\n,,\n"), strict=True)
+
+
+def test_jsonl_lines_end_at_newline_only(tmp_path):
+    texts = ["a\u2028b", "c\x85d\x0ce", "f\u2029g\x1ch"]
+    content = "".join(json.dumps({"text": t, "label": "x"}, ensure_ascii=False) + "\n" for t in texts)
+    got = read_examples(write(tmp_path / "d.jsonl", content))
+    assert got.texts == texts and got.lines == [1, 2, 3] and got.rows == 3
+    assert got.delimiter is None and got.format == "jsonl"
+
+
+def test_summary_wording(tmp_path):
+    rows = "".join(f"{i % 2},text {i}\n" if i % 3 else f"{i % 2},\n" for i in range(1, 21))
+    got = read_examples(write(tmp_path / "train.csv", "label,text\n" + rows))
+    assert got.summary() == (
+        f"read 20 rows of {tmp_path / 'train.csv'} (csv; text column 'text', label column 'label'): 14 examples; "
+        "skipped 6 empty texts (lines 4, 7, 10, 13, 16, …)"
+    )
+    one = read_examples(write(tmp_path / "one.tsv", "label\ttext\nx\thello\ny\t\n"), labelled=False)
+    assert one.summary() == f"read 2 rows of {tmp_path / 'one.tsv'} (tsv; text column 'text'): 1 example; " + (
+        "skipped 1 empty text (line 3)"
+    )
+    ag = read_examples(write(tmp_path / "ag.csv", '3;"Title";"Body"\n1;"T";"B"\n'))
+    assert ag.summary().startswith(
+        f"read 2 rows of {tmp_path / 'ag.csv'} (agnews, ';'-separated; text columns 'title' + 'description', "
+        "label column 'label'): 2 examples"
+    )
+    assert ag.notes == [
+        "read as ';'-separated (guessed; pass --delimiter to choose)",
+        "read as AG News (no header; columns class, title, description), detected from the first row; "
+        "pass --format csv if the file has a header",
+    ]
+
+
+def test_examples_made_by_hand_still_work():
+    made = Examples(["a", "b"], ["x", "y"], "memory")
+    assert len(made) == 2 and made.rows == 2 and made.skipped_empty == 0
+    assert made.summary() == "read 2 rows of memory: 2 examples"
+
+
+def test_other_csv_errors_are_one_line(tmp_path):
+    message = one_line_error(write(tmp_path / "d.csv", "label,text\na,ok\nb,bad\x00byte\n"))
+    assert "line 3: a NUL byte" in message
+    before = csv.field_size_limit(20)
+    try:
+        message = one_line_error(write(tmp_path / "d.csv", "label,text\na,ok\nb,a text longer than twenty\n"))
+    finally:
+        csv.field_size_limit(before)
+    assert "line 3: a field longer than 20 characters" in message
+
+
+def test_header_over_several_lines_is_refused(tmp_path):
+    message = one_line_error(write(tmp_path / "d.csv", 'label,"text\nx",y\na,b\n'))
+    assert "line 1: the header runs over several lines" in message
+
+
+def test_widened_column_guesses(tmp_path):
+    got = read_examples(write(tmp_path / "d.csv", "Review Text,Rating\ngreat,5\n"))
+    assert (got.text_columns, got.label_column) == (["Review Text"], "Rating")
+    got = read_examples(write(tmp_path / "s.csv", "sms,Intent\nhi there,greet\n"))
+    assert (got.text_columns, got.label_column) == (["sms"], "Intent")
+
+
+def test_damaged_gzip_is_a_data_error(tmp_path):
+    data = bytearray(gzip.compress(b"label,text\n" + b"pos,hello world\n" * 50))
+    data[10] = 0xFF  # the first byte of the compressed stream: zlib's "invalid block type", not an OSError
+    message = one_line_error(write(tmp_path / "d.csv.gz", bytes(data)))
+    assert "not a readable gzip file" in message

@@ -92,7 +92,7 @@ def main() -> None:
                     classes=str(classes),
                     seed=seed,
                     out=out,
-                    progress=False,
+                    quiet=True,
                     **overrides,
                 )
                 seconds = time.perf_counter() - started

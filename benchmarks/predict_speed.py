@@ -97,7 +97,7 @@ def main() -> None:
     workdir = tempfile.TemporaryDirectory()
     if args.model is None:
         args.model = Path(workdir.name) / "model"
-        rnnkit.train(out=str(args.model), ensemble=args.ensemble, progress=False)
+        rnnkit.train(out=str(args.model), ensemble=args.ensemble, quiet=True)
     pipeline = rnnkit.load(args.model)
     texts = sentences(args.shared, args.count)
     peak = matmul_peak()

@@ -123,7 +123,7 @@ def rnnkit_run(path: Path, seed: int) -> tuple[float, float, int]:
             valid_split=0.1,
             seed=seed,
             out=out,
-            progress=False,
+            quiet=True,
         )
     seconds = time.perf_counter() - started
     record = pipeline.training["members"][0]["history"][-1]

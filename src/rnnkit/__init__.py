@@ -17,7 +17,7 @@ __version__ = "0.1.0"
 _PUBLIC = {
     "train": "rnnkit.api",
     "TrainOptions": "rnnkit.api",
-    "load": "rnnkit.pipeline",
+    "load": "rnnkit.runtime",
     "Pipeline": "rnnkit.pipeline",
 }
 __all__ = ["Pipeline", "TrainOptions", "__version__", "load", "train"]
@@ -25,7 +25,8 @@ __all__ = ["Pipeline", "TrainOptions", "__version__", "load", "train"]
 if TYPE_CHECKING:
     from rnnkit.api import train
     from rnnkit.options import TrainOptions
-    from rnnkit.pipeline import Pipeline, load
+    from rnnkit.pipeline import Pipeline
+    from rnnkit.runtime import load
 
 
 def __getattr__(name: str) -> Any:

@@ -9,120 +9,131 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
-from collections.abc import Iterable
+import warnings
+from collections import Counter
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
-from rnnkit.data import encode_texts, read_class_names, read_examples, stratified_split
+from rnnkit.data import Examples, encode_texts, read_class_names, read_examples, stratified_split
 from rnnkit.data.bundled import ag_news_sample
+from rnnkit.data.labels import label_order, label_problems
 from rnnkit.data.vectors import read_vectors
-from rnnkit.errors import DataError, RnnkitError
+from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_json
 from rnnkit.models import ClassifierConfig, build_model, members_of
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import Pipeline
+from rnnkit.rundir import CHECKPOINT, TEST_REPORT, choose_run_dir, data_name, member_dirs
 from rnnkit.text import TOKENIZERS, Vocab
-from rnnkit.training import TrainConfig, seed_everything
+from rnnkit.training import TrainConfig, classification_report, seed_everything
 from rnnkit.training.members import MemberRun, fit_members
-from rnnkit.training.trainer import CHECKPOINT, evaluate_model
+from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
+# Options that say how a run goes, not what it trains: left out of the saved settings and the resume fingerprint.
+RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet")
 MEMBER_SEED_STEP = 7919  # a prime: members of runs with neighbouring seeds never share a seed
 
 
-def label_order(labels: Iterable[str]) -> list[str]:
-    """Distinct labels, numbers in numeric order ("2" before "10"), then names alphabetically."""
-
-    def key(label: str) -> tuple[int, float, str]:
-        return (0, float(label), label) if re.fullmatch(r"-?\d+(\.\d+)?", label) else (1, 0.0, label)
-
-    return sorted(set(labels), key=key)
+def say(*lines: str, quiet: bool) -> None:
+    """What the run is doing, on standard error, unless ``quiet``."""
+    if not quiet:
+        for line in lines:
+            print(line, file=sys.stderr)
 
 
-def member_dirs(run_dir: Path, members: int) -> list[Path]:
-    """Where each member's checkpoint and log go: the run directory itself for a single network."""
-    return [run_dir] if members == 1 else [run_dir / f"member-{i + 1}" for i in range(members)]
+def train_options(options: dict[str, Any]) -> TrainOptions:
+    """``rnnkit.train``'s keywords as checked :class:`TrainOptions`; unknown names are refused."""
+    if "progress" in options:  # rnnkit 0.1's keyword, the opposite of --quiet
+        warnings.warn("rnnkit.train(progress=...) is now quiet=...", DeprecationWarning, stacklevel=3)
+        options = dict(options)
+        options["quiet"] = not options.pop("progress")
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown}; rnnkit.train takes {', '.join(OPTION_NAMES)}")
+    opts = TrainOptions(**options)
+    opts.check()
+    return opts
 
 
-def interrupted(directory: Path) -> bool:
-    return (directory / CHECKPOINT).exists() or any(directory.glob(f"member-*/{CHECKPOINT}"))
+def class_labels(examples: Examples, label_names: list[str] | None, strict: bool) -> list[str]:
+    """The classes to learn, in order; labels that look like mistakes are warned about (refused when ``strict``).
 
-
-def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
-    """``--out`` if given; else ``runs/<data name>``, numbered ``-2``, ``-3`` ... so no finished run is lost.
-
-    With ``--resume`` and no ``--out``: the newest such directory that holds a checkpoint.
+    Class names from ``--classes`` keep their file order; otherwise numbers sort numerically, names alphabetically.
     """
-    if options.out is not None:
-        out = Path(options.out)
-        if not options.resume and interrupted(out):
-            raise RnnkitError(
-                f"{out} holds an interrupted run: add --resume to continue it, or remove the directory to start over"
-            )
-        if options.resume and not interrupted(out):
-            raise RnnkitError(f"nothing to resume: no interrupted run in {out}; start the run without --resume")
-        return out
-    base = Path("runs") / data_name
-    candidates = [base] + [base.with_name(f"{base.name}-{i}") for i in range(2, 1000)]
-    if options.resume:
-        resumable = [c for c in candidates if interrupted(c)]
-        if not resumable:
-            raise RnnkitError(f"nothing to resume: no interrupted run under {base}*; pass --out DIR")
-        return resumable[-1]
-    return next(c for c in candidates if not c.exists())
+    present = set(examples.labels)
+    labels = [name for name in label_names if name in present] if label_names else label_order(present)
+    if len(labels) < 2:
+        raise DataError(
+            f"{examples.source}: the label column has one class only ({labels[0]!r}); a classifier needs at least two"
+        )
+    for problem in label_problems(examples.labels, examples.source, examples.lines):
+        if strict:
+            raise DataError(f"{problem} (--strict)")
+        warnings.warn(f"{problem}; --strict makes this an error", RnnkitWarning, stacklevel=3)
+    return labels
 
 
-def _data_name(path: Path) -> str:
-    name = path.name
-    for suffix in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
-        name = name.removesuffix(suffix)
-    parent = path.parent.name
-    return f"{parent}-{name}" if name in ("train", "data") and parent else name
+def majority_baseline(
+    valid_report: dict[str, Any], valid_truth: np.ndarray, train_labels: list[str], labels: list[str], metric: str
+) -> dict[str, Any]:
+    """The validation figures of always answering the most frequent training class, and a warning when the
+    model does no better: a network that learnt nothing still finishes, and only these figures show it."""
+    counts = Counter(train_labels)
+    majority = max(labels, key=lambda label: counts[label])
+    always = classification_report(valid_truth, np.full(len(valid_truth), labels.index(majority)), labels)
+    baseline = {"label": majority, "accuracy": always["accuracy"], "macro_f1": always["macro_f1"]}
+    if valid_report[metric] <= baseline[metric] + 1e-9:
+        warnings.warn(
+            f"the model is no better than always answering {majority!r}: on the validation cut it scores "
+            f"macro-F1 {valid_report['macro_f1']:.3f} against {baseline['macro_f1']:.3f} and accuracy "
+            f"{valid_report['accuracy']:.3f} against {baseline['accuracy']:.3f}; train longer (--epochs), add data, "
+            f"or check that the labels fit the texts",
+            RnnkitWarning,
+            stacklevel=3,
+        )
+    return baseline
 
 
 def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     """Train a text classifier on a labelled file and return it (saved in the run directory).
 
     With ``data=None`` it trains on the bundled AG News sample and reports on its test split. The test report, if
-    any, is in ``pipeline.report``; the training history in ``pipeline.training["history"]``.
+    any, is in ``pipeline.report``; each network's per-epoch history in ``pipeline.training["members"][k]["history"]``
+    (one member unless it is an ensemble), the validation figures in ``pipeline.training["valid"]``.
     """
-    unknown = sorted(set(options) - set(OPTION_NAMES))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown}; rnnkit.train takes {', '.join(OPTION_NAMES)}")
-    opts = TrainOptions(**options)
-    opts.check()
-
+    opts = train_options(options)
     if data is None:
         bundled = ag_news_sample()
-        data, data_name = bundled.train, "ag_news_sample"
+        data, name = bundled.train, "ag_news_sample"
         if opts.test is None:
             opts.test = str(bundled.test)
         if opts.classes is None:
             opts.classes = str(bundled.classes)
     else:
         data = Path(data)
-        data_name = _data_name(data)
+        name = data_name(data)
 
     read = dict(
         format=opts.format,
+        delimiter=opts.delimiter,
         text_columns=opts.text_column,
         label_column=opts.label_column,
         strict=opts.strict,
         label_names=read_class_names(opts.classes) if opts.classes else None,
     )
     examples = read_examples(data, **read)
-    present = set(examples.labels)
-    # Class names from --classes keep their file order; otherwise numbers sort numerically, names alphabetically.
-    labels = [name for name in read["label_names"] if name in present] if read["label_names"] else label_order(present)
-    if len(labels) < 2:
-        raise DataError(f"{data}: the label column has one class only ({labels[0]!r}); a classifier needs at least two")
+    say(examples.summary(), *examples.notes, quiet=opts.quiet)
+    labels = class_labels(examples, read["label_names"], opts.strict)
     test = read_examples(opts.test, **read) if opts.test else None
-    unseen = sorted(set(test.labels) - present) if test is not None else []
+    if test is not None:
+        say(test.summary(), *test.notes, quiet=opts.quiet)
+    unseen = sorted(set(test.labels) - set(labels)) if test is not None else []
     if unseen:  # refuse now, not after the training it would waste
         raise DataError(
             f"{opts.test}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in the training data {data}"
@@ -188,23 +199,19 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         with torch.no_grad():
             for member in members_of(model):
                 member.embedding.weight[found] = vectors[found]
-        if opts.progress:
-            print(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", file=sys.stderr)
+        say(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", quiet=opts.quiet)
 
-    run_dir = choose_run_dir(opts, data_name)
+    run_dir = choose_run_dir(opts, name)
     run_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the first epoch, if it cannot be written
-    settings = {k: v for k, v in asdict(opts).items() if k not in ("out", "resume", "progress")}
+    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
     fingerprint = hashlib.sha256(
         json.dumps([settings, str(data), labels, vocab.tokens, len(train_idx)], sort_keys=True).encode()
     ).hexdigest()
-    if opts.progress:
-        skipped = f"; skipped {examples.skipped_empty} empty texts" if examples.skipped_empty else ""
-        print(
-            f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
-            f"{len(vocab)} words{skipped}; {model_config.members} network{'s' if model_config.members > 1 else ''}) "
-            f"-> {run_dir}",
-            file=sys.stderr,
-        )
+    say(
+        f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
+        f"{len(vocab)} words; {model_config.members} network{'s' if model_config.members > 1 else ''}) -> {run_dir}",
+        quiet=opts.quiet,
+    )
     count = model_config.members
     runs = [
         MemberRun(
@@ -220,26 +227,32 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
     for run in runs:
         run.run_dir.mkdir(exist_ok=True)
     results = fit_members(
-        members_of(model), runs, train_set, valid_set, labels, jobs=min(opts.jobs, count), progress=opts.progress
+        members_of(model), runs, train_set, valid_set, labels, jobs=min(opts.jobs, count), progress=not opts.quiet
     )
     members = [
         {"seed": run.config.seed, "best_epoch": result.best_epoch, "history": result.history}
         for run, result in zip(runs, results, strict=True)
     ]
-    valid_report = evaluate_model(model, valid_set, labels) if valid_set is not None else None
+    valid_report = baseline = None
+    if valid_set is not None:
+        valid_report = evaluate_model(model, valid_set, labels)
+        train_labels = [examples.labels[i] for i in train_idx]
+        baseline = majority_baseline(valid_report, valid_set.labels.numpy(), train_labels, labels, opts.metric)
     training = {
         "data": str(data),
+        "data_columns": examples.columns(),
         "options": settings,
         "train_examples": len(train_idx),
         "valid_examples": len(valid_idx),
         "valid": None if valid_report is None else {k: valid_report[k] for k in ("accuracy", "macro_f1")},
+        "valid_baseline": baseline,
         "members": members,
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
-        atomic_write_json(run_dir / "test_report.json", pipeline.report)
+        atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
     for member_dir in member_dirs(run_dir, model_config.members):
         (member_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     pipeline.run_dir = run_dir

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from collections.abc import Iterator
 
 import click
@@ -23,10 +24,25 @@ def fail(message: str) -> None:
     sys.exit(EXIT_BAD_INPUT)
 
 
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """rnnkit's warnings as ``warning: <message>`` on standard error; others as Python shows them."""
+    from rnnkit.errors import RnnkitWarning
+
+    if issubclass(category, RnnkitWarning):
+        click.echo(f"warning: {message}", err=True)
+    else:
+        click.echo(warnings.formatwarning(message, category, filename, lineno, line).rstrip("\n"), err=True)
+
+
 class Group(click.Group):
-    """Turns rnnkit's own errors into one line and exit status 2, wherever a command raises them."""
+    """Turns rnnkit's own errors into one line and exit status 2, wherever a command raises them, and shows its
+    warnings as one line each."""
 
     def invoke(self, ctx: click.Context):
+        from rnnkit.errors import RnnkitWarning
+
+        warnings.showwarning = show_warning
+        warnings.simplefilter("always", RnnkitWarning)
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt:
@@ -62,6 +78,11 @@ def text_read_options(f):
         "format_",
         type=click.Choice(["csv", "tsv", "jsonl", "agnews"]),
         help="File format; guessed from the extension (.csv, .tsv, .jsonl, .gz looked through).",
+    )(f)
+    f = click.option(
+        "--delimiter",
+        help="The field separator of a CSV file: one character, or tab, semicolon, pipe ... [default: sniffed "
+        "from the header: , ; tab or |].",
     )(f)
     f = click.option(
         "--classes",
@@ -192,10 +213,17 @@ def choice(name: str) -> click.Choice:
 )
 @click.option("--seed", type=int, default=D.seed, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False), help="Run directory [default: runs/<data name>].")
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace the finished model in --out, with its reports and logs [default: refuse].",
+)
 @click.option("--resume", is_flag=True, help="Continue the interrupted run in --out (or the latest one).")
-@click.option("--strict", is_flag=True, help="Refuse empty texts instead of skipping them.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def train(data, test, format_, text_column, quiet, **options) -> None:
+@click.option(
+    "--strict", is_flag=True, help="Refuse empty texts and doubtful labels instead of skipping or warning about them."
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary of the data; warnings still show.")
+def train(data, test, format_, text_column, **options) -> None:
     """Train a classifier on DATA (default: the bundled AG News sample) and save it.
 
     DATA is a CSV, TSV or JSONL file with a text and a label column. The model is saved in the run directory
@@ -205,9 +233,7 @@ def train(data, test, format_, text_column, quiet, **options) -> None:
     from rnnkit.training import format_report
 
     try:
-        pipeline = train_pipeline(
-            data, test=test, format=format_, text_column=list(text_column) or None, progress=not quiet, **options
-        )
+        pipeline = train_pipeline(data, test=test, format=format_, text_column=list(text_column) or None, **options)
     except KeyboardInterrupt:
         click.echo(
             "\ninterrupted: every finished epoch is saved; add --resume to the same command to continue", err=True
@@ -217,9 +243,12 @@ def train(data, test, format_, text_column, quiet, **options) -> None:
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
     click.echo(f"model saved to {pipeline.run_dir}  ({kind}; best epoch {epochs})")
-    valid = pipeline.training["valid"]
+    valid, always = pipeline.training["valid"], pipeline.training["valid_baseline"]
     if valid is not None:
-        click.echo(f"validation: accuracy {valid['accuracy']:.4f}, macro-F1 {valid['macro_f1']:.4f}")
+        click.echo(
+            f"validation: accuracy {valid['accuracy']:.4f}, macro-F1 {valid['macro_f1']:.4f} "
+            f"(always {always['label']!r}: accuracy {always['accuracy']:.4f}, macro-F1 {always['macro_f1']:.4f})"
+        )
     if pipeline.report is not None:
         click.echo(f"\ntest set {pipeline.report['source']}:")
         click.echo(format_report(pipeline.report))
@@ -227,27 +256,35 @@ def train(data, test, format_, text_column, quiet, **options) -> None:
 
 
 @main.command()
-@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("model", type=click.Path())
 @click.argument("data", type=click.Path(dir_okay=False))
 @text_read_options
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write the full report as JSON to this file.")
-def evaluate(model, data, format_, text_column, label_column, classes, report) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing --report file [default: refuse].")
+def evaluate(model, data, format_, delimiter, text_column, label_column, classes, report, overwrite) -> None:
     """Evaluate MODEL on the labelled file DATA: accuracy, macro-F1, per-class figures, confusion matrix."""
-    from rnnkit.data import read_class_names
-    from rnnkit.io import atomic_write_json
-    from rnnkit.pipeline import load
-    from rnnkit.training import format_report
+    from pathlib import Path
 
-    pipeline = load(model)
-    result = pipeline.evaluate(
+    from rnnkit.data import read_class_names, read_examples
+    from rnnkit.errors import RnnkitError
+    from rnnkit.io import atomic_write_json
+    from rnnkit.metrics import format_report
+    from rnnkit.options import parse_delimiter
+
+    if report and Path(report).exists() and not overwrite:
+        raise RnnkitError(f"{report} exists: choose another --report file, or add --overwrite to replace it")
+    pipeline = load_for_prediction(model)
+    examples = read_examples(
         data,
         format=format_,
+        delimiter=parse_delimiter(delimiter),
         text_columns=list(text_column) or None,
         label_column=label_column,
         label_names=read_class_names(classes) if classes else None,
     )
-    if result["skipped_empty"]:
-        click.echo(f"skipped {result['skipped_empty']} empty texts", err=True)
+    result = pipeline.evaluate(examples)
+    for line in (examples.summary(), *examples.notes):  # after any error, so that an error stays one line
+        click.echo(line, err=True)
     click.echo(format_report(result))
     if report:
         atomic_write_json(report, result)
@@ -273,9 +310,15 @@ def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:
 
 
 def load_for_prediction(model: str):
-    """The model, run by onnxruntime when it is installed (and torch never imported: a fast start), else torch."""
+    """The model, run by onnxruntime when it is installed (and torch never imported: a fast start), else torch.
+
+    MODEL is a model directory or an ONNX file written by ``rnnkit export``, which runs on onnxruntime only.
+    """
+    from rnnkit.exported import is_exported, load_exported
     from rnnkit.runtime import load_onnx, onnxruntime_available
 
+    if is_exported(model):
+        return load_exported(model)
     if onnxruntime_available():
         return load_onnx(model)
     from rnnkit.pipeline import load
@@ -284,7 +327,7 @@ def load_for_prediction(model: str):
 
 
 @main.command()
-@click.argument("model", type=click.Path(file_okay=False))
+@click.argument("model", type=click.Path())
 @click.argument("texts", nargs=-1)
 @click.option("--file", type=click.Path(dir_okay=False), help="Read texts from this file, one per line.")
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels shown per text.")
@@ -293,14 +336,19 @@ def load_for_prediction(model: str):
 def predict(model, texts, file, top_k, format_, batch_size) -> None:
     """Predict the label of each text: TEXTS as arguments, --file, or standard input (one text per line).
 
-    Large inputs stream through in batches; each line gets its answer in the input's order.
+    MODEL is a model directory or an ONNX file written by 'rnnkit export'. Large inputs stream through in batches;
+    each line gets its answer in the input's order, blank ones too (with a warning naming them).
     """
+    from rnnkit.runtime import SHOWN, warn_blank
+
     pipeline = load_for_prediction(model)
     top_k = min(top_k, len(pipeline.labels))
     batch: list[str] = []
+    count = blanks = 0
+    first_blanks: list[int] = []  # numbered across the whole input, not within a batch
 
     def flush() -> None:
-        probabilities = pipeline.predict_proba(batch, batch_size)
+        probabilities = pipeline.predict_proba(batch, batch_size, warn=False)
         for text, row in zip(batch, probabilities, strict=True):
             best = row.argsort()[::-1][:top_k]
             pairs = [(pipeline.labels[i], float(row[i])) for i in best]
@@ -318,11 +366,17 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
         batch.clear()
 
     for text in _texts(texts, file):
+        count += 1
+        if not text.strip():
+            blanks += 1
+            if len(first_blanks) < SHOWN:
+                first_blanks.append(count)
         batch.append(text)
         if len(batch) >= batch_size:
             flush()
     if batch:
         flush()
+    warn_blank(blanks, count, first_blanks, "text" if texts else "line")
 
 
 @main.command()
@@ -334,15 +388,16 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
     show_default=True,
     help="Run the graph with onnxruntime beside the torch network first; write nothing if they differ.",
 )
-def export(model, output, check) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT [default: refuse].")
+def export(model, output, check, overwrite) -> None:
     """Export MODEL as one ONNX file, OUTPUT: the network, with its labels, tokenizer and vocabulary as metadata.
 
     Inputs ids [batch, steps] (int64, padded with 0) and lengths [batch]; output probabilities [batch, classes].
-    Needs onnx and onnxruntime (pip install 'rnnkit[onnx]').
+    Needs onnx and onnxruntime (pip install 'rnnkit[onnx]'). 'rnnkit predict OUTPUT' runs it.
     """
     from rnnkit.export import TOLERANCE, export_onnx
 
-    difference = export_onnx(model, output, check=check)
+    difference = export_onnx(model, output, check=check, overwrite=overwrite)
     checked = f"; onnxruntime matches torch to {difference:.1e} (allowed {TOLERANCE:.0e})" if check else ""
     click.echo(f"exported {model} to {output}{checked}")
 

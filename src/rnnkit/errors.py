@@ -14,3 +14,9 @@ class DataError(RnnkitError):
 
 class ModelFileError(RnnkitError):
     """A saved model directory that is missing, damaged, or not ours."""
+
+
+class RnnkitWarning(Warning):
+    """Input that works but is probably not what the user meant: a stray label, blank texts, a model that learnt
+    nothing. Raised with :func:`warnings.warn`; the command line prints it as ``warning: <message>`` even with
+    ``--quiet``. (Not a ``UserWarning``, so that ``-W error::UserWarning`` keeps meaning third-party warnings.)"""

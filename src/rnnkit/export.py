@@ -4,7 +4,8 @@ The file holds the network (:mod:`rnnkit.onnxgraph`: ``ids`` ``[B, T]`` and ``le
 ``probabilities`` ``[B, C]`` out) and, as metadata, everything needed to feed it from raw text in any language:
 the labels, the tokenizer's settings, the vocabulary and the truncation length. Before the file is written, the
 graph is run by onnxruntime beside the torch network on random padded batches; a difference above
-``TOLERANCE`` keeps the file from being written at all.
+``TOLERANCE`` keeps the file from being written at all, and an existing file is never replaced unless asked.
+:func:`rnnkit.exported.load_exported` reads the file back, checked, for ``rnnkit predict`` and ``rnnkit.load``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 from rnnkit import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes
-from rnnkit.modeldir import FORMAT, SavedModel, read_model_dir
+from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir
 
 TOLERANCE = 1e-4  # on probabilities; measured differences are about 1e-7
 
@@ -26,6 +27,7 @@ def metadata(saved: SavedModel) -> dict[str, str]:
     """What a reader of the ONNX file needs beside the graph, as JSON strings."""
     return {
         "format": FORMAT,
+        "format_version": json.dumps(FORMAT_VERSION),
         "rnnkit_version": __version__,
         "labels": json.dumps(saved.labels, ensure_ascii=False),
         "tokenizer": json.dumps(saved.tokenizer.to_dict()),
@@ -69,9 +71,17 @@ def largest_difference(saved: SavedModel, model_bytes: bytes) -> float:
     return worst
 
 
-def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True) -> float | None:
+def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, overwrite: bool = False) -> float | None:
     """Write ``model_dir`` as an ONNX file at ``output``; with ``check``, return the largest difference from
-    torch (and write nothing when it exceeds ``TOLERANCE``)."""
+    torch (and write nothing when it exceeds ``TOLERANCE``). An existing ``output`` is refused unless ``overwrite``:
+    a model silently replaced by another is a wrong answer nobody sees."""
+    output = Path(output)
+    if output.is_dir():
+        raise RnnkitError(f"{output}: is a directory; name the ONNX file to write, such as {output / 'model.onnx'}")
+    if output.exists() and not overwrite:
+        raise RnnkitError(
+            f"{output}: already exists; nothing was written (--overwrite, or overwrite=True, replaces it)"
+        )
     try:
         import onnx
         import onnxruntime  # noqa: F401  (the check runs the graph on it)

@@ -4,12 +4,18 @@ A model directory holds ``config.json`` (settings, labels, versions, checksums),
 ``model.safetensors``. Nothing in it is code: reading never unpickles, and :func:`read_model_dir` checks every
 file (format version, checksums, tensor names, shapes and dtypes, label count) before a single weight is used.
 Weights travel as NumPy arrays, so both the torch pipeline and the onnxruntime one read through here.
+
+The files may come from a stranger, who can recompute the checksums: every value is checked for its type, and the
+safetensors header is read and checked here (names, dtypes, shapes, each tensor's bytes within the file) before
+``safetensors`` allocates anything, so a header that claims a huge tensor is refused, not obeyed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,7 @@ FORMAT = "rnnkit-text-classifier"
 FORMAT_VERSION = 1
 FILES = ("config.json", "vocab.json", "model.safetensors")
 MAX_JSON_BYTES = 256 * 2**20  # a vocabulary of millions of words fits; a runaway file does not
+WEIGHT_DTYPE = "F32"  # the safetensors name of float32, the only dtype rnnkit saves
 
 
 @dataclass
@@ -81,19 +88,81 @@ def _read(directory: Path, name: str, limit: int | None = None) -> bytes:
     return path.read_bytes()
 
 
+def _json(path: Path, data: bytes) -> Any:
+    """Parse JSON, any failure (bad syntax or encoding, a number of thousands of digits, nesting deep enough to
+    exhaust the stack) as a one-line :class:`ModelFileError`."""
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError) as e:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ModelFileError(f"{path}: not valid JSON ({reason}); the file is damaged") from None
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def safetensors_header(data: bytes, path: str | Path) -> dict[str, tuple[str, tuple[int, ...]]]:
+    """The tensors a safetensors file declares, ``{name: (dtype, shape)}``, checked without reading a weight.
+
+    The file is 8 bytes (the header's length, little-endian), a JSON header naming each tensor's dtype, shape and
+    byte range, then the bytes. Each range must lie within the file and hold exactly dtype x shape bytes, so that
+    loading afterwards allocates no more than the file's own size, whatever the header claims.
+    """
+    if len(data) < 8:
+        raise ModelFileError(f"{path}: {len(data)} bytes is too short for a safetensors file; the file is damaged")
+    (length,) = struct.unpack("<Q", data[:8])
+    body = len(data) - 8 - length
+    if body < 0:
+        raise ModelFileError(
+            f"{path}: its header claims {length} bytes but the file has {len(data)}; the file is damaged"
+        )
+    header = _json(Path(path), data[8 : 8 + length])
+    if not isinstance(header, dict):
+        raise ModelFileError(f"{path}: the safetensors header is not a JSON object; the file is damaged")
+    sizes = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = entry.get("dtype") if isinstance(entry, dict) else None
+        shape = entry.get("shape") if isinstance(entry, dict) else None
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if (
+            dtype not in sizes
+            or not isinstance(shape, list)
+            or not all(_whole_number(n) and n >= 0 for n in shape)
+            or not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(_whole_number(n) for n in offsets)
+        ):
+            raise ModelFileError(f"{path}: tensor {name!r} has no valid dtype, shape and data_offsets in the header")
+        begin, end = offsets
+        if not 0 <= begin <= end <= body:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} claims bytes {begin}..{end} of {body}; the file is damaged or truncated"
+            )
+        if end - begin != math.prod(shape) * sizes[dtype]:
+            raise ModelFileError(
+                f"{path}: tensor {name!r} holds {end - begin} bytes but {dtype} {shape} needs "
+                f"{math.prod(shape) * sizes[dtype]}; the file is damaged"
+            )
+        tensors[name] = (dtype, tuple(shape))
+    return tensors
+
+
 def read_model_dir(directory: str | Path) -> SavedModel:
     """Read a model directory written by :func:`write_model_dir`, refusing anything damaged or foreign."""
     directory = Path(directory)
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: no such model directory; train one with 'rnnkit train'")
-    try:
-        config = json.loads(_read(directory, "config.json", MAX_JSON_BYTES))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelFileError(f"{directory / 'config.json'}: not valid JSON ({e}); the file is damaged") from None
+    config = _json(directory / "config.json", _read(directory, "config.json", MAX_JSON_BYTES))
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(f"{directory}: not an rnnkit text classifier (config.json has no format {FORMAT!r})")
     version = config.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not _whole_number(version) or version < 1:
+        raise ModelFileError(f"{directory / 'config.json'}: invalid format_version {version!r}; the file is damaged")
+    if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{directory}: saved in model format {version!r} by rnnkit {config.get('rnnkit_version')}; this rnnkit "
             f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade rnnkit"
@@ -107,22 +176,23 @@ def read_model_dir(directory: str | Path) -> SavedModel:
                 f"{directory / name}: checksum does not match config.json; the file is damaged or truncated"
             )
     try:
-        labels = config["labels"]
-        if not isinstance(labels, list) or len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError("labels must be a list of at least two distinct names")
-        if not all(isinstance(label, str) for label in labels):
-            raise ValueError("labels must be strings")
-        tokenizer = tokenizer_from_dict(config["tokenizer"])
-        vocab = Vocab.from_dict(json.loads(vocab_bytes))
+        labels = check_labels(config["labels"])
+        tokenizer = tokenizer_from_settings(config["tokenizer"])
+        if not isinstance(config["model"], dict):
+            raise ValueError("model must be an object")
         model_config = ClassifierConfig.from_dict(config["model"])
-        max_length = config.get("max_length")
-        if max_length is not None and (not isinstance(max_length, int) or max_length < 1):
-            raise ValueError(f"max_length must be a positive integer, got {max_length!r}")
+        max_length = check_max_length(config.get("max_length"))
         training = config.get("training", {})
         if not isinstance(training, dict):
             raise ValueError("training must be an object")
     except (KeyError, TypeError, ValueError) as e:
-        raise ModelFileError(f"{directory / 'config.json'}: invalid ({e})") from None
+        reason = f"no {e.args[0]!r}" if isinstance(e, KeyError) else e
+        raise ModelFileError(f"{directory / 'config.json'}: invalid ({reason})") from None
+    vocab_data = _json(directory / "vocab.json", vocab_bytes)
+    try:
+        vocab = Vocab.from_dict(vocab_data)
+    except ValueError as e:
+        raise ModelFileError(f"{directory / 'vocab.json'}: invalid ({e})") from None
     if model_config.vocab_size != len(vocab):
         raise ModelFileError(
             f"{directory}: vocab.json has {len(vocab)} words but the model was built for {model_config.vocab_size}"
@@ -131,20 +201,54 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         raise ModelFileError(
             f"{directory}: config.json lists {len(labels)} labels but the model has {model_config.num_classes} classes"
         )
+    declared = safetensors_header(weight_bytes, directory / "model.safetensors")
+    if model_config.model != "bag" and model_config.num_layers > len(declared):
+        # Each layer has weights of its own: refused before listing the shapes of the 10**9 layers a config may ask for.
+        raise ModelFileError(
+            f"{directory}: config.json asks for {model_config.num_layers} layers but model.safetensors holds "
+            f"{len(declared)} tensors"
+        )
+    expected = weight_shapes(model_config)
+    if set(declared) != set(expected):
+        missing, extra = sorted(set(expected) - set(declared)), sorted(set(declared) - set(expected))
+        raise ModelFileError(
+            f"{directory}: weights do not fit the model (missing {missing[:3]}, unexpected {extra[:3]})"
+        )
+    for name, (dtype, shape) in declared.items():
+        if shape != expected[name] or dtype != WEIGHT_DTYPE:
+            raise ModelFileError(
+                f"{directory}: weight {name} has shape {shape} {dtype}, the model expects {expected[name]} float32"
+            )
     try:
         weights = load_safetensors(weight_bytes)
     except (SafetensorError, ValueError, OSError, TypeError) as e:
         raise ModelFileError(f"{directory / 'model.safetensors'}: not a readable safetensors file ({e})") from None
-    expected = weight_shapes(model_config)
-    if set(weights) != set(expected):
-        missing, extra = sorted(set(expected) - set(weights)), sorted(set(weights) - set(expected))
-        raise ModelFileError(
-            f"{directory}: weights do not fit the model (missing {missing[:3]}, unexpected {extra[:3]})"
-        )
-    for name, array in weights.items():
+    for name, array in weights.items():  # the header said so; safetensors is trusted to have read it alike
         if array.shape != expected[name] or array.dtype != np.float32:
-            raise ModelFileError(
-                f"{directory}: weight {name} has shape {array.shape} {array.dtype}, "
-                f"the model expects {expected[name]} float32"
-            )
+            raise ModelFileError(f"{directory}: weight {name} was read as {array.shape} {array.dtype}")
+        if not np.isfinite(array).all():
+            raise ModelFileError(f"{directory}: weight {name} holds NaN or infinite values; the file is damaged")
     return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training)
+
+
+def check_labels(labels: Any) -> list[str]:
+    """``labels`` if it is a list of at least two distinct strings, as a model's labels must be; else ValueError."""
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise ValueError("labels must be a list of strings")
+    if len(labels) < 2 or len(set(labels)) != len(labels):
+        raise ValueError("labels must be at least two distinct names")
+    return labels
+
+
+def check_max_length(max_length: Any) -> int | None:
+    """``max_length`` if it is a positive integer or ``None``; else ValueError."""
+    if max_length is not None and (not _whole_number(max_length) or max_length < 1):
+        raise ValueError(f"max_length must be a positive integer or null, got {max_length!r}")
+    return max_length
+
+
+def tokenizer_from_settings(settings: Any) -> Tokenizer:
+    """:func:`rnnkit.text.tokenizer_from_dict`, refusing settings that are not an object (ValueError)."""
+    if not isinstance(settings, dict) or not isinstance(settings.get("kind"), str):
+        raise ValueError(f"tokenizer must be an object with a 'kind', got {settings!r:.80}")
+    return tokenizer_from_dict(settings)

@@ -32,8 +32,9 @@ class TrainOptions:
     text_column: list[str] | str | None = None  # one or several columns, joined with a space
     label_column: str | None = None
     format: str | None = None  # csv, tsv, jsonl, agnews; guessed from the extension
+    delimiter: str | None = None  # the field separator of a CSV file; sniffed from its header when not given
     classes: str | None = None  # a file naming the classes, one per line (line 1 = label 0)
-    strict: bool = False  # refuse empty texts instead of skipping them
+    strict: bool = False  # refuse empty texts and doubtful labels instead of skipping them or warning
     tokenizer: str = "word"
     lowercase: bool = True
     max_length: int = 400  # tokens kept per text
@@ -65,8 +66,9 @@ class TrainOptions:
     metric: str = "macro_f1"  # picks the best epoch; unlike accuracy, it does not reward neglecting a small class
     seed: int = 0
     out: str | None = None  # the run directory; default runs/<data name>
+    overwrite: bool = False  # replace a finished model in --out (with its reports and logs)
     resume: bool = False
-    progress: bool = True
+    quiet: bool = False  # no progress bar, no summary of the data; warnings still show
 
     def check(self) -> None:
         if not 0.0 <= self.valid_split < 1.0:
@@ -84,8 +86,26 @@ class TrainOptions:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
         if self.adversarial < 0:
             raise RnnkitError(f"--adversarial must not be negative, got {self.adversarial}")
+        self.delimiter = parse_delimiter(self.delimiter)
         if self.max_vocab < 2:
             raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")
+
+
+# What a shell makes hard to type, by name.
+DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}
+
+
+def parse_delimiter(value: str | None) -> str | None:
+    """``--delimiter``: one character, or a name for one (``tab`` or ``\\t``, ``semicolon``, ``pipe`` ...)."""
+    if value is None:
+        return None
+    delimiter = DELIMITER_NAMES.get(value.lower(), value)
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise RnnkitError(
+            f"--delimiter must be one character (or {', '.join(DELIMITER_NAMES)}), not a quote or line break; "
+            f"got {value!r}"
+        )
+    return delimiter
 
 
 # Measured in benchmarks/RESULTS.md: five members add 1-2 points on data sets of a few thousand texts; on tens of

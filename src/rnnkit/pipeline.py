@@ -2,12 +2,13 @@
 
 The directory's format, and every check made before a weight is used, live in :mod:`rnnkit.modeldir`. A
 ``Pipeline`` predicts with onnxruntime when it is installed (faster; the same numbers to about 1e-7) and with
-torch otherwise; ``engine="torch"`` chooses torch.
+torch otherwise; ``engine="torch"`` chooses torch. :func:`load` (from :mod:`rnnkit.runtime`, so that loading an
+exported ``.onnx`` file imports no torch) reads a model directory as a ``Pipeline``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +16,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.data import EncodedTexts, Examples, encode_texts, read_examples
-from rnnkit.errors import DataError, RnnkitError
-from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir, write_model_dir
+from rnnkit.data import EncodedTexts, encode_texts
+from rnnkit.errors import RnnkitError
+from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, write_model_dir
 from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.runtime import ENGINES, OnnxSession, Predictor, onnxruntime_available
+from rnnkit.rundir import clear_run, refuse_to_overwrite
+from rnnkit.runtime import ENGINES, OnnxSession, Predictor, load, onnxruntime_available
 from rnnkit.text import Tokenizer, Vocab
-from rnnkit.training import classification_report
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "Pipeline", "load"]
 
@@ -75,17 +76,6 @@ class Pipeline(Predictor):
         """Tokenise, truncate and encode texts exactly as in training."""
         return encode_texts(texts, self.tokenizer, self.vocab, self.max_length)
 
-    def label_indices(self, labels: Iterable[str], source: str = "the data") -> list[int]:
-        labels = list(labels)  # read twice below: a generator would be empty the second time
-        index = {label: i for i, label in enumerate(self.labels)}
-        unknown = sorted({label for label in labels if label not in index})
-        if unknown:
-            shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
-            raise DataError(
-                f"{source}: label(s) {shown} never seen in training; the model knows {', '.join(self.labels)}"
-            )
-        return [index[label] for label in labels]
-
     def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         if self.engine == "onnxruntime":
             return self._onnx_session()(ids, lengths)
@@ -104,18 +94,6 @@ class Pipeline(Predictor):
         """The network's weights as NumPy arrays, named as in its ``state_dict``."""
         return {name: t.detach().cpu().numpy() for name, t in self.model.state_dict().items()}
 
-    def evaluate(self, data: str | Path | Examples, **read_options: Any) -> dict[str, Any]:
-        """Accuracy, macro-F1, per-class figures and the confusion matrix on a labelled file or ``Examples``."""
-        examples = data if isinstance(data, Examples) else read_examples(data, **read_options)
-        if examples.labels is None:
-            raise DataError(f"{examples.source}: no labels to evaluate against")
-        truth = self.label_indices(examples.labels, examples.source)
-        predicted = self.predict_proba(examples.texts).argmax(1)
-        report = classification_report(truth, predicted, self.labels)
-        report["source"] = examples.source
-        report["skipped_empty"] = examples.skipped_empty
-        return report
-
     # ---------------------------------------------------------------------------------- saving
     @classmethod
     def from_saved(cls, saved: SavedModel, engine: str = "auto") -> Pipeline:
@@ -126,17 +104,18 @@ class Pipeline(Predictor):
             saved.tokenizer, saved.vocab, saved.labels, model, saved.config, saved.max_length, saved.training, engine
         )
 
-    def save(self, directory: str | Path) -> Path:
-        """Write the model directory (:func:`rnnkit.modeldir.write_model_dir`): each file atomically."""
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write the model directory (:func:`rnnkit.modeldir.write_model_dir`): each file atomically.
+
+        A directory that holds a finished model is refused unless ``overwrite``; then everything of the old run
+        (model, reports, logs, members) is removed first, so nothing is left that describes another model.
+        """
+        directory = Path(directory)
+        if overwrite:
+            clear_run(directory)
+        else:
+            refuse_to_overwrite(directory, "pass overwrite=True")
         saved = SavedModel(
             self.tokenizer, self.vocab, self.labels, self.model_config, self.weights(), self.max_length, self.training
         )
         return write_model_dir(directory, saved)
-
-
-def load(directory: str | Path, engine: str = "auto") -> Pipeline:
-    """Load a model directory written by :meth:`Pipeline.save`, refusing anything damaged or foreign.
-
-    ``engine``: ``"auto"`` (onnxruntime when installed, else torch), ``"torch"`` or ``"onnxruntime"``.
-    """
-    return Pipeline.from_saved(read_model_dir(directory), engine)

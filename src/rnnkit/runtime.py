@@ -1,28 +1,43 @@
-"""Prediction: raw strings in, labels and probabilities out; and a saved classifier run by onnxruntime, no torch.
+"""Prediction: raw strings in, labels and probabilities out; a saved or exported classifier on onnxruntime, no torch.
 
 :class:`Predictor` is what every way of running a classifier shares: tokenising and encoding exactly as in
-training, batches of similar lengths (little padding), and the answers put back in the input's order. Subclasses
-say only how a padded batch becomes probabilities: :class:`OnnxPredictor` with onnxruntime, and
-:class:`rnnkit.pipeline.Pipeline` with torch or onnxruntime.
+training, batches of similar lengths (little padding), the answers put back in the input's order, a warning for
+blank texts, and evaluation on a labelled file. Subclasses say only how a padded batch becomes probabilities:
+:class:`OnnxPredictor` with onnxruntime, and :class:`rnnkit.pipeline.Pipeline` with torch or onnxruntime.
+
+An :class:`OnnxPredictor` comes from a model directory (:func:`load_onnx`) or from one ONNX file written by
+``rnnkit export`` (:func:`rnnkit.exported.load_exported`); :func:`load` takes either.
 
 Why onnxruntime: it runs a saved model's graph with its weights prepared once, where torch's CPU LSTM kernel
 prepares them again on every call. One text through the default five-network ensemble took about a quarter of
 the time, and ``rnnkit predict`` starts without importing torch (benchmarks/RESULTS.md). It is optional
-(``pip install 'rnnkit[onnx]'``); without it everything runs on torch.
+(``pip install 'rnnkit[onnx]'``); without it everything runs on torch, and an exported file does not run at all.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rnnkit.modeldir import SavedModel, read_model_dir
+from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
+from rnnkit.metrics import classification_report
+from rnnkit.modeldir import (
+    SavedModel,
+    read_model_dir,
+)
 from rnnkit.models.config import ClassifierConfig
 from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
 
+if TYPE_CHECKING:
+    from rnnkit.data.readers import Examples
+    from rnnkit.pipeline import Pipeline
+
 ENGINES = ("auto", "torch", "onnxruntime")
+SHOWN = 5  # blank texts named in a warning
 
 
 def onnxruntime_available() -> bool:
@@ -33,6 +48,30 @@ def onnxruntime_available() -> bool:
     except (ImportError, OSError):
         return False
     return True
+
+
+def blank_texts(texts: Sequence[str]) -> list[int]:
+    """The 1-based numbers of the blank texts (empty or whitespace only: no token with any tokenizer)."""
+    return [i + 1 for i, text in enumerate(texts) if not text.strip()]
+
+
+def warn_blank(count: int, total: int, first: Sequence[int], unit: str = "text", stacklevel: int = 2) -> None:
+    """Warn that ``count`` of ``total`` inputs are blank, naming the first few (``first``, 1-based ``unit`` numbers);
+    ``stacklevel`` as for :func:`warnings.warn`, counted from the caller of this function.
+
+    A blank text has no token: the network sees a single ``<unk>``, and its answer is the same whatever was meant.
+    It is answered all the same (every input gets its line, in order), but never silently.
+    """
+    if not count:
+        return
+    if total == 1:
+        message = f"the {unit} is blank: its prediction rests on no words"
+    else:
+        shown = ", ".join(str(n) for n in first[:SHOWN]) + (", ..." if count > min(len(first), SHOWN) else "")
+        which = f"{unit} {shown}" if count == 1 else f"{unit}s {shown}"
+        verb, rest = ("is", "its prediction rests") if count == 1 else ("are", "their predictions rest")
+        message = f"{count} of {total} {unit}s {verb} blank ({which}): {rest} on no words"
+    warnings.warn(message, RnnkitWarning, stacklevel=stacklevel + 1)
 
 
 class Predictor:
@@ -48,22 +87,59 @@ class Predictor:
         """Class probabilities ``[B, C]`` of a padded batch: ``ids`` ``[B, T]`` and ``lengths`` ``[B]``, int64."""
         raise NotImplementedError
 
-    def predict_proba(self, texts: Sequence[str] | str, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities ``[N, C]``, columns in the order of ``self.labels``."""
+    def predict_proba(self, texts: Sequence[str] | str, batch_size: int = 256, *, warn: bool = True) -> np.ndarray:
+        """Class probabilities ``[N, C]``, columns in the order of ``self.labels``.
+
+        Blank texts (empty or whitespace only) get an answer too, with an :class:`rnnkit.errors.RnnkitWarning`
+        naming them; ``warn=False`` leaves the warning to the caller (the command line names input lines).
+        """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         texts = [texts] if isinstance(texts, str) else list(texts)
         result = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         if not texts:
             return result
+        if warn:
+            blank = blank_texts(texts)
+            warn_blank(len(blank), len(texts), blank, stacklevel=2)  # the line that called predict_proba
         ids, offsets, lengths = encode_ids(texts, self.tokenizer, self.vocab, self.max_length)
         for index in length_batches(lengths, batch_size):
             result[index] = self.probabilities(*pad_batch(ids, offsets, lengths, index))
         return result
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list[str]:
-        """The most probable label of each text."""
-        return [self.labels[i] for i in self.predict_proba(texts, batch_size).argmax(1)]
+        """The most probable label of each text; blank texts are warned about as in :meth:`predict_proba`."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        blank = blank_texts(texts)
+        warn_blank(len(blank), len(texts), blank, stacklevel=2)  # the line that called predict
+        return [self.labels[i] for i in self.predict_proba(texts, batch_size, warn=False).argmax(1)]
+
+    def label_indices(self, labels: Iterable[str], source: str = "the data") -> list[int]:
+        """The column of each label in ``self.labels``; a label the model never saw is a :class:`DataError`."""
+        labels = list(labels)  # read twice below: a generator would be empty the second time
+        index = {label: i for i, label in enumerate(self.labels)}
+        unknown = sorted({label for label in labels if label not in index})
+        if unknown:
+            shown = ", ".join(repr(u) for u in unknown[:5]) + (" ..." if len(unknown) > 5 else "")
+            raise DataError(
+                f"{source}: label(s) {shown} never seen in training; the model knows {', '.join(self.labels)}"
+            )
+        return [index[label] for label in labels]
+
+    def evaluate(self, data: str | Path | Examples, **read_options: Any) -> dict[str, Any]:
+        """Accuracy, macro-F1, per-class figures and the confusion matrix on a labelled file or ``Examples``
+        (``read_options`` as for :func:`rnnkit.data.read_examples`)."""
+        from rnnkit.data.readers import Examples, read_examples  # the readers need no torch; see the report
+
+        examples = data if isinstance(data, Examples) else read_examples(data, **read_options)
+        if examples.labels is None:
+            raise DataError(f"{examples.source}: no labels to evaluate against")
+        truth = self.label_indices(examples.labels, examples.source)
+        predicted = self.predict_proba(examples.texts).argmax(1)
+        report = classification_report(truth, predicted, self.labels)
+        report["source"] = examples.source
+        report["skipped_empty"] = examples.skipped_empty
+        return report
 
 
 class OnnxSession:
@@ -92,15 +168,33 @@ class OnnxSession:
 
 
 class OnnxPredictor(Predictor):
-    """A saved classifier run by onnxruntime: loads and predicts without importing torch."""
+    """A classifier run by onnxruntime, from a model directory (:meth:`from_saved`) or an exported file
+    (:func:`load_exported`): predicts and evaluates without importing torch.
 
-    def __init__(self, saved: SavedModel) -> None:
-        super().__init__(saved.tokenizer, saved.vocab, saved.labels, saved.max_length)
-        self.config = saved.config
-        self.session = OnnxSession(saved.config, saved.weights)
+    ``session`` maps a padded batch (``ids``, ``lengths``) to its probabilities; ``source`` names where it came from.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        labels: list[str],
+        max_length: int | None,
+        session: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        source: str,
+    ) -> None:
+        super().__init__(tokenizer, vocab, labels, max_length)
+        self.session = session
+        self.source = source
+
+    @classmethod
+    def from_saved(cls, saved: SavedModel, source: str = "a model directory") -> OnnxPredictor:
+        """The network of a read and checked model directory (:func:`rnnkit.modeldir.read_model_dir`)."""
+        session = OnnxSession(saved.config, saved.weights)
+        return cls(saved.tokenizer, saved.vocab, saved.labels, saved.max_length, session, source)
 
     def __repr__(self) -> str:
-        return f"OnnxPredictor({self.config.model}, {len(self.vocab)} words, labels={self.labels})"
+        return f"OnnxPredictor({self.source}, {len(self.vocab)} words, labels={self.labels})"
 
     def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         return self.session(ids, lengths)
@@ -108,4 +202,27 @@ class OnnxPredictor(Predictor):
 
 def load_onnx(directory: str | Path) -> OnnxPredictor:
     """A model directory, checked as :func:`rnnkit.load` checks it, ready to predict with onnxruntime."""
-    return OnnxPredictor(read_model_dir(directory))
+    return OnnxPredictor.from_saved(read_model_dir(directory), str(directory))
+
+
+def load(path: str | Path, engine: str = "auto") -> Pipeline | OnnxPredictor:
+    """Load a model directory written by :meth:`rnnkit.Pipeline.save`, or an ONNX file written by ``rnnkit export``,
+    refusing anything damaged or foreign.
+
+    A directory gives a :class:`rnnkit.pipeline.Pipeline` (torch is imported), run by ``engine``: ``"auto"``
+    (onnxruntime when installed, else torch), ``"torch"`` or ``"onnxruntime"``. An exported file gives an
+    :class:`OnnxPredictor`, without importing torch; it runs on onnxruntime only.
+    """
+    if engine not in ENGINES:
+        raise RnnkitError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    from rnnkit.exported import is_exported, load_exported  # reads the file through this module's OnnxPredictor
+
+    if is_exported(path):
+        if engine == "torch":
+            raise RnnkitError(
+                f"{path}: an exported model runs on onnxruntime only; load its model directory to run it on torch"
+            )
+        return load_exported(path)
+    from rnnkit.pipeline import Pipeline  # the same layer; imported here so that an exported file needs no torch
+
+    return Pipeline.from_saved(read_model_dir(path), engine)

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +15,16 @@ import pytest
 import torch
 
 import rnnkit
-from rnnkit.errors import ModelFileError, RnnkitError
+from rnnkit.errors import ModelFileError, RnnkitError, RnnkitWarning
 from rnnkit.export import export_onnx
+from rnnkit.exported import OPERATORS, load_exported
 from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.onnxgraph import classifier_graph
 from rnnkit.pipeline import load
-from rnnkit.runtime import OnnxSession, load_onnx
+from rnnkit.runtime import OnnxPredictor, OnnxSession, load_onnx
 
 DATA = Path(__file__).parents[1] / "data"
-SMALL = dict(hidden=16, embedding_dim=16, epochs=2, lr=2e-2, batch_size=32, ensemble=1, progress=False)
+SMALL = dict(hidden=16, embedding_dim=16, epochs=2, lr=2e-2, batch_size=32, ensemble=1, quiet=True)
 NETWORKS = [
     dict(cell=cell, bidirectional=bidirectional, num_layers=layers, pooling=pooling)
     for cell, bidirectional, layers, pooling in itertools.product(
@@ -43,7 +46,9 @@ def test_onnxruntime_gives_torchs_probabilities(settings):
     config = ClassifierConfig(vocab_size=40, num_classes=3, hidden_size=8, embedding_dim=6, **settings)
     torch.manual_seed(0)
     network = build_model(config).eval()
-    session = OnnxSession(config, {k: v.numpy() for k, v in network.state_dict().items()})
+    weights = {k: v.numpy() for k, v in network.state_dict().items()}
+    session = OnnxSession(config, weights)
+    assert {node.op_type for node in classifier_graph(config, weights).graph.node} <= OPERATORS  # what files may hold
     rng = np.random.default_rng(1)
     batches = [padded_batch(rng, 40, 7, 11), padded_batch(rng, 40, 1, 4), (rng.integers(1, 40, (3, 5)), np.full(3, 5))]
     for ids, lengths in batches:
@@ -104,7 +109,7 @@ def test_engine_choice(trained, monkeypatch):
 def test_prediction_without_torch(trained):
     _, out, _ = trained
     code = (
-        "import sys; from rnnkit.runtime import load_onnx; "
+        "import sys; import rnnkit.metrics, rnnkit.exported, rnnkit.data; from rnnkit.runtime import load_onnx; "
         f"p = load_onnx({str(out)!r}); print(p.predict(['Who wrote Hamlet ?'])[0]); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
@@ -185,3 +190,118 @@ def test_cli_predict_imports_no_torch_and_falls_back_without_onnxruntime(trained
     assert hidden.returncode == 0, hidden.stderr
     a, b = json.loads(fast.stdout)["labels"][0], json.loads(hidden.stdout)["labels"][0]
     assert a["label"] == b["label"] and a["probability"] == pytest.approx(b["probability"], abs=1e-5)
+
+
+# ------------------------------------------------------------------------------------- an exported file as a model
+@pytest.fixture(scope="module")
+def exported(trained, tmp_path_factory):
+    _, out, _ = trained
+    path = tmp_path_factory.mktemp("exported") / "model.onnx"
+    export_onnx(out, path)
+    return path
+
+
+def test_an_exported_file_predicts_and_evaluates_as_its_directory(trained, exported):
+    pipeline, _, texts = trained
+    model = rnnkit.load(exported)
+    assert isinstance(model, OnnxPredictor) and model.labels == pipeline.labels
+    np.testing.assert_allclose(model.predict_proba(texts), pipeline.predict_proba(texts), atol=1e-6)
+    assert model.predict(texts[:5]) == pipeline.predict(texts[:5])
+    report, expected = model.evaluate(DATA / "trec_test.csv"), pipeline.evaluate(DATA / "trec_test.csv")
+    assert report == expected  # the same argmax, hence the same figures
+    assert load_exported(exported).predict(texts[:5]) == pipeline.predict(texts[:5])
+
+
+def test_an_exported_file_loads_predicts_and_evaluates_without_torch(exported):
+    code = (
+        "import sys; import rnnkit; "
+        f"p = rnnkit.load({str(exported)!r}); print(p.predict(['Who wrote Hamlet ?'])[0]); "
+        f"assert p.evaluate({str(DATA / 'trec_test.csv')!r})['examples'] == 200; "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() in {"ABBR", "DESC", "ENTY", "HUM", "LOC", "NUM"}
+
+
+def test_an_exported_file_runs_on_onnxruntime_only(exported):
+    with pytest.raises(RnnkitError, match="runs on onnxruntime only; load its model directory") as error:
+        rnnkit.load(exported, engine="torch")
+    assert str(exported) in str(error.value)
+    with pytest.raises(RnnkitError, match="engine must be one of"):
+        rnnkit.load(exported, engine="tensorflow")
+    with pytest.raises(ModelFileError, match="no such file"):
+        rnnkit.load(exported.parent / "missing.onnx")
+
+
+def test_cli_predicts_and_evaluates_an_exported_file(trained, exported, tmp_path):
+    pipeline, _, _ = trained
+    run = "import sys; sys.argv = ['rnnkit', *sys.argv[1:]]; from rnnkit.cli import main; main(standalone_mode=False)"
+    result = cli(
+        "predict", exported, "Who wrote Hamlet ?", "--format", "json", code=f"{run}; assert 'torch' not in sys.modules"
+    )
+    assert result.returncode == 0, result.stderr
+    best = json.loads(result.stdout)["labels"][0]
+    assert best["label"] == pipeline.predict(["Who wrote Hamlet ?"])[0]
+    assert best["probability"] == pytest.approx(float(pipeline.predict_proba(["Who wrote Hamlet ?"]).max()), abs=1e-5)
+    report = tmp_path / "report.json"
+    no_torch = f"{run}; assert 'torch' not in sys.modules"
+    result = cli("evaluate", exported, DATA / "trec_test.csv", "--report", report, code=no_torch)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("read 200 rows of ")  # every row read or reported
+    assert json.loads(report.read_text())["accuracy"] == pytest.approx(
+        pipeline.evaluate(DATA / "trec_test.csv")["accuracy"]
+    )
+
+
+def test_cli_on_an_exported_file_without_onnxruntime_says_what_to_install(exported):
+    run = "import sys; sys.argv = ['rnnkit', *sys.argv[1:]]; from rnnkit.cli import main; main()"
+    result = cli("predict", exported, "x", code=f"import sys; sys.modules['onnxruntime'] = None; {run}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "pip install 'rnnkit[onnx]'" in lines[0], lines
+
+
+def test_export_never_overwrites_silently(trained, tmp_path):
+    _, out, _ = trained
+    path = tmp_path / "model.onnx"
+    path.write_bytes(b"someone else's model")
+    with pytest.raises(RnnkitError, match="already exists; nothing was written"):
+        export_onnx(out, path, check=False)
+    assert path.read_bytes() == b"someone else's model"
+    export_onnx(out, path, check=False, overwrite=True)
+    assert load_exported(path).labels == trained[0].labels
+    result = cli("export", out, path)
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "--overwrite" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    result = cli("export", out, path, "--overwrite")
+    assert result.returncode == 0, result.stderr
+
+
+# ------------------------------------------------------------------------------------------------- blank texts
+def test_blank_texts_are_answered_with_a_warning(trained):
+    pipeline, out, _ = trained
+    texts = ["Who wrote Hamlet ?", "How far is the moon ?", "", "What is a cat ?", " \t "]
+    for model in (pipeline, load_onnx(out)):
+        with pytest.warns(RnnkitWarning, match=r"^2 of 5 texts are blank \(texts 3, 5\): their predictions rest on no"):
+            probabilities = model.predict_proba(texts)
+        assert probabilities.shape == (5, len(model.labels))
+        with pytest.warns(RnnkitWarning, match=r"1 of 2 texts is blank \(text 2\)"):
+            assert len(model.predict(["Who wrote Hamlet ?", ""])) == 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pipeline.predict(texts[:2])  # no blank, no warning
+        pipeline.predict_proba(texts, warn=False)
+
+
+def test_cli_names_blank_input_lines_across_batches(trained, tmp_path):
+    _, out, _ = trained
+    lines = ["Who wrote Hamlet ?", "What is a cat ?", "", "How far is the moon ?", "   ", "Why ?", *["x ?"] * 6, ""]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(lines) + "\n")
+    result = cli("predict", out, "--file", texts, "--batch-size", "2", "--format", "tsv")
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.splitlines()) == len(lines)  # every line answered
+    assert result.stderr.strip().splitlines() == [
+        "warning: 3 of 13 lines are blank (lines 3, 5, 13): their predictions rest on no words"
+    ]

@@ -9,7 +9,7 @@ import rnnkit
 from rnnkit.errors import DataError, ModelFileError, RnnkitError
 from rnnkit.pipeline import FORMAT_VERSION, load
 
-SMALL = dict(hidden=16, embedding_dim=16, epochs=4, lr=2e-2, batch_size=32, ensemble=1, progress=False)
+SMALL = dict(hidden=16, embedding_dim=16, epochs=4, lr=2e-2, batch_size=32, ensemble=1, quiet=True)
 
 
 @pytest.fixture(scope="module")

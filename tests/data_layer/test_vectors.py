@@ -52,7 +52,7 @@ def test_training_starts_from_the_vectors(tmp_path, data_dir):
         lr=1e-9,
         ensemble=2,
         out=str(tmp_path / "run"),
-        progress=False,
+        quiet=True,
     )
     for member in pipeline.model.members:  # every member starts from the vectors
         weight = member.embedding.weight

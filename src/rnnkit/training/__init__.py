@@ -1,6 +1,6 @@
 """Layer 5: training and evaluating a model."""
 
-from rnnkit.training.metrics import classification_report, format_report
+from rnnkit.metrics import classification_report, format_report  # torch-free; here for older imports
 from rnnkit.training.trainer import (
     METRICS,
     FitResult,

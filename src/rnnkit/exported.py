@@ -1,0 +1,153 @@
+"""An ONNX file written by ``rnnkit export``, read back as a model: checked, then run by onnxruntime without torch.
+
+The file carries the network and, as metadata, the labels, tokenizer, vocabulary and truncation length
+(:mod:`rnnkit.export`), so ``rnnkit predict``, ``rnnkit evaluate`` and ``rnnkit.load`` take it in place of a model
+directory. It may come from anyone: everything is checked before use, and any failure is one line. A model kind
+that gains an export gains this too: its file is read here, by the ``format`` in its metadata.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.errors import ModelFileError, RnnkitError
+from rnnkit.modeldir import FILES, FORMAT, FORMAT_VERSION, check_labels, check_max_length, tokenizer_from_settings
+from rnnkit.runtime import OnnxPredictor
+from rnnkit.text import UNK_ID, Vocab
+
+MAX_EXPORTED_BYTES = 2**31 - 1  # protobuf reads no message over 2 GiB, so no exported model is larger
+# The operators rnnkit.onnxgraph writes (tests hold every network to this list). Anything else in a file is not
+# ours; refusing it also refuses operators that loop (Loop, Scan) or read other files.
+OPERATORS = frozenset(
+    ["Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Mean", "Mul", "Range"]
+    + ["ReduceMax", "ReduceSum", "Reshape", "RNN", "Shape", "Softmax", "Transpose", "Unsqueeze", "Where"]
+)
+
+
+def is_exported(path: str | Path) -> bool:
+    """Whether ``path`` names an exported model file rather than a model directory: a file, or a missing ``.onnx``."""
+    path = Path(path)
+    return path.is_file() or (not path.exists() and path.suffix.lower() == ".onnx")
+
+
+def _first_line(error: BaseException, limit: int = 200) -> str:
+    text = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def load_exported(path: str | Path) -> OnnxPredictor:
+    """An ONNX file written by ``rnnkit export``, checked, ready to predict and evaluate with onnxruntime.
+
+    The file may come from anyone, so before it is used: its size; that it parses as ONNX; its metadata (``format``,
+    the labels, tokenizer, vocabulary and truncation length, each of the right type); its graph's inputs, outputs
+    and operators, no weight read from another file, an embedding with a row per word; and one trial run on the
+    largest word id, which must give one probability per label. Any failure is a one-line ``ModelFileError``.
+    An ONNX graph is a program: these checks catch damaged, edited and foreign files, not a graph crafted to make
+    onnxruntime itself misbehave.
+    """
+    path = Path(path)
+    try:
+        import onnx
+        import onnxruntime
+        from google.protobuf.message import DecodeError
+    except (ImportError, OSError):
+        raise RnnkitError(
+            f"{path}: an exported model runs on onnxruntime, which is not installed: pip install 'rnnkit[onnx]'"
+        ) from None
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file; write one with 'rnnkit export MODEL_DIR {path.name}'")
+    if path.name in FILES:
+        raise ModelFileError(f"{path}: one file of a model directory; give the directory, {path.parent}")
+    if path.stat().st_size > MAX_EXPORTED_BYTES:
+        raise ModelFileError(f"{path}: {path.stat().st_size} bytes is too large for an ONNX model (2 GiB at most)")
+    data = path.read_bytes()
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except (DecodeError, ValueError, RuntimeError, RecursionError) as e:
+        raise ModelFileError(
+            f"{path}: not an ONNX file ({_first_line(e)}); the file is damaged or not a model"
+        ) from None
+    meta = {p.key: p.value for p in model.metadata_props}
+    if meta.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not a model exported by rnnkit (its metadata has no format {FORMAT!r})")
+    values = {}
+    for key in ("format_version", "labels", "tokenizer", "vocab", "max_length"):
+        if key not in meta and key != "format_version":  # files from rnnkit 0.1 have no format_version: version 1
+            raise ModelFileError(f"{path}: its metadata has no {key!r}; export the model again with 'rnnkit export'")
+        try:
+            values[key] = json.loads(meta.get(key, "1"))
+        except (ValueError, RecursionError) as e:
+            raise ModelFileError(f"{path}: metadata {key!r} is not valid JSON ({_first_line(e)})") from None
+    version = values["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelFileError(f"{path}: invalid metadata format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: exported in model format {version}; this rnnkit reads {FORMAT_VERSION}: upgrade rnnkit"
+        )
+    try:
+        labels = check_labels(values["labels"])
+        tokenizer = tokenizer_from_settings(values["tokenizer"])
+        vocab = Vocab.from_dict({"tokens": values["vocab"]})
+        max_length = check_max_length(values["max_length"])
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
+    _check_graph(model.graph, len(vocab), path)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4  # fatal only: the error is raised, and reported once, below
+    ids = np.array([[len(vocab) - 1, UNK_ID]], dtype=np.int64)
+    try:
+        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        trial = session.run(None, {"ids": ids, "lengths": np.array([2], dtype=np.int64)})[0]
+    except Exception as e:  # onnxruntime's errors share no base class short of Exception
+        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
+    if not isinstance(trial, np.ndarray) or trial.shape != (1, len(labels)):
+        shape = getattr(trial, "shape", type(trial).__name__)
+        raise ModelFileError(f"{path}: the network gives {shape} for one text; its metadata lists {len(labels)} labels")
+    if not np.isfinite(trial).all() or abs(float(trial.sum()) - 1) > 1e-3:
+        raise ModelFileError(f"{path}: the network does not give probabilities ({trial[0].tolist()}); it is damaged")
+
+    def run(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        return session.run(None, {"ids": ids, "lengths": lengths})[0]
+
+    return OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path))
+
+
+def _check_graph(graph: Any, vocab_size: int, path: Path) -> None:
+    """The graph of an exported file: ``ids`` and ``lengths`` in, ``probabilities`` out, rnnkit's operators only,
+    every weight inside the file, and an embedding (a float matrix gathered) of one row per word."""
+    from onnx import TensorProto
+
+    initializers = {t.name: t for t in graph.initializer}
+    inputs = {i.name: i.type.tensor_type.elem_type for i in graph.input if i.name not in initializers}
+    outputs = {o.name: o.type.tensor_type.elem_type for o in graph.output}
+    if inputs != {"ids": TensorProto.INT64, "lengths": TensorProto.INT64}:
+        raise ModelFileError(f"{path}: the graph must take ids and lengths (int64), it takes {sorted(inputs)}")
+    if outputs != {"probabilities": TensorProto.FLOAT}:
+        raise ModelFileError(f"{path}: the graph must give probabilities (float), it gives {sorted(outputs)}")
+    foreign = sorted(
+        {
+            f"{n.domain}.{n.op_type}" if n.domain else n.op_type
+            for n in graph.node
+            if n.op_type not in OPERATORS or n.domain
+        }
+    )
+    if foreign:
+        raise ModelFileError(f"{path}: the graph uses operators rnnkit never writes: {', '.join(foreign[:5])}")
+    tensors = [*graph.initializer, *(t for s in graph.sparse_initializer for t in (s.values, s.indices))]
+    tensors += [t for node in graph.node for a in node.attribute for t in (a.t, *a.tensors)]
+    if any(t.data_location == TensorProto.EXTERNAL or t.external_data for t in tensors):
+        raise ModelFileError(f"{path}: the graph reads weights from other files; an exported model holds them all")
+    for node in graph.node:
+        table = initializers.get(node.input[0]) if node.op_type == "Gather" and node.input else None
+        embedding = table is not None and table.data_type == TensorProto.FLOAT and len(table.dims) == 2
+        if embedding and table.dims[0] != vocab_size:
+            raise ModelFileError(
+                f"{path}: the network's embedding has {table.dims[0]} rows but the metadata's vocabulary "
+                f"lists {vocab_size} words; the file was edited or damaged"
+            )

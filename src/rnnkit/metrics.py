@@ -1,0 +1,69 @@
+"""Classification metrics: accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix.
+
+NumPy only, no torch: evaluating a model run by onnxruntime (a model directory or an exported ``.onnx`` file) needs
+these figures without importing torch. ``rnnkit.training`` re-exports them for older imports.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """``[C, C]`` counts; row = true class, column = predicted class."""
+    return np.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
+
+
+def classification_report(y_true, y_pred, labels: list[str]) -> dict[str, Any]:
+    """Every figure a user asks of a classifier on a labelled set, as plain JSON-ready values."""
+    y_true, y_pred = np.asarray(y_true, dtype=np.int64), np.asarray(y_pred, dtype=np.int64)
+    matrix = confusion_matrix(y_true, y_pred, len(labels))
+    correct = np.diag(matrix).astype(float)
+    support = matrix.sum(1)
+    predicted = matrix.sum(0)
+    precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
+    recall = np.divide(correct, support, out=np.zeros_like(correct), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(correct), where=denom > 0)
+    present = support > 0  # macro-F1 over the classes that occur in this set
+    return {
+        "examples": int(len(y_true)),
+        "accuracy": float(correct.sum() / max(1, len(y_true))),
+        "macro_f1": float(f1[present].mean()) if present.any() else 0.0,
+        "per_class": {
+            label: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, label in enumerate(labels)
+        },
+        "labels": list(labels),
+        "confusion_matrix": matrix.tolist(),
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The report as a plain-text table a person reads in a terminal."""
+    labels = report["labels"]
+    width = max(12, *(len(label) for label in labels))
+    lines = [
+        f"accuracy  {report['accuracy']:.4f}   macro-F1  {report['macro_f1']:.4f}   ({report['examples']} examples)",
+        "",
+        f"{'class':<{width}}  precision  recall      f1  support",
+    ]
+    for label in labels:
+        c = report["per_class"][label]
+        lines.append(f"{label:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  {c['f1']:6.4f}  {c['support']:7d}")
+    lines += ["", "confusion matrix (rows: true class, columns: predicted)"]
+    cell = max(5, *(len(str(v)) for row in report["confusion_matrix"] for v in row))
+    short = [label[:cell] for label in labels]
+    lines.append(" " * width + "  " + " ".join(f"{s:>{cell}}" for s in short))
+    for label, row in zip(labels, report["confusion_matrix"], strict=True):
+        lines.append(f"{label:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row))
+    return "\n".join(lines)

@@ -1,0 +1,106 @@
+"""Run directories: where a training run writes, and the rules that keep a finished model from being lost.
+
+A run directory holds the model (:mod:`rnnkit.modeldir`), the per-epoch log, the test report and, while training,
+a checkpoint; an ensemble's members keep their checkpoint and log in ``member-K/``. A directory that holds a
+finished model is never written over unless the user asks (``--overwrite``, ``save(..., overwrite=True)``), and
+then everything that belonged to the old run goes with it, so no report or log is left describing a model that
+no longer exists. User files beside them are left alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from rnnkit.errors import RnnkitError
+from rnnkit.modeldir import FILES as MODEL_FILES
+from rnnkit.options import TrainOptions
+from rnnkit.training.trainer import CHECKPOINT, LOG
+
+TEST_REPORT = "test_report.json"
+MEMBER_PREFIX = "member-"
+# Everything a run writes at the top of its directory; members' directories go whole.
+RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT)
+
+
+def data_name(path: Path) -> str:
+    """A run's default name, from its data file: ``reviews.csv`` -> ``reviews``, ``imdb/train.csv`` ->
+    ``imdb-train``."""
+    name = path.name
+    for suffix in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+        name = name.removesuffix(suffix)
+    parent = path.parent.name
+    return f"{parent}-{name}" if name in ("train", "data") and parent else name
+
+
+def member_dirs(run_dir: Path, members: int) -> list[Path]:
+    """Where each member's checkpoint and log go: the run directory itself for a single network."""
+    return [run_dir] if members == 1 else [run_dir / f"{MEMBER_PREFIX}{i + 1}" for i in range(members)]
+
+
+def _member_dirs_present(directory: Path) -> list[Path]:
+    return [p for p in directory.glob(f"{MEMBER_PREFIX}*") if p.is_dir() and p.name[len(MEMBER_PREFIX) :].isdigit()]
+
+
+def interrupted(directory: Path) -> bool:
+    """Whether ``directory`` holds a run that stopped before it finished (a checkpoint is left to resume)."""
+    return (directory / CHECKPOINT).exists() or any((d / CHECKPOINT).exists() for d in _member_dirs_present(directory))
+
+
+def holds_model(directory: Path) -> bool:
+    """Whether ``directory`` holds a saved model, whole or in part."""
+    return any((directory / name).exists() for name in MODEL_FILES)
+
+
+def finished(directory: Path) -> bool:
+    """Whether ``directory`` holds what a finished run leaves: a model or a test report."""
+    return holds_model(directory) or (directory / TEST_REPORT).exists()
+
+
+def clear_run(directory: Path) -> None:
+    """Remove everything a run wrote to ``directory`` (model, reports, logs, checkpoint, members); keep the rest."""
+    for name in RUN_FILES:
+        (directory / name).unlink(missing_ok=True)
+    for member in _member_dirs_present(directory):
+        shutil.rmtree(member)
+
+
+def refuse_to_overwrite(directory: Path, how: str) -> None:
+    """Raise unless ``directory`` is free of a finished run; ``how`` says how to ask for an overwrite."""
+    if finished(directory):
+        raise RnnkitError(
+            f"{directory} holds a finished model: choose another directory, or {how} to replace it "
+            f"(its reports and logs go with it)"
+        )
+
+
+def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
+    """Where a run writes, cleared first when ``overwrite`` asks for it; refuses to lose a finished model.
+
+    ``--out`` if given, else ``runs/<data name>``, numbered ``-2``, ``-3`` ... so no finished run is lost (with
+    ``--overwrite``, ``runs/<data name>`` itself). With ``--resume``: the directory that holds the interrupted run
+    (without ``--out``, the newest such one under ``runs/<data name>*``), whatever ``--overwrite`` says, so that
+    adding ``--resume`` to the command of an interrupted run, ``--overwrite`` or not, continues it.
+    """
+    base = Path("runs") / data_name
+    if options.out is None and (options.resume or not options.overwrite):
+        candidates = [base] + [base.with_name(f"{base.name}-{i}") for i in range(2, 1000)]
+        if options.resume:
+            resumable = [c for c in candidates if interrupted(c)]
+            if not resumable:
+                raise RnnkitError(f"nothing to resume: no interrupted run under {base}*; pass --out DIR")
+            return resumable[-1]
+        return next(c for c in candidates if not c.exists())
+    out = Path(options.out) if options.out is not None else base
+    if options.resume:
+        if not interrupted(out):
+            raise RnnkitError(f"nothing to resume: no interrupted run in {out}; start the run without --resume")
+        return out
+    if options.overwrite:
+        if out.is_dir():
+            clear_run(out)
+        return out
+    if interrupted(out):
+        raise RnnkitError(f"{out} holds an interrupted run: add --resume to continue it, or --overwrite to start over")
+    refuse_to_overwrite(out, "add --overwrite")
+    return out

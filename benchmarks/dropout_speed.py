@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import torch
-from profile_train import training_batches, training_step  # benchmarks/ is the script's directory
+from profile_train import training_task  # benchmarks/ is the script's directory
 from torch import nn
 
 from rnnkit.models import build_model
+from rnnkit.training import TrainConfig, train_step
 
 
 def main() -> None:
@@ -28,8 +29,8 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     parser.add_argument("--rounds", type=int, default=4)
     args = parser.parse_args()
-    data, config, batches = training_batches(args.shared, 64)
-    batches = batches[:300]
+    task, config = training_task(args.shared, 64)
+    batches = list(task.batches(1))[:300]
 
     def tokens_per_second(mask_dropout: bool) -> float:
         torch.manual_seed(0)
@@ -37,9 +38,10 @@ def main() -> None:
         if not mask_dropout:
             model.dropout = nn.Dropout(config.dropout)
         optimizer = torch.optim.AdamW(model.parameters(), lr=2e-3, fused=True)
+        parameters, plain = list(model.parameters()), TrainConfig(adversarial=0.0)
         tokens, started = 0, time.perf_counter()
         for batch in batches:
-            tokens += training_step(model, optimizer, data, batch)
+            tokens += train_step(model, task, batch, optimizer, parameters, plain).tokens
         return tokens / (time.perf_counter() - started)
 
     rates: dict[bool, list[float]] = {False: [], True: []}

@@ -21,16 +21,18 @@ import torch
 
 from rnnkit.data import Examples, encode_texts, read_class_names, read_examples, stratified_split
 from rnnkit.data.bundled import ag_news_sample
+from rnnkit.data.corpus import corpus_tokens, read_corpus
 from rnnkit.data.labels import label_order, label_problems
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_json
-from rnnkit.models import ClassifierConfig, build_model, members_of
+from rnnkit.models import ClassifierConfig, LanguageModelConfig, build_model, members_of
 from rnnkit.options import TrainOptions, ensemble_members
-from rnnkit.pipeline import Pipeline
+from rnnkit.pipeline import LanguageModelPipeline, Pipeline
 from rnnkit.rundir import CHECKPOINT, TEST_REPORT, choose_run_dir, data_name, member_dirs
-from rnnkit.text import TOKENIZERS, Vocab
-from rnnkit.training import TrainConfig, classification_report, seed_everything
+from rnnkit.tasks.language_model import LanguageModelTask
+from rnnkit.text import TOKENIZERS, CharTokenizer, Vocab, WordTokenizer
+from rnnkit.training import TrainConfig, classification_report, seed_everything, train_loop
 from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.trainer import evaluate_model
 
@@ -56,9 +58,7 @@ def train_options(options: dict[str, Any]) -> TrainOptions:
     unknown = sorted(set(options) - set(OPTION_NAMES))
     if unknown:
         raise TypeError(f"unknown option(s) {unknown}; rnnkit.train takes {', '.join(OPTION_NAMES)}")
-    opts = TrainOptions(**options)
-    opts.check()
-    return opts
+    return TrainOptions(**options).resolve()
 
 
 def class_labels(examples: Examples, label_names: list[str] | None, strict: bool) -> list[str]:
@@ -75,7 +75,7 @@ def class_labels(examples: Examples, label_names: list[str] | None, strict: bool
     for problem in label_problems(examples.labels, examples.source, examples.lines):
         if strict:
             raise DataError(f"{problem} (--strict)")
-        warnings.warn(f"{problem}; --strict makes this an error", RnnkitWarning, stacklevel=3)
+        warnings.warn(f"{problem}; --strict makes this an error", RnnkitWarning, stacklevel=4)
     return labels
 
 
@@ -95,19 +95,30 @@ def majority_baseline(
             f"{valid_report['accuracy']:.3f} against {baseline['accuracy']:.3f}; train longer (--epochs), add data, "
             f"or check that the labels fit the texts",
             RnnkitWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
     return baseline
 
 
-def train(data: str | Path | None = None, **options: Any) -> Pipeline:
-    """Train a text classifier on a labelled file and return it (saved in the run directory).
+def train(data: str | Path | list[str | Path] | None = None, **options: Any) -> Pipeline | LanguageModelPipeline:
+    """Train a model and return it, saved in its run directory: a text classifier on a labelled file (the
+    default, ``task="classify"``), or a language model on running text (``task="lm"``; one file or a list).
 
-    With ``data=None`` it trains on the bundled AG News sample and reports on its test split. The test report, if
-    any, is in ``pipeline.report``; each network's per-epoch history in ``pipeline.training["members"][k]["history"]``
-    (one member unless it is an ensemble), the validation figures in ``pipeline.training["valid"]``.
+    With ``data=None`` it trains a classifier on the bundled AG News sample and reports on its test split. The test
+    report, if any, is in ``pipeline.report``; each network's per-epoch history in
+    ``pipeline.training["members"][k]["history"]`` (one member unless it is an ensemble), the validation figures
+    in ``pipeline.training["valid"]``.
     """
     opts = train_options(options)
+    if opts.task == "lm":
+        return train_language_model(data, opts)
+    return train_classifier(data, opts)
+
+
+def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
+    """:func:`train` for ``task="classify"``."""
+    if isinstance(data, list | tuple):
+        raise RnnkitError("a classifier trains on one labelled file; join the files, or name one and pass --valid")
     if data is None:
         bundled = ag_news_sample()
         data, name = bundled.train, "ag_news_sample"
@@ -139,8 +150,19 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             f"{opts.test}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in the training data {data}"
         )
 
+    columns = examples.columns()
+    valid = read_examples(opts.valid, **read) if opts.valid else None
+    if valid is not None:
+        say(valid.summary(), *valid.notes, quiet=opts.quiet)
+        unseen = sorted(set(valid.labels) - set(labels))
+        if unseen:
+            raise DataError(f"{opts.valid}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in {data}")
+
     seed_everything(opts.seed)
-    if opts.valid_split > 0:
+    if valid is not None:  # the given validation file, appended after the training rows
+        train_idx, valid_idx = list(range(len(examples))), list(range(len(examples), len(examples) + len(valid)))
+        examples = Examples(examples.texts + valid.texts, examples.labels + valid.labels, examples.source)
+    elif opts.valid_split > 0:
         train_idx, valid_idx = stratified_split(examples.labels, opts.valid_split, opts.seed)
     else:
         train_idx, valid_idx = list(range(len(examples))), []
@@ -177,20 +199,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
             backend=opts.backend,
             members=ensemble_members(opts, len(train_idx)),
         )
-        train_config = TrainConfig(
-            epochs=opts.epochs,
-            batch_size=opts.batch_size,
-            lr=opts.lr,
-            schedule=opts.schedule,
-            weight_decay=opts.weight_decay,
-            clip=opts.clip,
-            patience=opts.patience,
-            metric=opts.metric,
-            seed=opts.seed,
-            average=opts.average,
-            label_smoothing=opts.label_smoothing,
-            adversarial=opts.adversarial,
-        )
+        train_config = loop_config(opts)
     except ValueError as e:
         raise RnnkitError(str(e)) from None
     model = build_model(model_config)
@@ -240,7 +249,7 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         baseline = majority_baseline(valid_report, valid_set.labels.numpy(), train_labels, labels, opts.metric)
     training = {
         "data": str(data),
-        "data_columns": examples.columns(),
+        "data_columns": columns,
         "options": settings,
         "train_examples": len(train_idx),
         "valid_examples": len(valid_idx),
@@ -257,3 +266,109 @@ def train(data: str | Path | None = None, **options: Any) -> Pipeline:
         (member_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
     pipeline.run_dir = run_dir
     return pipeline
+
+
+def train_language_model(data: str | Path | list[str | Path] | None, opts: TrainOptions) -> LanguageModelPipeline:
+    """:func:`train` for ``task="lm"``: a language model on running text, one file or several read in order."""
+    if data is None or (isinstance(data, list | tuple) and not data):
+        raise RnnkitError("a language model learns from text: rnnkit train corpus.txt --task lm")
+    paths = [Path(p) for p in data] if isinstance(data, list | tuple) else [Path(data)]
+    characters = opts.tokenizer == "char"
+    tokenizer = (
+        CharTokenizer(lowercase=opts.lowercase, keep_whitespace=True)
+        if characters
+        else WordTokenizer(lowercase=opts.lowercase)
+    )
+    unit = "characters" if characters else "tokens"
+    tokens = corpus_tokens(read_corpus(paths), tokenizer)
+    if opts.valid is not None:
+        train_tokens, valid_tokens = tokens, corpus_tokens(read_corpus(opts.valid), tokenizer)
+        held_out = f"validation: {len(valid_tokens):,} {unit} of {opts.valid}"
+    else:  # the tail of the text, as nanoGPT and the PyTorch example cut theirs: no sentence split in two twice
+        cut = round(len(tokens) * (1 - opts.valid_split))
+        train_tokens, valid_tokens = tokens[:cut], tokens[cut:] if opts.valid_split > 0 else []
+        held_out = f"validation: the last {len(valid_tokens):,} {unit}" if valid_tokens else "no validation"
+    if len(train_tokens) < 2 * opts.batch_size or (valid_tokens and len(valid_tokens) < 2):
+        raise DataError(
+            f"{paths[0]}: {len(tokens):,} {unit} is too little text for --batch-size {opts.batch_size}; "
+            f"give more text or a smaller --batch-size"
+        )
+    vocab = Vocab.build([train_tokens], min_freq=opts.min_freq, max_size=opts.max_vocab)
+    say(
+        f"read {len(tokens):,} {unit} of {', '.join(map(str, paths))} ({len(vocab) - 2:,} distinct); {held_out}",
+        quiet=opts.quiet,
+    )
+    train_ids = torch.tensor(vocab.encode(train_tokens), dtype=torch.long)
+    valid_ids = torch.tensor(vocab.encode(valid_tokens), dtype=torch.long) if valid_tokens else None
+    try:
+        config = LanguageModelConfig(
+            vocab_size=len(vocab),
+            cell=opts.cell,
+            embedding_dim=opts.embedding_dim,
+            hidden_size=opts.hidden,
+            num_layers=opts.layers,
+            dropout=opts.dropout,
+            weight_drop=opts.weight_drop,
+            tie_weights=opts.tie_weights,
+            backend=opts.backend,
+        )
+        train_config = loop_config(opts)
+    except ValueError as e:
+        raise RnnkitError(str(e)) from None
+    seed_everything(opts.seed)
+    model = build_model(config)
+    task = LanguageModelTask(train_ids, valid_ids, opts.batch_size, opts.window, characters)
+
+    run_dir = choose_run_dir(opts, data_name(paths[0]))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
+    fingerprint = hashlib.sha256(
+        json.dumps([settings, list(map(str, paths)), vocab.tokens, len(train_ids)], sort_keys=True).encode()
+    ).hexdigest()
+    say(f"training a language model -> {run_dir}", quiet=opts.quiet)
+    result = train_loop(
+        model,
+        task,
+        train_config,
+        run_dir,
+        resume=opts.resume and (run_dir / CHECKPOINT).exists(),
+        fingerprint=fingerprint,
+        progress=not opts.quiet,
+    )
+    best = result.history[result.best_epoch - 1] if result.history else {}
+    training = {
+        "data": [str(p) for p in paths],
+        "options": settings,
+        "train_tokens": len(train_ids),
+        "valid_tokens": 0 if valid_ids is None else len(valid_ids),
+        "valid": {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")} or None,
+        "out_of_time": result.out_of_time,
+        "members": [{"seed": opts.seed, "best_epoch": result.best_epoch, "history": result.history}],
+    }
+    pipeline = LanguageModelPipeline(tokenizer, vocab, model, config, training)
+    pipeline.save(run_dir)
+    pipeline.report = pipeline.evaluate(opts.test) if opts.test else None
+    if pipeline.report is not None:
+        atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
+    pipeline.run_dir = run_dir
+    return pipeline
+
+
+def loop_config(opts: TrainOptions) -> TrainConfig:
+    """The training loop's settings from the options (a ``ValueError`` names a bad one)."""
+    return TrainConfig(
+        epochs=opts.epochs,
+        batch_size=opts.batch_size,
+        lr=opts.lr,
+        schedule=opts.schedule,
+        weight_decay=opts.weight_decay,
+        clip=opts.clip,
+        patience=opts.patience,
+        metric=opts.metric or "macro_f1",
+        seed=opts.seed,
+        average=opts.average,
+        label_smoothing=opts.label_smoothing or 0.0,
+        adversarial=opts.adversarial,
+        max_minutes=opts.max_minutes,
+    )

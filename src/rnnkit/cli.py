@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import click
 
-from rnnkit.options import CHOICES, TrainOptions
+from rnnkit.options import CHOICES, TASK_DEFAULTS, TASK_ONLY, TASKS, TrainOptions
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -61,13 +61,15 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="rnnkit")
 def main() -> None:
-    """Recurrent neural networks for text classification.
+    """Recurrent neural networks for text: classifiers and language models.
 
     \b
     rnnkit train                                   train on the bundled AG News sample, print the test report
     rnnkit train data.csv --test test.csv          train on your labelled file (CSV, TSV or JSONL)
-    rnnkit evaluate runs/data test.csv             accuracy, macro-F1, per-class table, confusion matrix
+    rnnkit train corpus.txt --task lm              a character language model of your text
+    rnnkit evaluate runs/data test.csv             accuracy, macro-F1, ...; a language model's perplexity
     rnnkit predict runs/data "some text"           label and probability for each text
+    rnnkit generate runs/corpus --prompt "ROMEO:"  text from a language model
     rnnkit export runs/data model.onnx             one ONNX file, checked against torch
     """
 
@@ -98,65 +100,110 @@ def text_read_options(f):
     return f
 
 
-D = TrainOptions()  # the defaults, said once
+D = TrainOptions()  # the defaults that every task shares, said once; the others are in TASK_DEFAULTS
 
 
 def choice(name: str) -> click.Choice:
     return click.Choice(CHOICES[name])
 
 
-@main.command()
-@click.argument("data", required=False, type=click.Path(dir_okay=False))
-@click.option("--test", type=click.Path(dir_okay=False), help="A labelled file to report on after training.")
+def task_in(args: list[str]) -> str:
+    """The task a command line asks for (``--task X``), before click parses it: ``--help`` shows its defaults."""
+    for i, arg in enumerate(args):
+        if arg == "--task" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--task="):
+            return arg.split("=", 1)[1]
+    return "classify"
+
+
+class TrainCommand(click.Command):
+    """``rnnkit train``, whose help shows the defaults of the task on its command line."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["task"] = task_in(args)
+        return super().parse_args(ctx, args)
+
+
+class TaskOption(click.Option):
+    """An option whose default depends on the task: shown as that task's default, or as another task's option."""
+
+    def get_help_record(self, ctx: click.Context):
+        task = ctx.meta.get("task", "classify")
+        defaults = TASK_DEFAULTS.get(task, {})
+        if self.name in defaults:
+            value = defaults[self.name]
+            shown = ("on" if value else "off") if isinstance(value, bool) else value
+            self.show_default = f"{shown} for --task {task}" if value is not None else False
+        elif self.name in TASK_ONLY:
+            self.show_default = f"for --task {' or '.join(TASK_ONLY[self.name])} only"
+        return super().get_help_record(ctx)
+
+
+def task_option(*names: str, **kwargs) -> click.Option:
+    return click.option(*names, cls=TaskOption, default=None, **kwargs)
+
+
+@main.command(cls=TrainCommand)
+@click.argument("data", nargs=-1, type=click.Path(dir_okay=False))
+@click.option(
+    "--task",
+    type=click.Choice(TASKS),
+    default=D.task,
+    show_default=True,
+    help="classify: a label per text; lm: a language model of running text (one or more text files).",
+)
+@click.option("--test", type=click.Path(dir_okay=False), help="A file to report on after training.")
+@click.option("--valid", type=click.Path(dir_okay=False), help="A validation file [default: a cut of DATA].")
 @click.option(
     "--valid-split",
     type=float,
     default=D.valid_split,
     show_default=True,
-    help="Share of DATA held out to choose the best epoch.",
+    help="Share of DATA held out to choose the best epoch (a language model holds out the end of its text).",
 )
 @text_read_options
-@click.option(
+@task_option(
     "--model",
     type=choice("model"),
-    default=D.model,
-    show_default=True,
     help="rnn: the recurrent network; bag: the order-blind bag-of-embeddings baseline.",
 )
 @click.option("--cell", type=choice("cell"), default=D.cell, show_default=True)
-@click.option("--bidirectional/--no-bidirectional", default=D.bidirectional, show_default=True)
-@click.option("--layers", type=int, default=D.layers, show_default=True, help="Stacked recurrent layers.")
-@click.option("--hidden", type=int, default=D.hidden, show_default=True, help="Hidden state size per direction.")
-@click.option("--embedding-dim", type=int, default=D.embedding_dim, show_default=True)
-@click.option(
+@task_option("--bidirectional/--no-bidirectional")
+@task_option("--layers", type=int, help="Stacked recurrent layers.")
+@task_option("--hidden", type=int, help="Hidden state size per direction.")
+@task_option("--embedding-dim", type=int)
+@task_option(
     "--vectors",
     type=click.Path(dir_okay=False),
     help="Start the embedding from pretrained word vectors in a local text file (word2vec, GloVe, fastText).",
 )
-@click.option("--pooling", type=choice("pooling"), default=D.pooling, show_default=True)
-@click.option("--dropout", type=float, default=D.dropout, show_default=True)
-@click.option(
+@task_option("--pooling", type=choice("pooling"))
+@task_option("--dropout", type=float)
+@task_option(
     "--word-dropout",
     type=float,
-    default=D.word_dropout,
-    show_default=True,
     help="Share of training tokens replaced by <unk>, so unseen words are handled.",
 )
-@click.option(
+@task_option("--window", type=int, help="Steps of backpropagation through time: the text is read in windows this long.")
+@task_option("--weight-drop", type=float, help="DropConnect on the hidden-to-hidden weights (AWD-LSTM).")
+@task_option(
+    "--tie-weights/--no-tie-weights",
+    help="The decoder is the embedding matrix (Press & Wolf 2017), through a projection if the sizes differ "
+    "[default: tied when --embedding-dim equals --hidden].",
+)
+@task_option(
     "--ensemble",
     type=int,
-    default=D.ensemble,
     help="Networks trained from different seeds, their probabilities averaged "
     "[default: 5 below 20,000 training texts, else 1].",
 )
-@click.option(
+@task_option(
     "--jobs",
     type=int,
-    default=D.jobs,
-    show_default=True,
     help="Ensemble members trained at once, each in a process of its own (2 on a 2-core CPU: about 1.4x faster).",
 )
-@click.option("--epochs", type=int, default=D.epochs, show_default=True, help="At most this many passes over DATA.")
+@task_option("--epochs", type=int, help="At most this many passes over DATA.")
 @click.option(
     "--patience",
     type=int,
@@ -164,15 +211,14 @@ def choice(name: str) -> click.Choice:
     show_default=True,
     help="Stop after this many epochs without a better validation score.",
 )
+@task_option("--metric", type=choice("metric"), help="The validation score that picks the best epoch.")
 @click.option(
-    "--metric",
-    type=choice("metric"),
-    default=D.metric,
-    show_default=True,
-    help="The validation score that picks the best epoch.",
+    "--max-minutes",
+    type=float,
+    help="Stop after this many minutes, keeping the best model so far.",
 )
-@click.option("--batch-size", type=int, default=D.batch_size, show_default=True)
-@click.option("--lr", type=float, default=D.lr, show_default=True, help="Peak learning rate of AdamW.")
+@task_option("--batch-size", type=int)
+@task_option("--lr", type=float, help="Peak learning rate of AdamW.")
 @click.option(
     "--schedule",
     type=choice("schedule"),
@@ -188,22 +234,18 @@ def choice(name: str) -> click.Choice:
     show_default=True,
     help="Decay of a moving average of the weights, which is what gets scored and kept (0: off).",
 )
-@click.option("--label-smoothing", type=float, default=D.label_smoothing, show_default=True)
-@click.option(
+@task_option("--label-smoothing", type=float)
+@task_option(
     "--adversarial",
     type=float,
-    default=D.adversarial,
-    show_default=True,
     help="Also train on each text with its word embeddings moved this far (L2 norm) the way that hurts most; "
     "0: off. Twice the work per step.",
 )
-@click.option("--max-length", type=int, default=D.max_length, show_default=True, help="Tokens kept per text.")
-@click.option(
-    "--min-freq", type=int, default=D.min_freq, show_default=True, help="Words seen fewer times become <unk>."
-)
+@task_option("--max-length", type=int, help="Tokens kept per text.")
+@task_option("--min-freq", type=int, help="Tokens seen fewer times become <unk>.")
 @click.option("--max-vocab", type=int, default=D.max_vocab, show_default=True)
-@click.option("--tokenizer", type=choice("tokenizer"), default=D.tokenizer, show_default=True)
-@click.option("--lowercase/--no-lowercase", default=D.lowercase, show_default=True)
+@task_option("--tokenizer", type=choice("tokenizer"))
+@task_option("--lowercase/--no-lowercase")
 @click.option(
     "--backend",
     type=choice("backend"),
@@ -224,16 +266,22 @@ def choice(name: str) -> click.Choice:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary of the data; warnings still show.")
 def train(data, test, format_, text_column, **options) -> None:
-    """Train a classifier on DATA (default: the bundled AG News sample) and save it.
+    """Train a model on DATA and save it: a classifier (default: on the bundled AG News sample), or with --task lm
+    a language model.
 
-    DATA is a CSV, TSV or JSONL file with a text and a label column. The model is saved in the run directory
-    (see --out) and the test report, if there is a test set, is printed.
+    DATA is a CSV, TSV or JSONL file with a text and a label column, or for --task lm one or more text files. The
+    model is saved in the run directory (see --out) and the test report, if there is a test set, is printed.
+    `rnnkit train --task lm --help` shows the language model's defaults.
     """
     from rnnkit.api import train as train_pipeline
-    from rnnkit.training import format_report
+    from rnnkit.errors import RnnkitError
+    from rnnkit.metrics import format_report
 
     try:
-        pipeline = train_pipeline(data, test=test, format=format_, text_column=list(text_column) or None, **options)
+        if options["task"] != "lm" and len(data) > 1:
+            raise RnnkitError("a classifier trains on one labelled file (several text files are for --task lm)")
+        source = list(data) if options["task"] == "lm" else (data[0] if data else None)
+        pipeline = train_pipeline(source, test=test, format=format_, text_column=list(text_column) or None, **options)
     except KeyboardInterrupt:
         click.echo(
             "\ninterrupted: every finished epoch is saved; add --resume to the same command to continue", err=True
@@ -243,6 +291,15 @@ def train(data, test, format_, text_column, **options) -> None:
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
     click.echo(f"model saved to {pipeline.run_dir}  ({kind}; best epoch {epochs})")
+    if pipeline.task == "lm":
+        if pipeline.training["out_of_time"]:
+            click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
+        if pipeline.training["valid"] is not None:
+            click.echo(f"validation: {format_lm_report(pipeline.training['valid'])}")
+        if pipeline.report is not None:
+            click.echo(f"\ntest set {pipeline.report['source']}: {format_lm_report(pipeline.report)}")
+        click.echo(f'\nnext: rnnkit generate {pipeline.run_dir} --prompt "Some text"')
+        return
     valid, always = pipeline.training["valid"], pipeline.training["valid_baseline"]
     if valid is not None:
         click.echo(
@@ -255,6 +312,14 @@ def train(data, test, format_, text_column, **options) -> None:
     click.echo(f'\nnext: rnnkit predict {pipeline.run_dir} "some text"')
 
 
+def format_lm_report(report: dict) -> str:
+    """A language model's figures on one line."""
+    line = f"loss {report['loss']:.4f} nats per token, perplexity {report['perplexity']:.2f}"
+    if "bits_per_character" in report:
+        line += f", {report['bits_per_character']:.4f} bits per character"
+    return line + (f" ({report['tokens']:,} tokens)" if "tokens" in report else "")
+
+
 @main.command()
 @click.argument("model", type=click.Path())
 @click.argument("data", type=click.Path(dir_okay=False))
@@ -262,7 +327,8 @@ def train(data, test, format_, text_column, **options) -> None:
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write the full report as JSON to this file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --report file [default: refuse].")
 def evaluate(model, data, format_, delimiter, text_column, label_column, classes, report, overwrite) -> None:
-    """Evaluate MODEL on the labelled file DATA: accuracy, macro-F1, per-class figures, confusion matrix."""
+    """Evaluate MODEL on DATA: for a classifier, a labelled file (accuracy, macro-F1, per-class figures, confusion
+    matrix); for a language model, a text file (loss, perplexity, bits per character)."""
     from pathlib import Path
 
     from rnnkit.data import read_class_names, read_examples
@@ -274,18 +340,24 @@ def evaluate(model, data, format_, delimiter, text_column, label_column, classes
     if report and Path(report).exists() and not overwrite:
         raise RnnkitError(f"{report} exists: choose another --report file, or add --overwrite to replace it")
     pipeline = load_for_prediction(model)
-    examples = read_examples(
-        data,
-        format=format_,
-        delimiter=parse_delimiter(delimiter),
-        text_columns=list(text_column) or None,
-        label_column=label_column,
-        label_names=read_class_names(classes) if classes else None,
-    )
-    result = pipeline.evaluate(examples)
-    for line in (examples.summary(), *examples.notes):  # after any error, so that an error stays one line
-        click.echo(line, err=True)
-    click.echo(format_report(result))
+    if pipeline.task == "lm":
+        if format_ or delimiter or text_column or label_column or classes:
+            raise RnnkitError(f"{model} is a language model: it reads plain text, so give no column or format options")
+        result = pipeline.evaluate(data)
+        click.echo(format_lm_report(result))
+    else:
+        examples = read_examples(
+            data,
+            format=format_,
+            delimiter=parse_delimiter(delimiter),
+            text_columns=list(text_column) or None,
+            label_column=label_column,
+            label_names=read_class_names(classes) if classes else None,
+        )
+        result = pipeline.evaluate(examples)
+        for line in (examples.summary(), *examples.notes):  # after any error, so that an error stays one line
+            click.echo(line, err=True)
+        click.echo(format_report(result))
     if report:
         atomic_write_json(report, result)
         click.echo(f"\nreport written to {report}")
@@ -309,21 +381,31 @@ def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-def load_for_prediction(model: str):
+VERBS = {"classify": "rnnkit predict", "lm": "rnnkit generate"}
+
+
+def load_for_prediction(model: str, task: str | None = None):
     """The model, run by onnxruntime when it is installed (and torch never imported: a fast start), else torch.
 
-    MODEL is a model directory or an ONNX file written by ``rnnkit export``, which runs on onnxruntime only.
+    MODEL is a model directory or an ONNX file written by ``rnnkit export``, which runs on onnxruntime only. With
+    ``task``, a model of another task is refused in one line that names the verb it needs.
     """
+    from rnnkit.errors import RnnkitError
     from rnnkit.exported import is_exported, load_exported
     from rnnkit.runtime import load_onnx, onnxruntime_available
+    from rnnkit.tasks import TASK_TITLES
 
     if is_exported(model):
-        return load_exported(model)
-    if onnxruntime_available():
-        return load_onnx(model)
-    from rnnkit.pipeline import load
+        loaded = load_exported(model)
+    elif onnxruntime_available():
+        loaded = load_onnx(model)
+    else:
+        from rnnkit.pipeline import load
 
-    return load(model, engine="torch")
+        loaded = load(model, engine="torch")
+    if task is not None and loaded.task != task:
+        raise RnnkitError(f"{model} is {TASK_TITLES[loaded.task]}: use {VERBS[loaded.task]}")
+    return loaded
 
 
 @main.command()
@@ -341,7 +423,7 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
     """
     from rnnkit.runtime import SHOWN, warn_blank
 
-    pipeline = load_for_prediction(model)
+    pipeline = load_for_prediction(model, "classify")
     top_k = min(top_k, len(pipeline.labels))
     batch: list[str] = []
     count = blanks = 0
@@ -380,6 +462,37 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
 
 
 @main.command()
+@click.argument("model", type=click.Path())
+@click.option("--prompt", default="", help="The text to continue [default: start at the beginning of a line].")
+@click.option("--length", type=int, default=200, show_default=True, help="Tokens to write (characters, or words).")
+@click.option("--temperature", type=float, default=1.0, show_default=True, help="Below 1 safer, above 1 wilder.")
+@click.option("--top-k", type=int, help="Draw from the K most likely tokens only (1: always the most likely).")
+@click.option("--top-p", type=float, help="Draw from the fewest most likely tokens that hold this much probability.")
+@click.option("--seed", type=int, help="The same seed writes the same text [default: a new text each time].")
+@click.option("--count", type=click.IntRange(min=1), default=1, show_default=True, help="Texts to write.")
+def generate(model, prompt, length, temperature, top_k, top_p, seed, count) -> None:
+    """Write text with the language model MODEL, token by token as it is drawn.
+
+    The prompt is read once; then the network's state is carried one token at a time. Runs on onnxruntime when it
+    is installed (no torch), else on torch.
+    """
+    from rnnkit.generation import check_sampling
+
+    check_sampling(temperature, top_k, top_p, length)
+    generator = load_for_prediction(model, "lm")
+    generator.encode_prompt(prompt)  # a character the model never saw: refused before anything is written
+    for i in range(count):
+        if i:
+            click.echo("\n---")
+        click.echo(prompt, nl=False)
+        seed_i = None if seed is None else seed + i
+        for piece in generator.stream(prompt, length, temperature, top_k, top_p, seed_i):
+            click.echo(piece, nl=False)
+            sys.stdout.flush()
+        click.echo()
+
+
+@main.command()
 @click.argument("model", type=click.Path(file_okay=False))
 @click.argument("output", type=click.Path(dir_okay=False))
 @click.option(
@@ -390,10 +503,12 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing OUTPUT [default: refuse].")
 def export(model, output, check, overwrite) -> None:
-    """Export MODEL as one ONNX file, OUTPUT: the network, with its labels, tokenizer and vocabulary as metadata.
+    """Export MODEL as one ONNX file, OUTPUT: the network, with its tokenizer, vocabulary (and labels) as metadata.
 
-    Inputs ids [batch, steps] (int64, padded with 0) and lengths [batch]; output probabilities [batch, classes].
-    Needs onnx and onnxruntime (pip install 'rnnkit[onnx]'). 'rnnkit predict OUTPUT' runs it.
+    A classifier takes ids [batch, steps] (int64, padded with 0) and lengths [batch] and gives probabilities
+    [batch, classes]; 'rnnkit predict OUTPUT' runs it. A language model takes ids [batch, steps] and its state h0
+    (and c0) [layers, batch, hidden] and gives logits [batch, steps, vocabulary] and the state after the last step.
+    Needs onnx and onnxruntime (pip install 'rnnkit[onnx]').
     """
     from rnnkit.export import TOLERANCE, export_onnx
 

@@ -1,8 +1,10 @@
-"""``rnnkit export``: a saved classifier as one self-contained ONNX file, checked against torch before it is kept.
+"""``rnnkit export``: a saved model as one self-contained ONNX file, checked against torch before it is kept.
 
-The file holds the network (:mod:`rnnkit.onnxgraph`: ``ids`` ``[B, T]`` and ``lengths`` ``[B]`` in, class
-``probabilities`` ``[B, C]`` out) and, as metadata, everything needed to feed it from raw text in any language:
-the labels, the tokenizer's settings, the vocabulary and the truncation length. Before the file is written, the
+The file holds the network (:mod:`rnnkit.onnxgraph`: a classifier takes ``ids`` ``[B, T]`` and ``lengths`` ``[B]``
+and gives class ``probabilities`` ``[B, C]``; a language model takes ``ids`` and its state and gives the next
+token's ``logits`` at every step and the state after the last) and, as metadata, everything needed to feed it from
+raw text in any language: the task, the tokenizer's settings, the vocabulary, and a classifier's labels and
+truncation length. Before the file is written, the
 graph is run by onnxruntime beside the torch network on random padded batches; a difference above
 ``TOLERANCE`` keeps the file from being written at all, and an existing file is never replaced unless asked.
 :func:`rnnkit.exported.load_exported` reads the file back, checked, for ``rnnkit predict`` and ``rnnkit.load``.
@@ -20,19 +22,30 @@ from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir
 
-TOLERANCE = 1e-4  # on probabilities; measured differences are about 1e-7
+TOLERANCE = 1e-4  # on probabilities (about 1e-7 measured) and a language model's logits and states
 
 
 def metadata(saved: SavedModel) -> dict[str, str]:
     """What a reader of the ONNX file needs beside the graph, as JSON strings."""
-    return {
+    common = {
         "format": FORMAT,
         "format_version": json.dumps(FORMAT_VERSION),
+        "task": saved.task,
         "rnnkit_version": __version__,
-        "labels": json.dumps(saved.labels, ensure_ascii=False),
         "tokenizer": json.dumps(saved.tokenizer.to_dict()),
-        "max_length": json.dumps(saved.max_length),
         "vocab": json.dumps(saved.vocab.tokens, ensure_ascii=False),
+    }
+    if saved.task == "lm":
+        state = "h0 (and c0 for an LSTM): float32 [layers, batch, hidden], zeros at the start of a text"
+        return common | {
+            "model": json.dumps(saved.config.to_dict()),
+            "inputs": f"ids: int64 [batch, steps], token ids of running text; {state}",
+            "outputs": "logits: float32 [batch, steps, vocabulary], the next token's scores after each position; "
+            "hn (and cn): the state after the last position, to feed back as h0 (c0)",
+        }
+    return common | {
+        "labels": json.dumps(saved.labels, ensure_ascii=False),
+        "max_length": json.dumps(saved.max_length),
         "inputs": "ids: int64 [batch, steps], token ids padded with 0 (<pad>), unknown words 1 (<unk>); "
         "lengths: int64 [batch], each in 1..steps",
         "outputs": "probabilities: float32 [batch, classes], columns in the order of labels",
@@ -71,6 +84,31 @@ def largest_difference(saved: SavedModel, model_bytes: bytes) -> float:
     return worst
 
 
+def language_model_difference(saved: SavedModel, model_bytes: bytes) -> float:
+    """The largest difference of any logit or state between onnxruntime on ``model_bytes`` and torch, reading
+    random text from random states and from the start of a text."""
+    import onnxruntime
+
+    from rnnkit.generator import OnnxLanguageModelSession
+    from rnnkit.pipeline import LanguageModelPipeline
+
+    torch_network = LanguageModelPipeline.from_saved(saved, engine="torch")
+    c = saved.config
+    session = OnnxLanguageModelSession(c, onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]))
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for batch, steps in ((1, 1), (1, 9), (3, 17)):
+        ids = rng.integers(0, c.vocab_size, (batch, steps))
+        for state in (None, rng.standard_normal((2 if c.cell == "lstm" else 1, c.num_layers, batch, c.hidden_size))):
+            if state is not None:
+                state = tuple(state.astype(np.float32)) if c.cell == "lstm" else state[0].astype(np.float32)
+            expected, expected_state = torch_network.step(ids, state)
+            got, got_state = session(ids, state)
+            pairs = [(expected, got)] + list(zip(np.atleast_3d(expected_state), np.atleast_3d(got_state), strict=True))
+            worst = max(worst, *(float(np.abs(a - b).max()) for a, b in pairs))
+    return worst
+
+
 def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, overwrite: bool = False) -> float | None:
     """Write ``model_dir`` as an ONNX file at ``output``; with ``check``, return the largest difference from
     torch (and write nothing when it exceeds ``TOLERANCE``). An existing ``output`` is refused unless ``overwrite``:
@@ -87,13 +125,21 @@ def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, o
         import onnxruntime  # noqa: F401  (the check runs the graph on it)
     except ImportError:
         raise RnnkitError("rnnkit export needs onnx and onnxruntime: pip install 'rnnkit[onnx]'") from None
-    from rnnkit.onnxgraph import classifier_graph
+    from rnnkit.onnxgraph import classifier_graph, language_model_graph
 
     saved = read_model_dir(model_dir)
-    model = classifier_graph(saved.config, saved.weights, metadata(saved))
+    build, compare = (
+        (language_model_graph, language_model_difference)
+        if saved.task == "lm"
+        else (
+            classifier_graph,
+            largest_difference,
+        )
+    )
+    model = build(saved.config, saved.weights, metadata(saved))
     onnx.checker.check_model(model, full_check=True)
     data = model.SerializeToString()
-    difference = largest_difference(saved, data) if check else None
+    difference = compare(saved, data) if check else None
     if difference is not None and not difference <= TOLERANCE:
         raise RnnkitError(
             f"the exported graph differs from the torch network by {difference:.2e} (over {TOLERANCE:.0e}); "

@@ -15,7 +15,15 @@ from typing import Any
 import numpy as np
 
 from rnnkit.errors import ModelFileError, RnnkitError
-from rnnkit.modeldir import FILES, FORMAT, FORMAT_VERSION, check_labels, check_max_length, tokenizer_from_settings
+from rnnkit.modeldir import (
+    FILES,
+    FORMAT,
+    FORMAT_VERSION,
+    LEGACY_FORMAT,
+    check_labels,
+    check_max_length,
+    tokenizer_from_settings,
+)
 from rnnkit.runtime import OnnxPredictor
 from rnnkit.text import UNK_ID, Vocab
 
@@ -73,8 +81,13 @@ def load_exported(path: str | Path) -> OnnxPredictor:
             f"{path}: not an ONNX file ({_first_line(e)}); the file is damaged or not a model"
         ) from None
     meta = {p.key: p.value for p in model.metadata_props}
-    if meta.get("format") != FORMAT:
+    if meta.get("format") not in (FORMAT, LEGACY_FORMAT):
         raise ModelFileError(f"{path}: not a model exported by rnnkit (its metadata has no format {FORMAT!r})")
+    if meta.get("task", "classify") != "classify":  # rnnkit 0.1's files name no task: classifiers
+        raise ModelFileError(
+            f"{path}: an exported {meta.get('task')!r} model; this rnnkit reads exported classifiers only: "
+            f"use the model directory"
+        )
     values = {}
     for key in ("format_version", "labels", "tokenizer", "vocab", "max_length"):
         if key not in meta and key != "format_version":  # files from rnnkit 0.1 have no format_version: version 1

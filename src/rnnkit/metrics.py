@@ -6,6 +6,7 @@ these figures without importing torch. ``rnnkit.training`` re-exports them for o
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -67,3 +68,11 @@ def format_report(report: dict[str, Any]) -> str:
     for label, row in zip(labels, report["confusion_matrix"], strict=True):
         lines.append(f"{label:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row))
     return "\n".join(lines)
+
+
+def language_model_figures(loss: float, characters: bool) -> dict[str, float]:
+    """A language model's loss in nats per token, its perplexity, and for a character model bits per character."""
+    figures = {"loss": loss, "perplexity": math.exp(min(loss, 700.0))}  # exp overflows past 709
+    if characters:
+        figures["bits_per_character"] = loss / math.log(2)
+    return figures

@@ -1,8 +1,10 @@
-"""The model directory: how a trained classifier is written to disk and read back, checked, without torch.
+"""The model directory: how a trained model of any task is written to disk and read back, checked, without torch.
 
-A model directory holds ``config.json`` (settings, labels, versions, checksums), ``vocab.json`` and
-``model.safetensors``. Nothing in it is code: reading never unpickles, and :func:`read_model_dir` checks every
-file (format version, checksums, tensor names, shapes and dtypes, label count) before a single weight is used.
+A model directory holds ``config.json`` (the task, settings, labels for a classifier, versions, checksums),
+``vocab.json`` and ``model.safetensors``. Directories written by rnnkit 0.1 (format ``rnnkit-text-classifier``,
+version 1, no task) are read as classifiers. Nothing in it is code: reading never unpickles, and
+:func:`read_model_dir` checks every file (format version, task, checksums, tensor names, shapes and dtypes, label
+count) before a single weight is used.
 Weights travel as NumPy arrays, so both the torch pipeline and the onnxruntime one read through here.
 
 The files may come from a stranger, who can recompute the checksums: every value is checked for its type, and the
@@ -28,11 +30,12 @@ from safetensors.numpy import save as save_safetensors
 from rnnkit import __version__
 from rnnkit.errors import ModelFileError
 from rnnkit.io import atomic_write_bytes, atomic_write_json
-from rnnkit.models.config import ClassifierConfig, weight_shapes
+from rnnkit.models.config import TASK_CONFIGS, ClassifierConfig, LanguageModelConfig, task_of, weight_shapes
 from rnnkit.text import Tokenizer, Vocab, tokenizer_from_dict
 
-FORMAT = "rnnkit-text-classifier"
-FORMAT_VERSION = 1
+FORMAT = "rnnkit-model"
+FORMAT_VERSION = 2  # 2: any task, named in config.json; 1: rnnkit 0.1's classifiers
+LEGACY_FORMAT = "rnnkit-text-classifier"  # rnnkit 0.1 wrote classifiers as format 1 of this name
 FILES = ("config.json", "vocab.json", "model.safetensors")
 MAX_JSON_BYTES = 256 * 2**20  # a vocabulary of millions of words fits; a runaway file does not
 WEIGHT_DTYPE = "F32"  # the safetensors name of float32, the only dtype rnnkit saves
@@ -44,11 +47,15 @@ class SavedModel:
 
     tokenizer: Tokenizer
     vocab: Vocab
-    labels: list[str]
-    config: ClassifierConfig
+    labels: list[str] | None  # a classifier's classes; None for a language model
+    config: ClassifierConfig | LanguageModelConfig
     weights: dict[str, np.ndarray]
     max_length: int | None = None
     training: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def task(self) -> str:
+        return task_of(self.config)
 
 
 def _sha256(data: bytes) -> str:
@@ -67,8 +74,9 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
         {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
+            "task": model.task,
             "rnnkit_version": __version__,
-            "labels": model.labels,
+            **({"labels": model.labels} if model.labels is not None else {}),
             "tokenizer": model.tokenizer.to_dict(),
             "max_length": model.max_length,
             "model": model.config.to_dict(),
@@ -157,16 +165,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: no such model directory; train one with 'rnnkit train'")
     config = _json(directory / "config.json", _read(directory, "config.json", MAX_JSON_BYTES))
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(f"{directory}: not an rnnkit text classifier (config.json has no format {FORMAT!r})")
-    version = config.get("format_version")
-    if not _whole_number(version) or version < 1:
-        raise ModelFileError(f"{directory / 'config.json'}: invalid format_version {version!r}; the file is damaged")
-    if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{directory}: saved in model format {version!r} by rnnkit {config.get('rnnkit_version')}; this rnnkit "
-            f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade rnnkit"
-        )
+    task = _task(directory, config)
     vocab_bytes = _read(directory, "vocab.json", MAX_JSON_BYTES)
     weight_bytes = _read(directory, "model.safetensors")
     sums = config.get("sha256", {})
@@ -176,11 +175,13 @@ def read_model_dir(directory: str | Path) -> SavedModel:
                 f"{directory / name}: checksum does not match config.json; the file is damaged or truncated"
             )
     try:
-        labels = check_labels(config["labels"])
+        labels = check_labels(config["labels"]) if task == "classify" else None
+        if task != "classify" and "labels" in config:
+            raise ValueError(f"a {task} model has no labels")
         tokenizer = tokenizer_from_settings(config["tokenizer"])
         if not isinstance(config["model"], dict):
             raise ValueError("model must be an object")
-        model_config = ClassifierConfig.from_dict(config["model"])
+        model_config = TASK_CONFIGS[task].from_dict(config["model"])
         max_length = check_max_length(config.get("max_length"))
         training = config.get("training", {})
         if not isinstance(training, dict):
@@ -197,12 +198,12 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         raise ModelFileError(
             f"{directory}: vocab.json has {len(vocab)} words but the model was built for {model_config.vocab_size}"
         )
-    if model_config.num_classes != len(labels):
+    if labels is not None and model_config.num_classes != len(labels):
         raise ModelFileError(
             f"{directory}: config.json lists {len(labels)} labels but the model has {model_config.num_classes} classes"
         )
     declared = safetensors_header(weight_bytes, directory / "model.safetensors")
-    if model_config.model != "bag" and model_config.num_layers > len(declared):
+    if getattr(model_config, "model", "rnn") != "bag" and model_config.num_layers > len(declared):
         # Each layer has weights of its own: refused before listing the shapes of the 10**9 layers a config may ask for.
         raise ModelFileError(
             f"{directory}: config.json asks for {model_config.num_layers} layers but model.safetensors holds "
@@ -229,6 +230,29 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         if not np.isfinite(array).all():
             raise ModelFileError(f"{directory}: weight {name} holds NaN or infinite values; the file is damaged")
     return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training)
+
+
+def _task(directory: Path, config: Any) -> str:
+    """The task of a model directory from its ``config.json``: checked format, version and task name."""
+    if not isinstance(config, dict) or config.get("format") not in (FORMAT, LEGACY_FORMAT):
+        raise ModelFileError(f"{directory}: not an rnnkit model (config.json has no format {FORMAT!r})")
+    version = config.get("format_version")
+    if not _whole_number(version) or version < 1:
+        raise ModelFileError(f"{directory / 'config.json'}: invalid format_version {version!r}; the file is damaged")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{directory}: saved in model format {version!r} by rnnkit {config.get('rnnkit_version')}; this rnnkit "
+            f"({__version__}) reads format {FORMAT_VERSION} and older: upgrade rnnkit"
+        )
+    if config["format"] == LEGACY_FORMAT or version == 1:
+        return "classify"  # rnnkit 0.1 saved classifiers only, and named no task
+    task = config.get("task")
+    if task not in TASK_CONFIGS:
+        raise ModelFileError(
+            f"{directory}: config.json names task {task!r}; this rnnkit ({__version__}) knows "
+            f"{', '.join(TASK_CONFIGS)}: upgrade rnnkit if the model is newer"
+        )
+    return task
 
 
 def check_labels(labels: Any) -> list[str]:

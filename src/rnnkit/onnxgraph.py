@@ -8,6 +8,9 @@ each sequence over its own tokens only (the backward direction from its own last
 
 Gate order differs between torch and ONNX (LSTM: torch ``i f g o``, ONNX ``i o f c``; GRU: torch ``r z n``,
 ONNX ``z r h``), so the weight blocks are reordered here; torch's GRU is ONNX's ``linear_before_reset=1``.
+
+:func:`language_model_graph` builds a language model the same way: ``ids`` and the recurrent state in, the next
+token's scores at every position and the state after the last one out.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rnnkit.models.config import GATES, ClassifierConfig
+from rnnkit.models.config import GATES, ClassifierConfig, LanguageModelConfig
 
 OPSET = 17  # onnxruntime 1.13 and later; every operator used here has this form from opset 13 to 17
 # Positions of torch's gate blocks in ONNX's order.
@@ -185,6 +188,93 @@ def classifier_graph(
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", config.num_classes])],
         g.initializers,
     )
+    return _model(graph, metadata)
+
+
+def _language_model_layers(
+    g: _Graph, c: LanguageModelConfig, w: dict[str, np.ndarray], x: str
+) -> tuple[str, list[list[str]]]:
+    """The stacked forward layers over ``x`` ``[T, B, E]`` from the states ``h0`` (and ``c0``) ``[L, B, H]``:
+    the top layer's outputs ``[T, B, H]`` and, per layer, its final states (``[h_n]`` or ``[h_n, c_n]``, each
+    ``[1, B, H]``). Every sequence runs all T steps, so no ``sequence_lens``."""
+    kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[c.cell]
+    attributes: dict[str, Any] = {"hidden_size": c.hidden_size, "direction": "forward"}
+    if c.cell == "gru":
+        attributes["linear_before_reset"] = 1
+    if c.cell == "rnn":
+        attributes["activations"] = ["Tanh"]
+    states = ["h0", "c0"] if c.cell == "lstm" else ["h0"]
+    finals: list[list[str]] = []
+    for layer in range(c.num_layers):
+
+        def onnx_layout(name: str, layer: int = layer) -> np.ndarray:
+            return _reorder(w[f"encoder.{name}_l{layer}"], c.cell, c.hidden_size)[None]  # [1, G*H, ...]
+
+        weight_ih = g.weight(f"W_l{layer}", onnx_layout("weight_ih"))  # [1, G*H, in]
+        weight_hh = g.weight(f"R_l{layer}", onnx_layout("weight_hh"))  # [1, G*H, H]
+        bias = g.weight(f"B_l{layer}", np.concatenate([onnx_layout("bias_ih"), onnx_layout("bias_hh")], axis=1))
+        index = g.const(f"layer_{layer}", np.array([layer], dtype=np.int64))
+        start = [g.op("Gather", [s, index]) for s in states]  # this layer's initial states, [1, B, H] each
+        y, *final = g.op(kind, [x, weight_ih, weight_hh, bias, "", *start], outputs=1 + len(states), **attributes)
+        finals.append(final)  # [1, B, H] each
+        x = g.op("Reshape", [y, "shape_t_b_h"])  # [T, 1, B, H] -> [T, B, H]
+    return x, finals
+
+
+def language_model_graph(
+    config: LanguageModelConfig,
+    weights: dict[str, np.ndarray],
+    metadata: dict[str, str] | None = None,
+    external: dict[str, np.ndarray] | None = None,
+) -> onnx.ModelProto:
+    """The ONNX model of the language model ``config`` with ``weights`` (named as in its torch ``state_dict``).
+
+    Inputs ``ids`` ``[B, T]`` (int64; full length, no padding) and ``h0`` ``[L, B, H]`` (float32; zeros at the
+    start of a text), and ``c0`` for LSTM; outputs ``logits`` ``[B, T, V]`` (the next token's scores after each
+    position) and ``hn`` (and ``cn``) ``[L, B, H]``, the state to feed back as ``h0`` (``c0``). One graph serves
+    both reading a prompt (T = its length) and generating (T = 1). A tied decoder is a ``Gemm`` with the
+    embedding table itself (``transB``), so the table is stored once. ``external`` as in :func:`classifier_graph`.
+    """
+    c = config
+    g = _Graph(external=external is not None)
+    g.const("shape_t_b_h", np.array([0, -1, c.hidden_size], dtype=np.int64))
+    g.const("shape_rows_all", np.array([-1, c.hidden_size], dtype=np.int64))
+    g.const("minus_one", np.array([-1], dtype=np.int64))
+    g.nodes += [
+        helper.make_node("Transpose", ["ids"], ["ids_time_major"], perm=[1, 0]),  # [T, B]
+        helper.make_node("Shape", ["ids"], ["ids_shape"]),  # [B, T]
+        helper.make_node("Concat", ["ids_shape", "minus_one"], ["shape_b_t_all"], axis=0),  # [B, T, -1]
+    ]
+    embedding = g.weight("embedding", weights["embedding.weight"])  # [V, E]
+    x = g.op("Gather", [embedding, "ids_time_major"])  # [T, B, E]
+    top, finals = _language_model_layers(g, c, weights, x)  # [T, B, H]
+    rows = g.op("Reshape", [g.op("Transpose", [top], perm=[1, 0, 2]), "shape_rows_all"])  # [B*T, H]
+    if c.projected:
+        rows = g.op("Gemm", [rows, g.weight("projection", weights["projection.weight"])], transB=1)  # [B*T, E]
+    matrix = embedding if c.tie_weights else g.weight("decoder_weight", weights["decoder.weight"])  # [V, F]
+    bias = g.weight("decoder_bias", weights["decoder.bias"])
+    scores = g.op("Gemm", [rows, matrix, bias], transB=1)  # [B*T, V]
+    g.nodes.append(helper.make_node("Reshape", [scores, "shape_b_t_all"], ["logits"]))  # [B, T, V]
+    inputs, outputs = (["h0", "c0"], ["hn", "cn"]) if c.cell == "lstm" else (["h0"], ["hn"])
+    for k, name in enumerate(outputs):  # every layer's final state, stacked: [L, B, H]
+        g.nodes.append(helper.make_node("Concat", [final[k] for final in finals], [name], axis=0))
+    if external is not None:
+        external.update(g.external)
+    state_shape = [c.num_layers, "batch", c.hidden_size]
+    logits = helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "steps", c.vocab_size])
+    graph = helper.make_graph(
+        g.nodes,
+        "rnnkit_language_model",
+        [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "steps"])]
+        + [helper.make_tensor_value_info(n, TensorProto.FLOAT, state_shape) for n in inputs],
+        [logits] + [helper.make_tensor_value_info(n, TensorProto.FLOAT, state_shape) for n in outputs],
+        g.initializers,
+    )
+    return _model(graph, metadata)
+
+
+def _model(graph: onnx.GraphProto, metadata: dict[str, str] | None) -> onnx.ModelProto:
+    """The ONNX model of ``graph``, readable by onnxruntime 1.13 and later, with ``metadata`` if given."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit")
     model.ir_version = 8  # what onnxruntime 1.13+ reads
     if metadata:

@@ -23,73 +23,159 @@ CHOICES = {
 }
 
 
+TASKS = ("classify", "lm")
+
+
 @dataclass
 class TrainOptions:
-    """Every option of ``rnnkit train``; the defaults are the measured defaults (benchmarks/RESULTS.md)."""
+    """Every option of ``rnnkit train``, for every task. ``None`` means the task's default (``TASK_DEFAULTS``);
+    the defaults are the measured defaults (benchmarks/RESULTS.md)."""
 
-    test: str | None = None  # a labelled file to report on after training
-    valid_split: float = 0.1  # share of the training file held out for early stopping
+    task: str = "classify"  # classify, lm
+    test: str | None = None  # a file to report on after training (labelled texts, or running text)
+    valid: str | None = None  # a validation file; else a cut of the training data (--valid-split)
+    valid_split: float = 0.1  # share of the training data held out (a stratified cut, or a language model's tail)
     text_column: list[str] | str | None = None  # one or several columns, joined with a space
     label_column: str | None = None
     format: str | None = None  # csv, tsv, jsonl, agnews; guessed from the extension
     delimiter: str | None = None  # the field separator of a CSV file; sniffed from its header when not given
     classes: str | None = None  # a file naming the classes, one per line (line 1 = label 0)
     strict: bool = False  # refuse empty texts and doubtful labels instead of skipping them or warning
-    tokenizer: str = "word"
-    lowercase: bool = True
-    max_length: int = 400  # tokens kept per text
-    min_freq: int = 2  # chosen on validation: words seen once become <unk>, so training sees <unk> too
+    tokenizer: str | None = None
+    lowercase: bool | None = None
+    max_length: int | None = None  # tokens kept per text
+    min_freq: int | None = None
     max_vocab: int = 100_000
-    model: str = "rnn"  # rnn, or bag (the order-blind bag-of-embeddings baseline)
+    model: str | None = None  # rnn, or bag (the order-blind bag-of-embeddings baseline)
     cell: str = "lstm"
-    bidirectional: bool = True
-    layers: int = 1
-    hidden: int = 128
-    embedding_dim: int = 128
+    bidirectional: bool | None = None
+    layers: int | None = None
+    hidden: int | None = None
+    embedding_dim: int | None = None
     vectors: str | None = None  # pretrained word vectors (word2vec / GloVe / fastText text format)
-    pooling: str = "max"
-    dropout: float = 0.3
-    word_dropout: float = 0.0  # share of training tokens replaced by <unk>
+    pooling: str | None = None
+    dropout: float | None = None
+    word_dropout: float | None = None  # share of training tokens replaced by <unk>
+    window: int | None = None  # a language model's steps of backpropagation through time
+    weight_drop: float | None = None  # DropConnect on a language model's hidden-to-hidden weights
+    tie_weights: bool | None = None  # a language model's decoder is its embedding; None: when embedding = hidden
     backend: str = "fused"
     ensemble: int | None = None  # networks trained from different seeds, probabilities averaged; None = auto
-    jobs: int = 1  # ensemble members trained at once, each in its own process with an equal share of the threads
-    epochs: int = 10
-    batch_size: int = 32
-    lr: float = 5e-3
+    jobs: int | None = None  # ensemble members trained at once, each in its own process with a share of the threads
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
     schedule: str = "linear"  # linear: 5% warm-up, then down to 0 at the last epoch; constant: lr throughout
     weight_decay: float = 0.01
     average: float = 0.0  # decay of the moving average of the weights that validation scores and training keeps
-    label_smoothing: float = 0.0
-    adversarial: float = 5.0  # chosen on validation: L2 size per text of the adversarial move of the embeddings
+    label_smoothing: float | None = None
+    adversarial: float | None = None  # L2 size per sequence of the adversarial move of the embeddings; 0: off
     clip: float = 1.0
     patience: int = 3
-    metric: str = "macro_f1"  # picks the best epoch; unlike accuracy, it does not reward neglecting a small class
+    metric: str | None = None  # picks a classifier's best epoch
+    max_minutes: float | None = None  # stop at this time budget, keeping the best model so far
     seed: int = 0
     out: str | None = None  # the run directory; default runs/<data name>
     overwrite: bool = False  # replace a finished model in --out (with its reports and logs)
     resume: bool = False
     quiet: bool = False  # no progress bar, no summary of the data; warnings still show
 
+    def resolve(self) -> TrainOptions:
+        """Fill in the task's defaults; refuse an option that belongs to another task. Returns ``self``."""
+        if self.task not in TASK_DEFAULTS:
+            raise RnnkitError(f"--task must be one of {', '.join(TASK_DEFAULTS)}, got {self.task!r}")
+        defaults = TASK_DEFAULTS[self.task]
+        for name, owners in TASK_ONLY.items():
+            if self.task not in owners and getattr(self, name) not in (None, []):
+                flag = "--" + name.replace("_", "-")
+                raise RnnkitError(
+                    f"{flag} is an option of {' and '.join(owners)} models, not of --task {self.task}; remove it"
+                )
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.task == "lm" and self.tie_weights is None:  # tied where the sizes allow (Press & Wolf 2017)
+            self.tie_weights = self.embedding_dim == self.hidden
+        self.check()
+        return self
+
     def check(self) -> None:
         if not 0.0 <= self.valid_split < 1.0:
             raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
-        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim", "jobs"):
-            if getattr(self, name) < 1:
+        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim", "jobs", "window"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name, allowed in CHOICES.items():
             if getattr(self, name) is not None and getattr(self, name) not in allowed:
                 raise RnnkitError(f"--{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        for name in ("dropout", "word_dropout", "average", "label_smoothing"):
-            if not 0.0 <= getattr(self, name) < 1.0:
+        for name in ("dropout", "word_dropout", "average", "label_smoothing", "weight_drop"):
+            if getattr(self, name) is not None and not 0.0 <= getattr(self, name) < 1.0:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be in [0, 1), got {getattr(self, name)}")
         if self.ensemble is not None and not 1 <= self.ensemble <= 16:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
-        if self.adversarial < 0:
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise RnnkitError(f"--max-minutes must be positive, got {self.max_minutes}")
+        if self.adversarial is not None and self.adversarial < 0:
             raise RnnkitError(f"--adversarial must not be negative, got {self.adversarial}")
         self.delimiter = parse_delimiter(self.delimiter)
         if self.max_vocab < 2:
             raise RnnkitError(f"--max-vocab must be at least 2, got {self.max_vocab}")
 
+
+# Each task's defaults, the one place they live; an option named in one task's table only, or in TASK_ONLY,
+# belongs to that task. The classifier's were chosen on validation (benchmarks/RESULTS.md), the language model's on
+# tinyshakespeare's validation text (benchmarks/RESULTS.md, "language models").
+TASK_DEFAULTS: dict[str, dict[str, object]] = {
+    "classify": {
+        "tokenizer": "word",
+        "lowercase": True,
+        "max_length": 400,
+        "min_freq": 2,  # words seen once become <unk>, so training sees <unk> too
+        "model": "rnn",
+        "bidirectional": True,
+        "layers": 1,
+        "hidden": 128,
+        "embedding_dim": 128,
+        "pooling": "max",
+        "dropout": 0.3,
+        "word_dropout": 0.0,
+        "jobs": 1,
+        "epochs": 10,
+        "batch_size": 32,
+        "lr": 5e-3,
+        "label_smoothing": 0.0,
+        "adversarial": 5.0,  # L2 size per text of the adversarial move of the embeddings
+        "metric": "macro_f1",  # unlike accuracy, it does not reward neglecting a small class
+    },
+    "lm": {
+        "tokenizer": "char",  # every character as it is: case, spaces, line breaks
+        "lowercase": False,
+        "min_freq": 1,
+        "layers": 2,
+        "hidden": 512,
+        "embedding_dim": 128,
+        "dropout": 0.1,  # 0.1 and lr 3e-3: 1.426 on tinyshakespeare's validation text, against 1.491 with 0.2, 2e-3
+        "window": 128,
+        "weight_drop": 0.0,
+        "epochs": 7,  # about nine minutes on tinyshakespeare (1 MB) on 2 cores: the schedule ends with the budget
+        "batch_size": 64,
+        "lr": 3e-3,
+        "adversarial": 0.0,
+    },
+}
+# Options that have no default in a task's table but belong to some tasks only.
+TASK_ONLY: dict[str, tuple[str, ...]] = (
+    {
+        name: tuple(task for task, table in TASK_DEFAULTS.items() if name in table)
+        for name in {n for table in TASK_DEFAULTS.values() for n in table}
+        if not all(name in table for table in TASK_DEFAULTS.values())
+    }
+    | {
+        name: ("classify",)
+        for name in ("text_column", "label_column", "format", "delimiter", "classes", "vectors", "ensemble")
+    }
+    | {"tie_weights": ("lm",)}
+)
 
 # What a shell makes hard to type, by name.
 DELIMITER_NAMES = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|", "space": " "}

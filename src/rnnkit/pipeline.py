@@ -3,7 +3,8 @@
 The directory's format, and every check made before a weight is used, live in :mod:`rnnkit.modeldir`. A
 ``Pipeline`` predicts with onnxruntime when it is installed (faster; the same numbers to about 1e-7) and with
 torch otherwise; ``engine="torch"`` chooses torch. :func:`load` (from :mod:`rnnkit.runtime`, so that loading an
-exported ``.onnx`` file imports no torch) reads a model directory as a ``Pipeline``.
+exported ``.onnx`` file imports no torch) reads a model directory as a ``Pipeline`` or, for a language model, a
+:class:`LanguageModelPipeline`.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import torch
 from torch import nn
 
 from rnnkit.data import EncodedTexts, encode_texts
-from rnnkit.errors import RnnkitError
+from rnnkit.generator import Generator, OnnxLanguageModelSession
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, write_model_dir
 from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.models.config import LanguageModelConfig
 from rnnkit.rundir import clear_run, refuse_to_overwrite
-from rnnkit.runtime import ENGINES, OnnxSession, Predictor, load, onnxruntime_available
+from rnnkit.runtime import OnnxSession, Predictor, choose_engine, load
 from rnnkit.text import Tokenizer, Vocab
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "Pipeline", "load"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "load"]
 
 
 class Pipeline(Predictor):
@@ -57,13 +59,7 @@ class Pipeline(Predictor):
 
     @engine.setter
     def engine(self, engine: str) -> None:
-        if engine not in ENGINES:
-            raise RnnkitError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-        if engine == "onnxruntime" and not onnxruntime_available():
-            raise RnnkitError("engine 'onnxruntime' needs onnxruntime and onnx: pip install 'rnnkit[onnx]'")
-        if engine == "auto":
-            engine = "onnxruntime" if onnxruntime_available() else "torch"
-        self._engine = engine
+        self._engine = choose_engine(engine)
 
     def __repr__(self) -> str:
         c = self.model_config
@@ -85,21 +81,20 @@ class Pipeline(Predictor):
 
     def _onnx_session(self) -> OnnxSession:
         """The network in onnxruntime, built on first use and again whenever its weights have changed."""
-        version = (id(self.model), *(p._version for p in self.model.parameters()))
+        version = weights_version(self.model)
         if self._session is None or self._session[0] != version:
             self._session = (version, OnnxSession(self.model_config, self.weights()))
         return self._session[1]
 
     def weights(self) -> dict[str, np.ndarray]:
         """The network's weights as NumPy arrays, named as in its ``state_dict``."""
-        return {name: t.detach().cpu().numpy() for name, t in self.model.state_dict().items()}
+        return numpy_weights(self.model)
 
     # ---------------------------------------------------------------------------------- saving
     @classmethod
     def from_saved(cls, saved: SavedModel, engine: str = "auto") -> Pipeline:
         """The pipeline of a read and checked model directory (:func:`rnnkit.modeldir.read_model_dir`)."""
-        model = build_model(saved.config)
-        model.load_state_dict({name: torch.from_numpy(array) for name, array in saved.weights.items()})
+        model = network_of(saved)
         return cls(
             saved.tokenizer, saved.vocab, saved.labels, model, saved.config, saved.max_length, saved.training, engine
         )
@@ -110,12 +105,96 @@ class Pipeline(Predictor):
         A directory that holds a finished model is refused unless ``overwrite``; then everything of the old run
         (model, reports, logs, members) is removed first, so nothing is left that describes another model.
         """
-        directory = Path(directory)
-        if overwrite:
-            clear_run(directory)
-        else:
-            refuse_to_overwrite(directory, "pass overwrite=True")
         saved = SavedModel(
             self.tokenizer, self.vocab, self.labels, self.model_config, self.weights(), self.max_length, self.training
         )
-        return write_model_dir(directory, saved)
+        return save_model_dir(directory, saved, overwrite)
+
+
+def network_of(saved: SavedModel) -> nn.Module:
+    """The torch network of a read and checked model directory, its weights loaded."""
+    model = build_model(saved.config)
+    model.load_state_dict({name: torch.from_numpy(array) for name, array in saved.weights.items()})
+    return model
+
+
+def numpy_weights(model: nn.Module) -> dict[str, np.ndarray]:
+    return {name: t.detach().cpu().numpy() for name, t in model.state_dict().items()}
+
+
+def weights_version(model: nn.Module) -> tuple[int, ...]:
+    """Changes whenever a weight of ``model`` is changed in place: an onnxruntime session built from the weights
+    is rebuilt then."""
+    return (id(model), *(p._version for p in model.parameters()))
+
+
+def save_model_dir(directory: str | Path, saved: SavedModel, overwrite: bool) -> Path:
+    """Write a model directory; one that holds a finished model is refused unless ``overwrite``, and then
+    everything of the old run (model, reports, logs, members) is removed first."""
+    directory = Path(directory)
+    if overwrite:
+        clear_run(directory)
+    else:
+        refuse_to_overwrite(directory, "pass overwrite=True")
+    return write_model_dir(directory, saved)
+
+
+class LanguageModelPipeline(Generator):
+    """A trained language model: tokenizer + vocabulary + network; writes text (:meth:`generate`, :meth:`stream`),
+    scores a text file (:meth:`evaluate`), saves. Runs on onnxruntime when it is installed, else on torch."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        model: nn.Module,
+        model_config: LanguageModelConfig,
+        training: dict[str, Any] | None = None,
+        engine: str = "auto",
+    ) -> None:
+        super().__init__(tokenizer, vocab, model_config)
+        self.model = model.eval()
+        self.model_config = model_config
+        self.training = training or {}
+        self.engine = choose_engine(engine)
+        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
+        self.run_dir: Path | None = None
+        self._session: tuple[tuple[int, ...], OnnxLanguageModelSession] | None = None
+
+    def __repr__(self) -> str:
+        c = self.model_config
+        return (
+            f"LanguageModelPipeline({c.cell.upper()} {c.num_layers}x{c.hidden_size}, {len(self.vocab)} "
+            f"{'characters' if self.characters else 'words'}, engine={self.engine!r})"
+        )
+
+    def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        if self.engine == "onnxruntime":
+            version = weights_version(self.model)
+            if self._session is None or self._session[0] != version:
+                self._session = (version, OnnxLanguageModelSession.build(self.model_config, self.weights()))
+            return self._session[1](ids, state)
+        with torch.inference_mode():
+            self.model.eval()
+            torch_state = None
+            if state is not None:
+                torch_state = (
+                    tuple(map(torch.from_numpy, state)) if isinstance(state, tuple) else torch.from_numpy(state)
+                )
+            logits, new = self.model(torch.from_numpy(np.ascontiguousarray(ids)), torch_state)
+            new = tuple(t.numpy() for t in new) if isinstance(new, tuple) else new.numpy()
+            return logits.numpy(), new
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
+        return numpy_weights(self.model)
+
+    @classmethod
+    def from_saved(cls, saved: SavedModel, engine: str = "auto") -> LanguageModelPipeline:
+        """The pipeline of a read and checked language-model directory."""
+        return cls(saved.tokenizer, saved.vocab, network_of(saved), saved.config, saved.training, engine)
+
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write the model directory, as :meth:`Pipeline.save` does."""
+        saved = SavedModel(self.tokenizer, self.vocab, None, self.model_config, self.weights(), None, self.training)
+        return save_model_dir(directory, saved, overwrite)

@@ -34,7 +34,8 @@ from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
 
 if TYPE_CHECKING:
     from rnnkit.data.readers import Examples
-    from rnnkit.pipeline import Pipeline
+    from rnnkit.generator import OnnxGenerator
+    from rnnkit.pipeline import LanguageModelPipeline, Pipeline
 
 ENGINES = ("auto", "torch", "onnxruntime")
 SHOWN = 5  # blank texts named in a warning
@@ -76,6 +77,8 @@ def warn_blank(count: int, total: int, first: Sequence[int], unit: str = "text",
 
 class Predictor:
     """A trained text classifier's prediction side: tokenizer, vocabulary, labels, and a way to run the network."""
+
+    task = "classify"
 
     def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None) -> None:
         self.tokenizer = tokenizer
@@ -200,17 +203,35 @@ class OnnxPredictor(Predictor):
         return self.session(ids, lengths)
 
 
-def load_onnx(directory: str | Path) -> OnnxPredictor:
-    """A model directory, checked as :func:`rnnkit.load` checks it, ready to predict with onnxruntime."""
-    return OnnxPredictor.from_saved(read_model_dir(directory), str(directory))
+def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator:
+    """A model directory, checked as :func:`rnnkit.load` checks it, ready to run on onnxruntime without torch: a
+    classifier's :class:`OnnxPredictor`, or a language model's :class:`rnnkit.generator.OnnxGenerator`."""
+    saved = read_model_dir(directory)
+    if saved.task == "lm":
+        from rnnkit.generator import OnnxGenerator
+
+        return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, saved.weights)
+    return OnnxPredictor.from_saved(saved, str(directory))
 
 
-def load(path: str | Path, engine: str = "auto") -> Pipeline | OnnxPredictor:
+def choose_engine(engine: str) -> str:
+    """``"onnxruntime"`` or ``"torch"`` for ``engine`` (``"auto"``: onnxruntime when it is installed)."""
+    if engine not in ENGINES:
+        raise RnnkitError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine == "onnxruntime" and not onnxruntime_available():
+        raise RnnkitError("engine 'onnxruntime' needs onnxruntime and onnx: pip install 'rnnkit[onnx]'")
+    if engine == "auto":
+        return "onnxruntime" if onnxruntime_available() else "torch"
+    return engine
+
+
+def load(path: str | Path, engine: str = "auto") -> Pipeline | LanguageModelPipeline | OnnxPredictor:
     """Load a model directory written by :meth:`rnnkit.Pipeline.save`, or an ONNX file written by ``rnnkit export``,
     refusing anything damaged or foreign.
 
-    A directory gives a :class:`rnnkit.pipeline.Pipeline` (torch is imported), run by ``engine``: ``"auto"``
-    (onnxruntime when installed, else torch), ``"torch"`` or ``"onnxruntime"``. An exported file gives an
+    A directory gives a :class:`rnnkit.pipeline.Pipeline` (a classifier) or
+    :class:`rnnkit.pipeline.LanguageModelPipeline` (torch is imported), run by ``engine``: ``"auto"`` (onnxruntime
+    when installed, else torch), ``"torch"`` or ``"onnxruntime"``. An exported file gives an
     :class:`OnnxPredictor`, without importing torch; it runs on onnxruntime only.
     """
     if engine not in ENGINES:
@@ -223,6 +244,8 @@ def load(path: str | Path, engine: str = "auto") -> Pipeline | OnnxPredictor:
                 f"{path}: an exported model runs on onnxruntime only; load its model directory to run it on torch"
             )
         return load_exported(path)
-    from rnnkit.pipeline import Pipeline  # the same layer; imported here so that an exported file needs no torch
+    from rnnkit.pipeline import LanguageModelPipeline, Pipeline  # here, so that an exported file needs no torch
 
-    return Pipeline.from_saved(read_model_dir(path), engine)
+    saved = read_model_dir(path)
+    kind = LanguageModelPipeline if saved.task == "lm" else Pipeline
+    return kind.from_saved(saved, engine)

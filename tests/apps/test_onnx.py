@@ -97,7 +97,7 @@ def test_engine_choice(trained, monkeypatch):
     pipeline, _, _ = trained
     with pytest.raises(RnnkitError, match="engine must be one of auto, torch, onnxruntime"):
         pipeline.engine = "tensorflow"
-    monkeypatch.setattr("rnnkit.pipeline.onnxruntime_available", lambda: False)
+    monkeypatch.setattr("rnnkit.runtime.onnxruntime_available", lambda: False)
     pipeline.engine = "auto"
     assert pipeline.engine == "torch"
     with pytest.raises(RnnkitError, match=r"pip install 'rnnkit\[onnx\]'"):

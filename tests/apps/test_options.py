@@ -5,8 +5,10 @@ from dataclasses import fields
 from rnnkit.cli import train as train_command
 from rnnkit.data import FORMATS
 from rnnkit.models import MODELS
+from rnnkit.models.config import TASK_CONFIGS
 from rnnkit.nn import BACKENDS, CELLS, POOLINGS
-from rnnkit.options import CHOICES, TrainOptions
+from rnnkit.options import CHOICES, TASK_DEFAULTS, TASKS, TrainOptions
+from rnnkit.tasks import TASK_TITLES
 from rnnkit.text import TOKENIZERS
 from rnnkit.training import METRICS
 from rnnkit.training.trainer import SCHEDULES
@@ -21,6 +23,7 @@ def test_choices_match_the_layers():
     assert set(CHOICES["tokenizer"]) == set(TOKENIZERS)
     assert set(CHOICES["format"]) == set(FORMATS)
     assert set(CHOICES["schedule"]) == set(SCHEDULES)
+    assert set(TASK_CONFIGS) == set(TASKS) == set(TASK_DEFAULTS) == set(TASK_TITLES)
 
 
 def test_every_option_is_on_the_command_line_with_the_same_default():

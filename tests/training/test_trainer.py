@@ -4,8 +4,12 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from rnnkit.data import encode_texts
 from rnnkit.errors import RnnkitError
 from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.tasks import Batch
+from rnnkit.tasks.classify import ClassifyTask
+from rnnkit.text import Vocab
 from rnnkit.training import TrainConfig, fit
 from rnnkit.training.trainer import CHECKPOINT, LOG, WeightAverage, adversarial_backward, warmup_linear_decay
 
@@ -243,7 +247,9 @@ def test_adversarial_gradient_is_the_two_losses_computed_by_hand(model_kind):
     model = build_model(config).eval()  # no dropout: both computations see the same network
     ids = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0], [9, 0, 0, 0]])
     lengths, targets = torch.tensor([4, 2, 1]), torch.tensor([0, 2, 1])
-    loss, logits = adversarial_backward(model, ids, lengths, targets, size=2.0, smoothing=0.0)
+    task = ClassifyTask(encode_texts(["a"], str.split, Vocab.build([["a"]])), None, ["x", "y", "z"], batch_size=3)
+    clean_pass = adversarial_backward(model, task, Batch(ids, lengths, targets), size=2.0)
+    loss = clean_pass.loss
     ours = {name: p.grad.clone() for name, p in model.named_parameters()}
 
     model.zero_grad()
@@ -259,7 +265,7 @@ def test_adversarial_gradient_is_the_two_losses_computed_by_hand(model_kind):
     handle.remove()
     total.backward()
     torch.testing.assert_close(loss, clean)
-    assert torch.equal(logits.argmax(1), model(ids, lengths).argmax(1))
+    assert clean_pass.correct == int((model(ids, lengths).argmax(1) == targets).sum())
     for name, p in model.named_parameters():
         torch.testing.assert_close(ours[name], p.grad, msg=name)
     assert float(clean.detach()) < float(total.detach() - clean.detach())  # the move hurts
@@ -278,7 +284,7 @@ def test_best_epoch_is_chosen_by_macro_f1_unless_asked_otherwise(small_task, mon
     """Epoch 1 is more accurate but ignores a class (macro-F1 0.5); epoch 2 serves both. The default keeps epoch 2."""
     train, valid, labels, vocab_size = small_task
     reports = iter([{"accuracy": 0.9, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.7}])
-    monkeypatch.setattr("rnnkit.training.trainer.evaluate_model", lambda *args: next(reports))
+    monkeypatch.setattr("rnnkit.tasks.classify.evaluate_model", lambda *args: next(reports))
     config = TrainConfig(epochs=2) if metric is None else TrainConfig(epochs=2, metric=metric)
     result = fit(new_model(vocab_size, len(labels)), train, valid, labels, config, progress=False)
     assert result.best_epoch == best

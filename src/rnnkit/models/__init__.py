@@ -9,15 +9,33 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from rnnkit.models.config import MAX_MEMBERS, MODELS, ClassifierConfig, weight_shapes
+from rnnkit.models.config import (
+    MAX_MEMBERS,
+    MODELS,
+    TASK_CONFIGS,
+    ClassifierConfig,
+    LanguageModelConfig,
+    weight_shapes,
+)
 
-_NETWORKS = ("BagOfEmbeddings", "Ensemble", "TextClassifier", "build_model", "members_of")
+# Where each network lives; they load torch on first use.
+_NETWORKS = {
+    "BagOfEmbeddings": "rnnkit.models.classifier",
+    "Ensemble": "rnnkit.models.classifier",
+    "TextClassifier": "rnnkit.models.classifier",
+    "members_of": "rnnkit.models.classifier",
+    "LanguageModel": "rnnkit.models.language_model",
+    "build_model": "rnnkit.models.networks",
+}
 __all__ = [
     "MAX_MEMBERS",
     "MODELS",
+    "TASK_CONFIGS",
     "BagOfEmbeddings",
     "ClassifierConfig",
     "Ensemble",
+    "LanguageModel",
+    "LanguageModelConfig",
     "TextClassifier",
     "build_model",
     "members_of",
@@ -25,10 +43,12 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from rnnkit.models.classifier import BagOfEmbeddings, Ensemble, TextClassifier, build_model, members_of
+    from rnnkit.models.classifier import BagOfEmbeddings, Ensemble, TextClassifier, members_of
+    from rnnkit.models.language_model import LanguageModel
+    from rnnkit.models.networks import build_model
 
 
 def __getattr__(name: str) -> Any:
     if name in _NETWORKS:
-        return getattr(import_module("rnnkit.models.classifier"), name)
+        return getattr(import_module(_NETWORKS[name]), name)
     raise AttributeError(f"module 'rnnkit.models' has no attribute {name!r}")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from rnnkit.models.body import RecurrentBody
 from rnnkit.models.config import ClassifierConfig
-from rnnkit.nn import Dropout, Pooling, Recurrent
+from rnnkit.nn import Dropout, Pooling
 from rnnkit.text import PAD_ID, UNK_ID
 
 
@@ -25,39 +26,33 @@ def replace_words(ids: Tensor, rate: float) -> Tensor:
     return ids.masked_fill(drop, UNK_ID)
 
 
-class TextClassifier(nn.Module):
-    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``.
+class TextClassifier(RecurrentBody):
+    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> class scores (logits) ``[B, C]``: the shared body, pooled, then a
+    linear layer.
 
     ``noise`` ``[B, T, E]``, if given, is added to the word embeddings: adversarial training
     (:func:`rnnkit.training.trainer.adversarial_backward`) moves them in the direction that hurts most.
     """
 
     def __init__(self, config: ClassifierConfig) -> None:
-        super().__init__()
-        self.config = config
-        self.embedding = nn.Embedding(config.vocab_size, config.embedding_dim, padding_idx=PAD_ID)
-        self.encoder = Recurrent(
-            config.cell,
+        super().__init__(
+            config.vocab_size,
             config.embedding_dim,
+            config.cell,
             config.hidden_size,
             num_layers=config.num_layers,
             bidirectional=config.bidirectional,
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            dropout=config.dropout,
             backend=config.backend,
         )
+        self.config = config
         self.pooling = Pooling(config.pooling, self.encoder.output_size, bidirectional=config.bidirectional)
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.pooling.output_size, config.num_classes)
 
-    def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
-        """The shape of what the network reads from its embedding layer, where ``noise`` is added."""
-        return (*ids.shape, self.config.embedding_dim)
-
     def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
-        x = self.embedding(ids)  # (B, T, E)
-        if noise is not None:
-            x = x + noise
+        x = self.embed(ids, noise)  # (B, T, E)
         outputs, _ = self.encoder(self.dropout(x), lengths)  # (B, T, D*H), zero at padding
         pooled = self.pooling(outputs, lengths)  # (B, D*H)
         return self.output(self.dropout(pooled))  # (B, C)
@@ -104,7 +99,8 @@ class Ensemble(nn.Module):
         return probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny).log()
 
 
-def build_model(config: ClassifierConfig) -> nn.Module:
+def build_classifier(config: ClassifierConfig) -> nn.Module:
+    """The network of ``config``: one classifier, or an ``Ensemble`` of ``config.members``."""
     kind = TextClassifier if config.model == "rnn" else BagOfEmbeddings
     if config.members == 1:
         return kind(config)

@@ -1,4 +1,6 @@
-"""``ClassifierConfig``: what a text classifier network is, as plain data, and the weights it must have.
+"""What each kind of network is, as plain data, and the weights it must have: ``ClassifierConfig`` and
+``LanguageModelConfig``, one per task, over one shared body (embedding -> ``Recurrent``) whose weights are named
+alike in every task, so that a language model's body loads into a classifier by parameter name.
 
 Kept free of torch so that a saved model can be read and checked, and run by onnxruntime, without importing it.
 """
@@ -15,8 +17,34 @@ MAX_MEMBERS = 16
 GATES = {"lstm": 4, "gru": 3, "rnn": 1}
 
 
+class _Settings:
+    """JSON round trip for a config dataclass, refusing unknown names and wrong types (files come from anyone)."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Any:
+        known = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown model settings {unknown}")
+        types = {"int": int, "str": str, "bool": bool, "float": (int, float)}
+        for name, value in data.items():
+            expected = types[known[name]]
+            if not isinstance(value, expected) or (known[name] == "int" and isinstance(value, bool)):
+                raise ValueError(f"model setting {name!r} must be {known[name]}, got {value!r}")
+        return cls(**data)
+
+
+def _check(checks: list[tuple[bool, str]]) -> None:
+    for ok, message in checks:
+        if not ok:
+            raise ValueError(message)
+
+
 @dataclass
-class ClassifierConfig:
+class ClassifierConfig(_Settings):
     """Everything needed to rebuild the network; saved as JSON beside its weights."""
 
     vocab_size: int
@@ -34,64 +62,48 @@ class ClassifierConfig:
     members: int = 1  # networks trained from different seeds whose probabilities are averaged
 
     def __post_init__(self) -> None:
-        checks = [
-            (self.model in MODELS, f"model must be one of {MODELS}, got {self.model!r}"),
-            (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
-            (self.pooling in CHOICES["pooling"], f"pooling must be one of {CHOICES['pooling']}, got {self.pooling!r}"),
-            (self.backend in CHOICES["backend"], f"backend must be one of {CHOICES['backend']}, got {self.backend!r}"),
-            (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
-            (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
-            (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
-            (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
-            (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
-            (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
-            (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
-            (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        _check(
+            [
+                (self.model in MODELS, f"model must be one of {MODELS}, got {self.model!r}"),
+                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
+                (
+                    self.pooling in CHOICES["pooling"],
+                    f"pooling must be one of {CHOICES['pooling']}, got {self.pooling!r}",
+                ),
+                (
+                    self.backend in CHOICES["backend"],
+                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
+                ),
+                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+                (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
+                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
+                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
+                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
+                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+                (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
+                (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
+            ]
+        )
 
     @property
     def directions(self) -> int:
         return 2 if self.bidirectional else 1
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ClassifierConfig:
-        known = {f.name: f.type for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"unknown model settings {unknown}")
-        types = {"int": int, "str": str, "bool": bool, "float": (int, float)}
-        for name, value in data.items():
-            expected = types[known[name]]
-            if not isinstance(value, expected) or (known[name] == "int" and isinstance(value, bool)):
-                raise ValueError(f"model setting {name!r} must be {known[name]}, got {value!r}")
-        return cls(**data)
-
-
-def weight_shapes(config: ClassifierConfig) -> dict[str, tuple[int, ...]]:
+def weight_shapes(config: ClassifierConfig | LanguageModelConfig) -> dict[str, tuple[int, ...]]:
     """The name and shape of every weight the network of ``config`` has, as in its ``state_dict``.
 
     A saved model is checked against this before a single weight is used (tests hold it equal to the torch
     modules' own state dicts).
     """
+    if isinstance(config, LanguageModelConfig):
+        return _language_model_shapes(config)
     c = config
-    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.vocab_size, c.embedding_dim)}
     if c.model == "bag":
+        shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.vocab_size, c.embedding_dim)}
         features = c.embedding_dim
     else:
-        rows = GATES[c.cell] * c.hidden_size
-        for layer in range(c.num_layers):
-            inputs = c.embedding_dim if layer == 0 else c.hidden_size * c.directions
-            for suffix in [f"_l{layer}", f"_l{layer}_reverse"][: c.directions]:
-                shapes[f"encoder.weight_ih{suffix}"] = (rows, inputs)
-                shapes[f"encoder.weight_hh{suffix}"] = (rows, c.hidden_size)
-                shapes[f"encoder.bias_ih{suffix}"] = (rows,)
-                shapes[f"encoder.bias_hh{suffix}"] = (rows,)
+        shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions)
         features = c.hidden_size * c.directions
         if c.pooling == "attention":
             shapes["pooling.score.weight"] = (1, features)
@@ -102,3 +114,77 @@ def weight_shapes(config: ClassifierConfig) -> dict[str, tuple[int, ...]]:
     if c.members == 1:
         return shapes
     return {f"members.{i}.{name}": shape for i in range(c.members) for name, shape in shapes.items()}
+
+
+def body_shapes(
+    vocab_size: int, embedding_dim: int, cell: str, hidden_size: int, num_layers: int, directions: int
+) -> dict[str, tuple[int, ...]]:
+    """The shared body's weights, named as every task names them: ``embedding.weight`` and ``encoder.*``."""
+    shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab_size, embedding_dim)}
+    rows = GATES[cell] * hidden_size
+    for layer in range(num_layers):
+        inputs = embedding_dim if layer == 0 else hidden_size * directions
+        for suffix in [f"_l{layer}", f"_l{layer}_reverse"][:directions]:
+            shapes[f"encoder.weight_ih{suffix}"] = (rows, inputs)
+            shapes[f"encoder.weight_hh{suffix}"] = (rows, hidden_size)
+            shapes[f"encoder.bias_ih{suffix}"] = (rows,)
+            shapes[f"encoder.bias_hh{suffix}"] = (rows,)
+    return shapes
+
+
+@dataclass
+class LanguageModelConfig(_Settings):
+    """A recurrent language model: the shared body, run forwards only, and a decoder at every step that gives the
+    next token's scores. With ``tie_weights`` the decoder is the embedding matrix itself (Press & Wolf 2017), through
+    a ``projection`` from ``hidden_size`` to ``embedding_dim`` when the two differ."""
+
+    vocab_size: int
+    cell: str = "lstm"
+    embedding_dim: int = 256
+    hidden_size: int = 512
+    num_layers: int = 2
+    dropout: float = 0.2  # on the embeddings, between layers and before the decoder, in training only
+    weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden matrices (AWD-LSTM), in training only
+    tie_weights: bool = True
+    backend: str = "fused"
+
+    def __post_init__(self) -> None:
+        _check(
+            [
+                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
+                (
+                    self.backend in CHOICES["backend"],
+                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
+                ),
+                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
+                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
+                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
+                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+                (0.0 <= self.weight_drop < 1.0, f"weight_drop must be in [0, 1), got {self.weight_drop}"),
+            ]
+        )
+
+    @property
+    def projected(self) -> bool:
+        """Whether a projection maps the top layer's outputs to the embedding size for the tied decoder."""
+        return self.tie_weights and self.hidden_size != self.embedding_dim
+
+
+def _language_model_shapes(c: LanguageModelConfig) -> dict[str, tuple[int, ...]]:
+    shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, 1)
+    if c.projected:
+        shapes["projection.weight"] = (c.embedding_dim, c.hidden_size)
+    if not c.tie_weights:
+        shapes["decoder.weight"] = (c.vocab_size, c.hidden_size)
+    shapes["decoder.bias"] = (c.vocab_size,)
+    return shapes
+
+
+# The one registry of what a model directory may hold: task name -> its configuration class.
+TASK_CONFIGS: dict[str, type] = {"classify": ClassifierConfig, "lm": LanguageModelConfig}
+
+
+def task_of(config: ClassifierConfig | LanguageModelConfig) -> str:
+    """The task a configuration belongs to, as ``config.json`` and ``--task`` name it."""
+    return next(task for task, kind in TASK_CONFIGS.items() if isinstance(config, kind))

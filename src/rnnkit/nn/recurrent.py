@@ -81,6 +81,11 @@ class Recurrent(nn.Module):
         num_layers: stacked layers, L; layer ``k+1`` reads the outputs of layer ``k``.
         bidirectional: also run each sequence backwards (D = 2) and join both outputs.
         dropout: dropout on the outputs of every layer but the last, in training mode only.
+        weight_drop: DropConnect on the hidden-to-hidden matrices ``weight_hh*`` (AWD-LSTM, Merity et al. 2017),
+            in training mode only: each forward call zeroes each of their entries with this probability and
+            scales the rest by ``1/(1-p)``; the same dropped matrix then serves every time step, so the
+            recurrence itself is regularised while the fused kernels still run. The raw weights are what is
+            saved and what evaluation uses; gradients reach them through the mask.
         nonlinearity: ``"tanh"`` or ``"relu"``, for ``cell="rnn"``.
         backend: ``"fused"`` (torch's kernels) or ``"explicit"`` (the cell formulas in a loop).
 
@@ -104,6 +109,7 @@ class Recurrent(nn.Module):
         nonlinearity: str = "tanh",
         bias: bool = True,
         backend: str = "fused",
+        weight_drop: float = 0.0,
     ) -> None:
         super().__init__()
         if cell not in CELLS:
@@ -119,6 +125,8 @@ class Recurrent(nn.Module):
             )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if not 0.0 <= weight_drop < 1.0:
+            raise ValueError(f"weight_drop must be in [0, 1), got {weight_drop}")
         self.cell = cell
         self.input_size = input_size
         self.hidden_size = hidden_size
@@ -126,6 +134,7 @@ class Recurrent(nn.Module):
         self.bidirectional = bidirectional
         self.num_directions = 2 if bidirectional else 1
         self.dropout = dropout
+        self.weight_drop = weight_drop
         self.nonlinearity = nonlinearity
         self.bias = bias
         self.backend = backend
@@ -150,8 +159,14 @@ class Recurrent(nn.Module):
             nn.init.uniform_(p, -bound, bound)
 
     def _weights(self, suffix: str) -> list[Tensor]:
+        """The weights of one layer and direction as this forward call uses them. Called once per layer and
+        direction per call, so with ``weight_drop`` each call draws one DropConnect mask per ``weight_hh``,
+        shared by every time step."""
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
-        return [getattr(self, name + suffix) for name in names]
+        weights = [getattr(self, name + suffix) for name in names]
+        if self.weight_drop > 0 and self.training:
+            weights[1] = dropout(weights[1], self.weight_drop)  # (G*H, H): W_hh with entries dropped
+        return weights
 
     @property
     def output_size(self) -> int:
@@ -161,6 +176,7 @@ class Recurrent(nn.Module):
         return (
             f"{self.cell}, {self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
             f"bidirectional={self.bidirectional}, dropout={self.dropout}, backend={self.backend!r}"
+            + (f", weight_drop={self.weight_drop}" if self.weight_drop else "")
         )
 
     # ----------------------------------------------------------------------------------------- checks

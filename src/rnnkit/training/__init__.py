@@ -9,6 +9,8 @@ from rnnkit.training.trainer import (
     fit,
     predict_logits,
     seed_everything,
+    train_loop,
+    train_step,
 )
 
 __all__ = [
@@ -21,4 +23,6 @@ __all__ = [
     "format_report",
     "predict_logits",
     "seed_everything",
+    "train_loop",
+    "train_step",
 ]

@@ -1,8 +1,11 @@
-"""The training loop: AdamW, warm-up then linear decay, adversarial training, clipping, early stopping with the
-best weights restored, a progress bar, a JSONL log, a checkpoint each epoch and resume.
+"""The one training loop, for every task: AdamW, warm-up then linear decay, adversarial training, clipping, early
+stopping with the best weights restored, a time budget, a progress bar, a JSONL log, a checkpoint each epoch and
+resume.
 
-Read it top to bottom: :func:`fit` is the whole loop. A run interrupted at any point resumes from its last
-finished epoch and ends with the same weights as a run never interrupted (same seed, same data, CPU).
+Read it top to bottom: :func:`train_loop` is the whole loop and :func:`train_step` one step of it; the task
+(:mod:`rnnkit.tasks`) supplies the batches, the loss of a batch and the validation score. :func:`fit` is the loop
+for a classifier. A run interrupted at any point resumes from its last finished epoch and ends with the same
+weights as a run never interrupted (same seed, same data, CPU).
 """
 
 from __future__ import annotations
@@ -20,15 +23,15 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 from tqdm import tqdm
 
-from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
+from rnnkit.data import EncodedTexts
 from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes, atomic_write_text
-from rnnkit.training.metrics import classification_report
+from rnnkit.tasks import Batch, StepResult, Task
+from rnnkit.tasks.classify import METRICS, ClassifyTask, evaluate_model, predict_logits
 
-METRICS = ("accuracy", "macro_f1")
+__all__ = ["METRICS", "SCHEDULES", "evaluate_model", "fit", "predict_logits", "train_loop", "train_step"]
 SCHEDULES = ("linear", "constant")
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -49,6 +52,7 @@ class TrainConfig:
     average: float = 0.0  # decay of the exponential moving average of the weights; 0 = no averaging
     label_smoothing: float = 0.0
     adversarial: float = 0.0  # size (L2 norm per text) of the adversarial move of the word embeddings; 0 = off
+    max_minutes: float | None = None  # stop once this much time has passed, keeping the best model so far
 
     def __post_init__(self) -> None:
         checks = [
@@ -64,6 +68,7 @@ class TrainConfig:
             (0 <= self.average < 1, f"average must be in [0, 1), got {self.average}"),
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
             (self.adversarial >= 0, f"adversarial must not be negative, got {self.adversarial}"),
+            (self.max_minutes is None or self.max_minutes > 0, f"max_minutes must be positive, got {self.max_minutes}"),
         ]
         for ok, message in checks:
             if not ok:
@@ -74,8 +79,9 @@ class TrainConfig:
 class FitResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int = 0
-    best_score: float = float("-inf")
+    best_score: float = float("-inf")  # the best validation score, negated when lower is better
     stopped_early: bool = False
+    out_of_time: bool = False  # stopped by max_minutes
 
 
 def seed_everything(seed: int) -> None:
@@ -83,28 +89,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-@torch.inference_mode()
-def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) -> torch.Tensor:
-    """Logits ``[N, C]`` in the data's order; batches sorted by length so padding stays small."""
-    was_training = model.training
-    model.eval()
-    outputs, order = [], []
-    for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
-        ids, lengths, _ = collate(data, batch)
-        outputs.append(model(ids, lengths))
-        order.append(torch.as_tensor(batch))
-    model.train(was_training)
-    logits = torch.cat(outputs)
-    result = torch.empty_like(logits)
-    result[torch.cat(order)] = logits
-    return result
-
-
-def evaluate_model(model: nn.Module, data: EncodedTexts, labels: list[str]) -> dict[str, Any]:
-    predicted = predict_logits(model, data).argmax(1)
-    return classification_report(data.labels.numpy(), predicted.numpy(), labels)
 
 
 def clip_gradients(parameters: list[nn.Parameter], max_norm: float) -> None:
@@ -119,27 +103,22 @@ def clip_gradients(parameters: list[nn.Parameter], max_norm: float) -> None:
         nn.utils.clip_grads_with_norm_(parameters, max_norm, norm)
 
 
-def adversarial_backward(
-    model: nn.Module, ids: torch.Tensor, lengths: torch.Tensor, targets: torch.Tensor, size: float, smoothing: float
-) -> tuple[torch.Tensor, torch.Tensor]:
+def adversarial_backward(model: nn.Module, task: Task, batch: Batch, size: float) -> StepResult:
     """Adversarial training (Miyato, Dai & Goodfellow 2017): back-propagate the loss on the batch and the loss on
-    the batch with its word embeddings moved by ``size`` (L2 norm per text) the way that raises the loss fastest.
+    the batch with its word embeddings moved by ``size`` (L2 norm per sequence) the way that raises the loss fastest.
 
     Small data sets are learnt by heart within a few epochs; training against the worst small change of each text's
     embeddings makes the network's answer hold still around every training text, which generalises better
     (measured in benchmarks/RESULTS.md). The direction is the gradient of the loss with respect to the embeddings,
-    got for free from the first backward pass by adding zeros that require a gradient. Returns the clean pass's
-    ``(loss, logits)``.
+    got for free from the first backward pass by adding zeros that require a gradient. Returns the clean pass.
     """
-    zeros = torch.zeros(model.noise_shape(ids), device=ids.device, requires_grad=True)
-    logits = model(ids, lengths, zeros)
-    loss = F.cross_entropy(logits, targets, label_smoothing=smoothing)
-    loss.backward()
+    zeros = torch.zeros(model.noise_shape(batch.ids), device=batch.ids.device, requires_grad=True)
+    clean = task.loss(model, batch, zeros)
+    clean.loss.backward()
     direction = zeros.grad.flatten(1)
     direction = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    moved = model(ids, lengths, (size * direction).view(zeros.shape))
-    F.cross_entropy(moved, targets, label_smoothing=smoothing).backward()
-    return loss, logits
+    task.loss(model, batch, (size * direction).view(zeros.shape)).loss.backward()
+    return clean
 
 
 def progress_bar(total: int, description: str, unit: str, enabled: bool) -> tqdm:
@@ -214,11 +193,30 @@ class WeightAverage:
             a.copy_(saved)
 
 
-def fit(
+def train_step(
     model: nn.Module,
-    train: EncodedTexts,
-    valid: EncodedTexts | None,
-    labels: list[str],
+    task: Task,
+    batch: Batch,
+    optimizer: torch.optim.Optimizer,
+    parameters: list[nn.Parameter],
+    config: TrainConfig,
+) -> StepResult:
+    """One step: the batch's loss (and its adversarial twin) back-propagated, gradients clipped, weights updated."""
+    optimizer.zero_grad(set_to_none=True)
+    if config.adversarial > 0:
+        result = adversarial_backward(model, task, batch, config.adversarial)
+    else:
+        result = task.loss(model, batch)
+        result.loss.backward()
+    clip_gradients(parameters, config.clip)
+    optimizer.step()
+    task.advance(result)
+    return result
+
+
+def train_loop(
+    model: nn.Module,
+    task: Task,
     config: TrainConfig,
     run_dir: str | Path | None = None,
     resume: bool = False,
@@ -227,13 +225,12 @@ def fit(
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     name: str = "",
 ) -> FitResult:
-    """Train ``model`` in place and leave the best weights (by validation ``config.metric``) in it."""
+    """Train ``model`` on ``task`` in place and leave the best weights (by the task's validation score) in it."""
     seed_everything(config.seed)
-    sampler = BucketBatchSampler(train.lengths, config.batch_size, shuffle=True, seed=config.seed)
     # fused=True: one kernel for the whole update; on a CPU it cut the optimizer from 30% to 9% of a step.
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     linear = config.schedule == "linear"
-    factor = warmup_linear_decay(config.epochs * len(sampler), config.warmup) if linear else constant_rate
+    factor = warmup_linear_decay(config.epochs * len(task), config.warmup) if linear else constant_rate
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     average = WeightAverage(model, config.average) if config.average > 0 else None
     result = FitResult()
@@ -241,6 +238,8 @@ def fit(
     stale = 0
     start_epoch = 1
     run_dir = Path(run_dir) if run_dir is not None else None
+    sign = 1.0 if task.higher_is_better else -1.0
+    deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
 
     if resume:
         state = load_checkpoint(run_dir, fingerprint)
@@ -260,54 +259,46 @@ def fit(
         if stale >= config.patience:
             result.stopped_early = True
             break
-        sampler.set_epoch(epoch)
         model.train()
+        task.start_epoch()
         started = time.perf_counter()
-        seen = tokens = correct = 0
+        seen = tokens = steps = 0
+        correct: int | None = None
         loss_sum = 0.0
-        bar = progress_bar(len(sampler), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
-        for batch in sampler:
-            ids, lengths, targets = collate(train, batch)
-            optimizer.zero_grad(set_to_none=True)
-            if config.adversarial > 0:
-                loss, logits = adversarial_backward(
-                    model, ids, lengths, targets, config.adversarial, config.label_smoothing
-                )
-            else:
-                logits = model(ids, lengths)
-                loss = F.cross_entropy(logits, targets, label_smoothing=config.label_smoothing)
-                loss.backward()
-            clip_gradients(parameters, config.clip)
-            optimizer.step()
+        bar = progress_bar(len(task), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
+        for batch in task.batches(epoch):
+            step = train_step(model, task, batch, optimizer, parameters, config)
             schedule.step()
             if average is not None:
                 average.update()
-            seen += len(batch)
-            tokens += int(lengths.sum())
-            loss_sum += float(loss.detach()) * len(batch)
-            correct += int((logits.argmax(1) == targets).sum())
-            rate = tokens / max(1e-9, time.perf_counter() - started)
-            bar.set_postfix(
-                loss=f"{loss_sum / seen:.4f}", acc=f"{correct / seen:.3f}", tok_s=f"{rate:,.0f}", refresh=False
-            )
+            steps += 1
+            seen += step.count
+            tokens += step.tokens
+            loss_sum += float(step.loss.detach()) * step.count
+            shown = {"loss": f"{loss_sum / seen:.4f}"}
+            if step.correct is not None:
+                correct = (correct or 0) + step.correct
+                shown["acc"] = f"{correct / seen:.3f}"
+            shown["tok_s"] = f"{tokens / max(1e-9, time.perf_counter() - started):,.0f}"
+            bar.set_postfix(shown, refresh=False)
             bar.update()
+            if deadline is not None and time.perf_counter() > deadline:
+                result.out_of_time = True
+                break
         bar.close()
         seconds = time.perf_counter() - started
-        record: dict[str, Any] = {
-            "epoch": epoch,
-            "train_loss": loss_sum / seen,
-            "train_accuracy": correct / seen,
-            "lr": schedule.get_last_lr()[0],
-            "seconds": seconds,
-            "tokens_per_second": tokens / seconds,
-        }
+        record: dict[str, Any] = {"epoch": epoch, "train_loss": loss_sum / max(1, seen)}
+        if correct is not None:
+            record["train_accuracy"] = correct / seen
+        record |= {"lr": schedule.get_last_lr()[0], "seconds": seconds, "tokens_per_second": tokens / seconds}
+        if steps < len(task):
+            record["steps"] = steps  # a part of the epoch: the time budget ran out
         if average is not None:
             average.swap()  # score and keep the averaged weights; swapped back before the next epoch
-        if valid is not None:
-            report = evaluate_model(model, valid, labels)
-            record["valid_accuracy"] = report["accuracy"]
-            record["valid_macro_f1"] = report["macro_f1"]
-            score = report[config.metric]
+        if task.has_validation:
+            figures = task.validate(model)
+            record.update({f"valid_{k}": v for k, v in figures.items()})
+            score = sign * figures[task.score]
         else:
             score = float(epoch)  # no validation: the last epoch is the best one
         if score > result.best_score:
@@ -340,16 +331,43 @@ def fit(
                     "best_score": result.best_score,
                     "stale": stale,
                     "epoch": epoch,
+                    "step": steps,  # batches done in this epoch; all of them unless the time budget ran out
                     "torch_rng": torch.get_rng_state(),
                     "fingerprint": fingerprint,
                 },
             )
         if on_epoch_end is not None:
             on_epoch_end(record)
+        if result.out_of_time:
+            if progress:
+                tqdm.write(
+                    f"{name}stopped after {config.max_minutes:g} minutes (--max-minutes), in epoch {epoch}; "
+                    f"kept the best epoch, {result.best_epoch}",
+                    file=sys.stderr,
+                )
+            break
     else:
         result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
     model.load_state_dict(best_state)
     return result
+
+
+def fit(
+    model: nn.Module,
+    train: EncodedTexts,
+    valid: EncodedTexts | None,
+    labels: list[str],
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    fingerprint: str = "",
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    name: str = "",
+) -> FitResult:
+    """Train a classifier in place and leave the best weights (by validation ``config.metric``) in it."""
+    task = ClassifyTask(train, valid, labels, config.batch_size, config.seed, config.metric, config.label_smoothing)
+    return train_loop(model, task, config, run_dir, resume, fingerprint, progress, on_epoch_end, name)
 
 
 def write_log(run_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -1,0 +1,66 @@
+"""Layer 4½: what each kind of model learns from, and how it is scored; the one training loop runs any of them.
+
+A task turns its examples into batches, says the loss of a batch and scores the network on validation data (with
+the direction of its score). Everything else — optimiser, schedule, clipping, early stopping, checkpoints and
+resume, progress, logs, weight averaging, adversarial moves — lives once in :mod:`rnnkit.training.loop`.
+
+``TASKS`` names them as ``config.json``, ``--task`` and the option table do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from rnnkit.options import TASKS
+
+__all__ = ["TASKS", "TASK_TITLES", "Batch", "StepResult", "Task"]
+TASK_TITLES = {"classify": "a text classifier", "lm": "a language model"}
+
+
+@dataclass
+class Batch:
+    """A training batch as the network reads it: ``ids`` ``[B, T]``, ``lengths`` ``[B]`` (``None``: all ``T``
+    long) and the ``targets`` the loss compares with (a class per text, or the next token at every step)."""
+
+    ids: Any
+    lengths: Any
+    targets: Any
+
+
+@dataclass
+class StepResult:
+    """What one forward pass over a training batch gives the loop."""
+
+    loss: Any  # a scalar tensor: the batch's mean loss, back-propagated by the loop
+    count: int  # what that mean is over (texts, or tokens), for the epoch's running mean
+    tokens: int  # input tokens read, for the rate on the progress bar
+    correct: int | None = None  # right answers, where the task has them
+    carry: Any = None  # state to carry into the next batch (a language model's recurrent state), if any
+
+
+class Task(Protocol):
+    """What the training loop needs from a kind of model."""
+
+    score: str  # the validation figure that picks the best epoch, e.g. "macro_f1" or "loss"
+    higher_is_better: bool
+    has_validation: bool  # without validation data the last epoch is kept
+
+    def __len__(self) -> int:
+        """Training batches per epoch."""
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        """The training batches of ``epoch``: the same seed and epoch give the same batches."""
+
+    def loss(self, model: Any, batch: Batch, noise: Any = None) -> StepResult:
+        """The loss of ``batch``; ``noise`` (shaped ``model.noise_shape``) is added to the word embeddings."""
+
+    def advance(self, result: StepResult) -> None:
+        """Take what the clean pass over a batch carries into the next one (nothing for most tasks)."""
+
+    def start_epoch(self) -> None:
+        """Called before each epoch's first batch (a language model starts its streams from a zero state)."""
+
+    def validate(self, model: Any) -> dict[str, float]:
+        """Validation figures, ``score`` among them."""

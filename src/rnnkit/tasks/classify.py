@@ -1,0 +1,87 @@
+"""Classification: one label per text. Length-bucketed batches, cross-entropy on the class scores, and
+accuracy and macro-F1 on the validation cut."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
+from rnnkit.metrics import classification_report
+from rnnkit.tasks import Batch, StepResult
+
+METRICS = ("accuracy", "macro_f1")
+
+
+@torch.inference_mode()
+def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) -> Tensor:
+    """Logits ``[N, C]`` in the data's order; batches sorted by length so padding stays small."""
+    was_training = model.training
+    model.eval()
+    outputs, order = [], []
+    for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
+        ids, lengths, _ = collate(data, batch)
+        outputs.append(model(ids, lengths))
+        order.append(torch.as_tensor(batch))
+    model.train(was_training)
+    logits = torch.cat(outputs)
+    result = torch.empty_like(logits)
+    result[torch.cat(order)] = logits
+    return result
+
+
+def evaluate_model(model: nn.Module, data: EncodedTexts, labels: list[str]) -> dict[str, Any]:
+    predicted = predict_logits(model, data).argmax(1)
+    return classification_report(data.labels.numpy(), predicted.numpy(), labels)
+
+
+class ClassifyTask:
+    """Labelled texts in length-bucketed batches of ``batch_size``, scored by validation ``metric``."""
+
+    higher_is_better = True
+
+    def __init__(
+        self,
+        train: EncodedTexts,
+        valid: EncodedTexts | None,
+        labels: list[str],
+        batch_size: int,
+        seed: int = 0,
+        metric: str = "macro_f1",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        if metric not in METRICS:
+            raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+        self.train, self.valid, self.labels = train, valid, labels
+        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed)
+        self.score = metric
+        self.label_smoothing = label_smoothing
+        self.has_validation = valid is not None
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        self.sampler.set_epoch(epoch)
+        for indices in self.sampler:
+            yield Batch(*collate(self.train, indices))
+
+    def start_epoch(self) -> None:
+        pass
+
+    def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
+        logits = model(batch.ids, batch.lengths, noise)  # (B, C)
+        loss = F.cross_entropy(logits, batch.targets, label_smoothing=self.label_smoothing)
+        correct = int((logits.detach().argmax(1) == batch.targets).sum())
+        return StepResult(loss, len(batch.ids), int(batch.lengths.sum()), correct)
+
+    def advance(self, result: StepResult) -> None:
+        pass
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        report = evaluate_model(model, self.valid, self.labels)
+        return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}

@@ -1,0 +1,79 @@
+"""Language modelling: predict the next token at every step of running text.
+
+The classical recipe (Zaremba et al. 2014; Karpathy's char-rnn; PyTorch's word-language-model example): the corpus
+is cut into ``B`` parallel streams, read in windows of ``T`` tokens, and the recurrent state is carried from one
+window to the next, detached, so that the network learns from context longer than a window at the cost of
+back-propagating through one (truncated backpropagation through time). The loss is the cross-entropy of every next
+token, in nats per token; validation reads the held-out text the same way, from a zero state, every token counted
+once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data.corpus import batchify, windows
+from rnnkit.metrics import language_model_figures
+from rnnkit.models.language_model import detach_state
+from rnnkit.tasks import Batch, StepResult
+
+VALID_STREAMS = 8  # validation text cut into this many streams: enough to batch, few enough to keep context
+
+
+@torch.inference_mode()
+def corpus_loss(model: nn.Module, ids: Tensor, window: int, streams: int = VALID_STREAMS) -> tuple[float, int]:
+    """``(mean loss in nats per token, tokens counted)`` of ``model`` on the token stream ``ids``, read as
+    ``streams`` parallel streams (fewer for a short text) in windows of ``window`` with the state carried."""
+    was_training = model.training
+    model.eval()
+    streams = max(1, min(streams, (len(ids) - 1) // 2))
+    total, count, state = 0.0, 0, None
+    for inputs, targets in windows(batchify(ids, streams), window):
+        logits, state = model(inputs, state)  # (B, t, V)
+        total += float(F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum"))
+        count += targets.numel()
+    model.train(was_training)
+    return total / count, count
+
+
+class LanguageModelTask:
+    """The training text as ``batch_size`` streams read in windows of ``window`` tokens; validation loss (lower is
+    better) on the held-out text."""
+
+    score = "loss"
+    higher_is_better = False
+
+    def __init__(self, train: Tensor, valid: Tensor | None, batch_size: int, window: int, characters: bool) -> None:
+        self.streams = batchify(train, batch_size)  # (B, N)
+        self.window = window
+        self.valid = valid
+        self.characters = characters
+        self.has_validation = valid is not None
+        self.state: Any = None
+
+    def __len__(self) -> int:
+        return -(-(self.streams.shape[1] - 1) // self.window)
+
+    def start_epoch(self) -> None:
+        self.state = None  # each epoch reads the streams from their start
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        for inputs, targets in windows(self.streams, self.window):
+            yield Batch(inputs, None, targets)
+
+    def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
+        logits, state = model(batch.ids, self.state, noise)  # (B, t, V)
+        loss = F.cross_entropy(logits.flatten(0, 1), batch.targets.flatten())
+        return StepResult(loss, batch.targets.numel(), batch.ids.numel(), carry=detach_state(state))
+
+    def advance(self, result: StepResult) -> None:
+        self.state = result.carry
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        loss, _ = corpus_loss(model, self.valid, self.window)
+        return language_model_figures(loss, self.characters)

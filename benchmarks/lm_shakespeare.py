@@ -10,6 +10,7 @@ the same network sizes), generation speed on onnxruntime and torch, and three sa
 
 Usage: python benchmarks/lm_shakespeare.py [--minutes 10] [--seed 0] [--shared ../shared] [--skip-plain]
        python benchmarks/lm_shakespeare.py --speed-only
+       python benchmarks/lm_shakespeare.py --plot curves.png --logs run1.log run2.log  (outputs of earlier runs)
        python benchmarks/lm_shakespeare.py --generation-only runs/train  (a model trained by: rnnkit train
            ../shared/datasets/tinyshakespeare/train.txt --task lm --valid ../shared/datasets/tinyshakespeare/valid.txt)
 """
@@ -204,6 +205,38 @@ def cli_first_token(run_dir: Path, rounds: int = 5) -> dict[str, float]:
     return figures
 
 
+def plot_curves(curves: dict[str, list[dict]], path: Path) -> None:
+    """Validation loss against minutes of training, one line per run (needs matplotlib: pip install 'rnnkit[bench]')."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.2), dpi=120)
+    for name, points in curves.items():
+        axes.plot([p["minutes"] for p in points], [p["valid_loss"] for p in points], marker="o", label=name)
+    axes.axhline(1.45, color="grey", linestyle=":", linewidth=1, label="target 1.45")
+    axes.set(xlabel="minutes of training (2-core CPU)", ylabel="validation loss (nats per character)")
+    axes.set_title("tinyshakespeare, character LSTM 2 x 512")
+    axes.grid(alpha=0.3)
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def curves_from_logs(logs: list[Path]) -> dict[str, list[dict]]:
+    """The runs printed by this script (its JSON lines), named by the log they came from."""
+    curves = {}
+    for log in logs:
+        for line in log.read_text().splitlines():
+            if line.startswith('{"rnnkit": ['):
+                record = json.loads(line)
+                curves[f"rnnkit ({log.stem})"] = record["rnnkit"]
+                if "plain" in record:
+                    curves["plain PyTorch loop"] = record["plain"]
+    return curves
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
@@ -214,7 +247,12 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], help="an rnnkit option, NAME=VALUE (repeatable)")
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--generation-only", type=Path, help="a trained run directory: time generation only")
+    parser.add_argument("--plot", type=Path, help="write the loss curves of the logs given with --logs to this PNG")
+    parser.add_argument("--logs", type=Path, nargs="*", default=[], help="earlier outputs of this script, to plot")
     args = parser.parse_args()
+    if args.plot:
+        plot_curves(curves_from_logs(args.logs), args.plot)
+        return
     if args.generation_only:
         print(
             json.dumps({"generation": generation_speed(args.generation_only) | cli_first_token(args.generation_only)})

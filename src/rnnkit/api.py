@@ -110,6 +110,10 @@ def train(data: str | Path | list[str | Path] | None = None, **options: Any) -> 
     in ``pipeline.training["valid"]``.
     """
     opts = train_options(options)
+    if "task" not in options and str(data).lower().endswith(".conllu"):  # the one file kind that implies a task
+        raise RnnkitError(
+            f"{data} is CoNLL-U, which implies --task tag: tagging is not in this release yet (classify, lm are)"
+        )
     if opts.task == "lm":
         return train_language_model(data, opts)
     return train_classifier(data, opts)

@@ -278,9 +278,11 @@ def train(data, test, format_, text_column, **options) -> None:
     from rnnkit.metrics import format_report
 
     try:
-        if options["task"] != "lm" and len(data) > 1:
+        if click.get_current_context().get_parameter_source("task") == click.core.ParameterSource.DEFAULT:
+            options.pop("task")  # not asked for: rnnkit.train infers it from the file (.conllu) or takes classify
+        if options.get("task") != "lm" and len(data) > 1:
             raise RnnkitError("a classifier trains on one labelled file (several text files are for --task lm)")
-        source = list(data) if options["task"] == "lm" else (data[0] if data else None)
+        source = list(data) if options.get("task") == "lm" else (data[0] if data else None)
         pipeline = train_pipeline(source, test=test, format=format_, text_column=list(text_column) or None, **options)
     except KeyboardInterrupt:
         click.echo(

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from rnnkit.errors import ModelFileError, RnnkitError
+from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 from rnnkit.modeldir import (
     FILES,
     FORMAT,
@@ -24,8 +25,13 @@ from rnnkit.modeldir import (
     check_max_length,
     tokenizer_from_settings,
 )
+from rnnkit.models.config import LanguageModelConfig
 from rnnkit.runtime import OnnxPredictor
 from rnnkit.text import UNK_ID, Vocab
+
+INT64, FLOAT = 7, 1  # onnx.TensorProto's element types, named without importing onnx
+CLASSIFIER_INPUTS = {"ids": INT64, "lengths": INT64}
+CLASSIFIER_OUTPUTS = {"probabilities": FLOAT}
 
 MAX_EXPORTED_BYTES = 2**31 - 1  # protobuf reads no message over 2 GiB, so no exported model is larger
 # The operators rnnkit.onnxgraph writes (tests hold every network to this list). Anything else in a file is not
@@ -47,8 +53,9 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def load_exported(path: str | Path) -> OnnxPredictor:
-    """An ONNX file written by ``rnnkit export``, checked, ready to predict and evaluate with onnxruntime.
+def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator:
+    """An ONNX file written by ``rnnkit export``, checked, ready to run on onnxruntime: a classifier's
+    :class:`OnnxPredictor` (predicts, evaluates) or a language model's :class:`OnnxGenerator` (writes, evaluates).
 
     The file may come from anyone, so before it is used: its size; that it parses as ONNX; its metadata (``format``,
     the labels, tokenizer, vocabulary and truncation length, each of the right type); its graph's inputs, outputs
@@ -83,13 +90,12 @@ def load_exported(path: str | Path) -> OnnxPredictor:
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("format") not in (FORMAT, LEGACY_FORMAT):
         raise ModelFileError(f"{path}: not a model exported by rnnkit (its metadata has no format {FORMAT!r})")
-    if meta.get("task", "classify") != "classify":  # rnnkit 0.1's files name no task: classifiers
-        raise ModelFileError(
-            f"{path}: an exported {meta.get('task')!r} model; this rnnkit reads exported classifiers only: "
-            f"use the model directory"
-        )
+    task = meta.get("task", "classify")  # rnnkit 0.1's files name no task: classifiers
+    if task not in ("classify", "lm"):
+        raise ModelFileError(f"{path}: an exported {task!r} model; this rnnkit reads classifiers and language models")
     values = {}
-    for key in ("format_version", "labels", "tokenizer", "vocab", "max_length"):
+    keys = ("labels", "max_length") if task == "classify" else ("model",)
+    for key in ("format_version", "tokenizer", "vocab", *keys):
         if key not in meta and key != "format_version":  # files from rnnkit 0.1 have no format_version: version 1
             raise ModelFileError(f"{path}: its metadata has no {key!r}; export the model again with 'rnnkit export'")
         try:
@@ -104,13 +110,24 @@ def load_exported(path: str | Path) -> OnnxPredictor:
             f"{path}: exported in model format {version}; this rnnkit reads {FORMAT_VERSION}: upgrade rnnkit"
         )
     try:
-        labels = check_labels(values["labels"])
         tokenizer = tokenizer_from_settings(values["tokenizer"])
         vocab = Vocab.from_dict({"tokens": values["vocab"]})
-        max_length = check_max_length(values["max_length"])
+        if task == "lm":
+            if not isinstance(values["model"], dict):
+                raise ValueError("model must be an object")
+            config = LanguageModelConfig.from_dict(values["model"])
+            if config.vocab_size != len(vocab):
+                raise ValueError(
+                    f"the model was built for {config.vocab_size} tokens, the vocabulary lists {len(vocab)}"
+                )
+        else:
+            labels = check_labels(values["labels"])
+            max_length = check_max_length(values["max_length"])
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
-    _check_graph(model.graph, len(vocab), path)
+    if task == "lm":
+        return _language_model(path, model.graph, data, tokenizer, vocab, config)
+    _check_graph(model.graph, len(vocab), path, CLASSIFIER_INPUTS, CLASSIFIER_OUTPUTS)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # fatal only: the error is raised, and reported once, below
     ids = np.array([[len(vocab) - 1, UNK_ID]], dtype=np.int64)
@@ -131,18 +148,42 @@ def load_exported(path: str | Path) -> OnnxPredictor:
     return OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path))
 
 
-def _check_graph(graph: Any, vocab_size: int, path: Path) -> None:
-    """The graph of an exported file: ``ids`` and ``lengths`` in, ``probabilities`` out, rnnkit's operators only,
-    every weight inside the file, and an embedding (a float matrix gathered) of one row per word."""
+def _language_model(
+    path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, config: LanguageModelConfig
+) -> OnnxGenerator:
+    """An exported language model, its graph checked and tried on the largest token id from the start state."""
+    import onnxruntime
+
+    states = ["h", "c"] if config.cell == "lstm" else ["h"]
+    inputs = {"ids": INT64} | {f"{s}0": FLOAT for s in states}
+    _check_graph(graph, len(vocab), path, inputs, {"logits": FLOAT} | {f"{s}n": FLOAT for s in states})
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
+    try:
+        session = OnnxLanguageModelSession(
+            config, onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+        )
+        logits, _ = session(np.array([[len(vocab) - 1]], dtype=np.int64), None)
+    except Exception as e:  # onnxruntime's errors share no base class short of Exception
+        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
+    if not isinstance(logits, np.ndarray) or logits.shape != (1, 1, len(vocab)) or not np.isfinite(logits).all():
+        shape = getattr(logits, "shape", type(logits).__name__)
+        raise ModelFileError(f"{path}: the network gives {shape} scores for one token, not {len(vocab)} finite ones")
+    return OnnxGenerator(tokenizer, vocab, config, session)
+
+
+def _check_graph(graph: Any, vocab_size: int, path: Path, inputs: dict[str, int], outputs: dict[str, int]) -> None:
+    """The graph of an exported file: the ``inputs`` and ``outputs`` its task has (name: element type), rnnkit's
+    operators only, every weight inside the file, and an embedding (a float matrix gathered) of one row per word."""
     from onnx import TensorProto
 
     initializers = {t.name: t for t in graph.initializer}
-    inputs = {i.name: i.type.tensor_type.elem_type for i in graph.input if i.name not in initializers}
-    outputs = {o.name: o.type.tensor_type.elem_type for o in graph.output}
-    if inputs != {"ids": TensorProto.INT64, "lengths": TensorProto.INT64}:
-        raise ModelFileError(f"{path}: the graph must take ids and lengths (int64), it takes {sorted(inputs)}")
-    if outputs != {"probabilities": TensorProto.FLOAT}:
-        raise ModelFileError(f"{path}: the graph must give probabilities (float), it gives {sorted(outputs)}")
+    found_inputs = {i.name: i.type.tensor_type.elem_type for i in graph.input if i.name not in initializers}
+    found_outputs = {o.name: o.type.tensor_type.elem_type for o in graph.output}
+    if found_inputs != inputs:
+        raise ModelFileError(f"{path}: the graph must take {', '.join(inputs)}; it takes {sorted(found_inputs)}")
+    if found_outputs != outputs:
+        raise ModelFileError(f"{path}: the graph must give {', '.join(outputs)}; it gives {sorted(found_outputs)}")
     foreign = sorted(
         {
             f"{n.domain}.{n.op_type}" if n.domain else n.op_type

@@ -177,11 +177,14 @@ class OnnxLanguageModelSession:
 
 
 class OnnxGenerator(Generator):
-    """A saved language model run by onnxruntime: loads, writes and evaluates without importing torch."""
+    """A language model run by onnxruntime, from a model directory or an exported file: loads, writes and
+    evaluates without importing torch."""
 
-    def __init__(self, tokenizer: Tokenizer, vocab: Vocab, config: LanguageModelConfig, weights: dict) -> None:
+    def __init__(
+        self, tokenizer: Tokenizer, vocab: Vocab, config: LanguageModelConfig, session: OnnxLanguageModelSession
+    ) -> None:
         super().__init__(tokenizer, vocab, config)
-        self.session = OnnxLanguageModelSession.build(config, weights)
+        self.session = session
 
     def __repr__(self) -> str:
         return f"OnnxGenerator({self.config.cell.upper()} x {self.config.num_layers}, {len(self.vocab)} tokens)"

@@ -208,9 +208,10 @@ def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator:
     classifier's :class:`OnnxPredictor`, or a language model's :class:`rnnkit.generator.OnnxGenerator`."""
     saved = read_model_dir(directory)
     if saved.task == "lm":
-        from rnnkit.generator import OnnxGenerator
+        from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 
-        return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, saved.weights)
+        session = OnnxLanguageModelSession.build(saved.config, saved.weights)
+        return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, session)
     return OnnxPredictor.from_saved(saved, str(directory))
 
 

@@ -281,3 +281,27 @@ def test_stream_yields_each_piece_as_soon_as_it_is_drawn(trained):
     finally:
         del lm.step
     assert len(rest) == 49 and calls[1:] == [(1, 1)] * 49
+
+
+def test_a_conllu_file_implies_tagging_which_is_not_here_yet(tmp_path):
+    data = tmp_path / "train.conllu"
+    data.write_text("1\tHello\thello\tINTJ\t_\t_\t0\troot\t_\t_\n\n")
+    with pytest.raises(RnnkitError, match="implies --task tag"):
+        rnnkit.train(data)
+    one_line_error(cli("train", data), "implies --task tag")
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime is not installed")
+def test_an_exported_language_model_is_a_model_too(trained, tmp_path):
+    from rnnkit.export import export_onnx
+    from rnnkit.exported import load_exported
+
+    lm, out = trained
+    path = tmp_path / "lm.onnx"
+    export_onnx(out, path)
+    exported = load_exported(path)
+    assert exported.generate("ROMEO:", length=30, seed=4) == lm.generate("ROMEO:", length=30, seed=4)
+    assert exported.evaluate(TEXT)["loss"] == pytest.approx(lm.evaluate(TEXT)["loss"], abs=1e-5)
+    written = cli("generate", path, "--prompt", "ROMEO:", "--length", "30", "--seed", "4")
+    assert written.returncode == 0 and written.stdout.rstrip("\n") == lm.generate("ROMEO:", length=30, seed=4)
+    one_line_error(cli("predict", path, "x"), "is a language model: use rnnkit generate")

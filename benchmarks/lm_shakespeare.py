@@ -31,7 +31,7 @@ from torch.nn import functional as F
 import rnnkit
 from rnnkit.data.corpus import batchify, corpus_tokens, read_corpus, windows
 from rnnkit.models import LanguageModelConfig, build_model
-from rnnkit.tasks.language_model import LanguageModelTask
+from rnnkit.tasks.language_model import LanguageModelTask, validation_loss
 from rnnkit.text import CharTokenizer, Vocab
 from rnnkit.training import TrainConfig, train_step
 from rnnkit.training.trainer import seed_everything
@@ -83,20 +83,10 @@ def plain_loop(train: torch.Tensor, valid: torch.Tensor, vocab: Vocab, minutes: 
             if trained + (time.perf_counter() - started) / 60 > minutes:
                 break
         trained += (time.perf_counter() - started) / 60
-        points.append({"epoch": epoch, "minutes": trained, "valid_loss": plain_valid_loss(model, valid)})
+        loss = validation_loss(model, valid, WINDOW)  # the plain network scored exactly as rnnkit scores its own
+        points.append({"epoch": epoch, "minutes": trained, "valid_loss": loss})
         print(json.dumps({"plain": points[-1]}), flush=True)
     return points
-
-
-@torch.inference_mode()
-def plain_valid_loss(model: nn.Module, valid: torch.Tensor) -> float:
-    model.eval()
-    total, count, state = 0.0, 0, None
-    for inputs, targets in windows(batchify(valid, 8), WINDOW):
-        logits, state = model(inputs, state)
-        total += float(F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum"))
-        count += targets.numel()
-    return total / count
 
 
 def rnnkit_run(shared: Path, minutes: float, seed: int, out: Path, overrides: dict) -> tuple[list[dict], object]:

@@ -23,13 +23,11 @@ import numpy as np
 from rnnkit.data.corpus import EOL, corpus_tokens, read_corpus
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.generation import generate, start_token_id
-from rnnkit.metrics import language_model_figures
+from rnnkit.metrics import language_model_figures, text_loss
 from rnnkit.models.config import LanguageModelConfig
 from rnnkit.text import UNK_ID, Tokenizer, Vocab
 
 State = Any  # h [L, B, H], or (h, c) for LSTM, as NumPy arrays
-EVAL_STREAMS = 8  # a text is read as this many parallel streams (fewer if it is short), the state carried
-EVAL_WINDOW = 128
 
 
 class Generator:
@@ -114,24 +112,9 @@ class Generator:
         ids = np.array(self.vocab.encode(corpus_tokens(read_corpus(data), self.tokenizer)), dtype=np.int64)
         if len(ids) < 2:
             raise DataError(f"{source}: too short to evaluate a language model on (fewer than two tokens)")
-        streams = max(1, min(EVAL_STREAMS, (len(ids) - 1) // 2))
-        usable = (len(ids) - 1) // streams * streams + 1
-        total, count, state = 0.0, 0, None
-        # Stream b reads tokens b*n .. (b+1)*n and predicts each next one: every token after the first of each
-        # stream is counted once.
-        per = (usable - 1) // streams
-        inputs = ids[: usable - 1].reshape(streams, per)
-        targets = ids[1:usable].reshape(streams, per)
-        for start in range(0, per, EVAL_WINDOW):
-            logits, state = self.step(inputs[:, start : start + EVAL_WINDOW], state)  # (B, t, V)
-            logits = logits.astype(np.float64)
-            top = logits.max(-1, keepdims=True)
-            log_z = np.log(np.exp(logits - top).sum(-1)) + top[..., 0]  # (B, t)
-            chosen = np.take_along_axis(logits, targets[:, start : start + EVAL_WINDOW, None], -1)[..., 0]
-            total += float((log_z - chosen).sum())
-            count += chosen.size
-        report: dict[str, Any] = language_model_figures(total / count, self.characters)
-        report |= {"tokens": count, "unknown": int((targets == UNK_ID).sum()), "source": source}
+        loss, targets = text_loss(self.step, ids)
+        report: dict[str, Any] = language_model_figures(loss, self.characters)
+        report |= {"tokens": targets.size, "unknown": int((targets == UNK_ID).sum()), "source": source}
         return report
 
 

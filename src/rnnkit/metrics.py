@@ -1,4 +1,5 @@
-"""Classification metrics: accuracy, macro-F1, per-class precision/recall/F1/support, confusion matrix.
+"""Metrics: a classifier's accuracy, macro-F1, per-class precision/recall/F1/support and confusion matrix; a
+language model's loss on a text, perplexity and bits per character.
 
 NumPy only, no torch: evaluating a model run by onnxruntime (a model directory or an exported ``.onnx`` file) needs
 these figures without importing torch. ``rnnkit.training`` re-exports them for older imports.
@@ -7,6 +8,7 @@ these figures without importing torch. ``rnnkit.training`` re-exports them for o
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -76,3 +78,29 @@ def language_model_figures(loss: float, characters: bool) -> dict[str, float]:
     if characters:
         figures["bits_per_character"] = loss / math.log(2)
     return figures
+
+
+def text_loss(
+    step: Callable[[np.ndarray, Any], tuple[np.ndarray, Any]], ids: np.ndarray, streams: int = 8, window: int = 128
+) -> tuple[float, np.ndarray]:
+    """A language model's mean loss (nats per token) on the token stream ``ids``, and the targets it counted.
+
+    The text is read as ``streams`` parallel streams (fewer for a short text), in windows of ``window`` tokens with
+    the state carried, by ``step(ids [B, t], state) -> (logits [B, t, V], state)`` (``state`` ``None`` at the
+    start). Stream ``b`` reads its stretch of the text and predicts each next token, the first token of the next
+    stretch included, so every token after the text's first is counted once (up to a remainder shorter than
+    ``streams``). Training's validation and ``evaluate`` both score a text this way, on torch or onnxruntime.
+    """
+    streams = max(1, min(streams, (len(ids) - 1) // 2))
+    per = (len(ids) - 1) // streams
+    inputs = ids[: streams * per].reshape(streams, per)
+    targets = ids[1 : streams * per + 1].reshape(streams, per)
+    total, state = 0.0, None
+    for start in range(0, per, window):
+        logits, state = step(inputs[:, start : start + window], state)  # (B, t, V)
+        logits = np.asarray(logits, dtype=np.float64)
+        top = logits.max(-1, keepdims=True)
+        log_z = np.log(np.exp(logits - top).sum(-1)) + top[..., 0]  # (B, t)
+        chosen = np.take_along_axis(logits, targets[:, start : start + window, None], -1)[..., 0]
+        total += float((log_z - chosen).sum())
+    return total / targets.size, targets

@@ -305,3 +305,8 @@ def test_an_exported_language_model_is_a_model_too(trained, tmp_path):
     written = cli("generate", path, "--prompt", "ROMEO:", "--length", "30", "--seed", "4")
     assert written.returncode == 0 and written.stdout.rstrip("\n") == lm.generate("ROMEO:", length=30, seed=4)
     one_line_error(cli("predict", path, "x"), "is a language model: use rnnkit generate")
+
+
+def test_validation_during_training_and_evaluate_score_a_text_alike(tmp_path):
+    lm = rnnkit.train(TEXT, out=str(tmp_path / "r"), valid=str(TEXT), **{**TINY, "epochs": 1})
+    assert lm.training["valid"]["loss"] == pytest.approx(rnnkit.load(tmp_path / "r").evaluate(TEXT)["loss"], abs=1e-5)

@@ -13,32 +13,31 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.data.corpus import batchify, windows
-from rnnkit.metrics import language_model_figures
+from rnnkit.metrics import language_model_figures, text_loss
 from rnnkit.models.language_model import detach_state
 from rnnkit.tasks import Batch, StepResult
 
-VALID_STREAMS = 8  # validation text cut into this many streams: enough to batch, few enough to keep context
 
-
-@torch.inference_mode()
-def corpus_loss(model: nn.Module, ids: Tensor, window: int, streams: int = VALID_STREAMS) -> tuple[float, int]:
-    """``(mean loss in nats per token, tokens counted)`` of ``model`` on the token stream ``ids``, read as
-    ``streams`` parallel streams (fewer for a short text) in windows of ``window`` with the state carried."""
+def validation_loss(model: nn.Module, ids: Tensor, window: int) -> float:
+    """``model``'s loss (nats per token) on the token stream ``ids``, read as :func:`rnnkit.metrics.text_loss`
+    reads a text for ``rnnkit evaluate``: the same figure, from the network being trained."""
     was_training = model.training
     model.eval()
-    streams = max(1, min(streams, (len(ids) - 1) // 2))
-    total, count, state = 0.0, 0, None
-    for inputs, targets in windows(batchify(ids, streams), window):
-        logits, state = model(inputs, state)  # (B, t, V)
-        total += float(F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="sum"))
-        count += targets.numel()
+
+    @torch.inference_mode()
+    def step(inputs: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
+        logits, state = model(torch.from_numpy(inputs), state)  # (B, t, V)
+        return logits.numpy(), state
+
+    loss, _ = text_loss(step, ids.numpy(), window=window)
     model.train(was_training)
-    return total / count, count
+    return loss
 
 
 class LanguageModelTask:
@@ -75,5 +74,4 @@ class LanguageModelTask:
         self.state = result.carry
 
     def validate(self, model: nn.Module) -> dict[str, float]:
-        loss, _ = corpus_loss(model, self.valid, self.window)
-        return language_model_figures(loss, self.characters)
+        return language_model_figures(validation_loss(model, self.valid, self.window), self.characters)

@@ -23,15 +23,19 @@ from rnnkit.data import Examples, encode_texts, read_class_names, read_examples,
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.data.corpus import corpus_tokens, read_corpus
 from rnnkit.data.labels import label_order, label_problems
+from rnnkit.data.tagged import TaggedCorpus, is_tagged_file, read_tagged
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_json
-from rnnkit.models import ClassifierConfig, LanguageModelConfig, build_model, members_of
+from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model, members_of
 from rnnkit.options import TrainOptions, ensemble_members
-from rnnkit.pipeline import LanguageModelPipeline, Pipeline
+from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
 from rnnkit.rundir import CHECKPOINT, TEST_REPORT, choose_run_dir, data_name, member_dirs
+from rnnkit.tagger import check_tags
 from rnnkit.tasks.language_model import LanguageModelTask
+from rnnkit.tasks.tag import TagTask
 from rnnkit.text import TOKENIZERS, CharTokenizer, Vocab, WordTokenizer
+from rnnkit.text.sentences import encode_sentences, word_key
 from rnnkit.training import TrainConfig, classification_report, seed_everything, train_loop
 from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.trainer import evaluate_model
@@ -100,22 +104,25 @@ def majority_baseline(
     return baseline
 
 
-def train(data: str | Path | list[str | Path] | None = None, **options: Any) -> Pipeline | LanguageModelPipeline:
+def train(
+    data: str | Path | list[str | Path] | None = None, **options: Any
+) -> Pipeline | LanguageModelPipeline | TaggerPipeline:
     """Train a model and return it, saved in its run directory: a text classifier on a labelled file (the
-    default, ``task="classify"``), or a language model on running text (``task="lm"``; one file or a list).
+    default, ``task="classify"``), a language model on running text (``task="lm"``; one file or a list), or a
+    sequence tagger on tagged sentences (``task="tag"``, implied by a ``.conllu`` file).
 
     With ``data=None`` it trains a classifier on the bundled AG News sample and reports on its test split. The test
     report, if any, is in ``pipeline.report``; each network's per-epoch history in
     ``pipeline.training["members"][k]["history"]`` (one member unless it is an ensemble), the validation figures
     in ``pipeline.training["valid"]``.
     """
+    if "task" not in options and data is not None and not isinstance(data, list | tuple) and is_tagged_file(data):
+        options = {**options, "task": "tag"}  # CoNLL-U is the one kind of file that implies its task
     opts = train_options(options)
-    if "task" not in options and str(data).lower().endswith(".conllu"):  # the one file kind that implies a task
-        raise RnnkitError(
-            f"{data} is CoNLL-U, which implies --task tag: tagging is not in this release yet (classify, lm are)"
-        )
     if opts.task == "lm":
         return train_language_model(data, opts)
+    if opts.task == "tag":
+        return train_tagger(data, opts)
     return train_classifier(data, opts)
 
 
@@ -352,6 +359,119 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
     pipeline = LanguageModelPipeline(tokenizer, vocab, model, config, training)
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(opts.test) if opts.test else None
+    if pipeline.report is not None:
+        atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
+    pipeline.run_dir = run_dir
+    return pipeline
+
+
+def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
+    """:func:`train` for ``task="tag"``: a sequence tagger on a CoNLL-U or token-per-line file."""
+    if data is None or isinstance(data, list | tuple):
+        raise RnnkitError("a tagger learns from one tagged file: rnnkit train train.conllu --task tag")
+    if Path(data).suffix.lower() in (".csv", ".jsonl", ".json"):
+        raise DataError(
+            f"{data}: a tagger reads tagged sentences (CoNLL-U, or token per line with a blank line between "
+            f"sentences), not labelled texts; for a label per text, leave out --task tag"
+        )
+    corpus = read_tagged(data, tag_column=opts.tag_column)
+    tags = label_order({tag for sentence in corpus.tags for tag in sentence})
+    if len(tags) < 2:
+        raise DataError(f"{data}: every token has the tag {tags[0]!r}; a tagger needs at least two tags")
+    say(corpus.summary(), quiet=opts.quiet)
+
+    def checked(path: str) -> TaggedCorpus:
+        other = read_tagged(path, tag_column=opts.tag_column)
+        say(other.summary(), quiet=opts.quiet)
+        check_tags(other, tags, f"the training data {data}")
+        return other
+
+    tag_index = {tag: i for i, tag in enumerate(tags)}
+    test = checked(opts.test) if opts.test else None  # refused now, not after the training
+    seed_everything(opts.seed)
+    sentences = corpus.sentences
+    if opts.valid:
+        train_sentences, valid_sentences = sentences, checked(opts.valid).sentences
+    elif opts.valid_split > 0:  # a seeded random cut of the training sentences
+        order = np.random.default_rng(opts.seed).permutation(len(sentences))
+        cut = max(1, round(len(sentences) * opts.valid_split))
+        if cut >= len(sentences):
+            raise DataError(f"{data}: {len(sentences)} sentences are too few to hold some out for validation")
+        held = set(order[:cut].tolist())
+        train_sentences = [s for i, s in enumerate(sentences) if i not in held]
+        valid_sentences = [s for i, s in enumerate(sentences) if i in held]
+    else:
+        train_sentences, valid_sentences = sentences, []
+    lowercase = bool(opts.lowercase)
+    words = ([word_key(t, lowercase) for t in s.tokens] for s in train_sentences)
+    vocab = Vocab.build(words, min_freq=opts.min_freq, max_size=opts.max_vocab)
+    characters = Vocab.build([list(t) for s in train_sentences for t in s.tokens]) if opts.char_hidden else None
+
+    def encode(part):
+        return encode_sentences(
+            [s.tokens for s in part], vocab, characters, lowercase, [s.tags for s in part], tag_index
+        )
+
+    train_set = encode(train_sentences)
+    valid_set = encode(valid_sentences) if valid_sentences else None
+    try:
+        config = TaggerConfig(
+            vocab_size=len(vocab),
+            num_tags=len(tags),
+            alphabet_size=len(characters) if characters is not None else 0,
+            cell=opts.cell,
+            embedding_dim=opts.embedding_dim,
+            char_hidden_size=opts.char_hidden or TaggerConfig.char_hidden_size,
+            hidden_size=opts.hidden,
+            num_layers=opts.layers,
+            bidirectional=opts.bidirectional,
+            dropout=opts.dropout,
+            word_dropout=opts.word_dropout,
+            lowercase=lowercase,
+            crf=bool(opts.crf),
+            backend=opts.backend,
+        )
+        train_config = replace(loop_config(opts), metric="accuracy")
+    except ValueError as e:
+        raise RnnkitError(str(e)) from None
+    model = build_model(config)
+    task = TagTask(train_set, valid_set, opts.batch_size, opts.seed)
+    run_dir = choose_run_dir(opts, data_name(Path(data)))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
+    fingerprint = hashlib.sha256(
+        json.dumps([settings, str(data), tags, vocab.tokens, len(train_set)], sort_keys=True).encode()
+    ).hexdigest()
+    say(
+        f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} held out for validation), "
+        f"{len(tags)} tags, {len(vocab):,} words -> {run_dir}",
+        quiet=opts.quiet,
+    )
+    result = train_loop(
+        model,
+        task,
+        train_config,
+        run_dir,
+        resume=opts.resume and (run_dir / CHECKPOINT).exists(),
+        fingerprint=fingerprint,
+        progress=not opts.quiet,
+    )
+    best = result.history[result.best_epoch - 1] if result.history else {}
+    training = {
+        "data": str(data),
+        "tag_column": corpus.tag_column,
+        "options": settings,
+        "train_sentences": len(train_set),
+        "valid_sentences": len(valid_sentences),
+        "valid": {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")} or None,
+        "out_of_time": result.out_of_time,
+        "members": [{"seed": opts.seed, "best_epoch": result.best_epoch, "history": result.history}],
+    }
+    tokenizer = TOKENIZERS[opts.tokenizer](lowercase=False)  # raw text keeps its case: the characters need it
+    pipeline = TaggerPipeline(tokenizer, vocab, characters, tags, model, config, training)
+    pipeline.save(run_dir)
+    pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
         atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
     (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume

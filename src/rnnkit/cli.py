@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import click
 
 from rnnkit.options import CHOICES, TASK_DEFAULTS, TASK_ONLY, TASKS, TrainOptions
+from rnnkit.tasks import TASK_TITLES
 
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 130
@@ -151,7 +152,8 @@ def task_option(*names: str, **kwargs) -> click.Option:
     type=click.Choice(TASKS),
     default=D.task,
     show_default=True,
-    help="classify: a label per text; lm: a language model of running text (one or more text files).",
+    help="classify: a label per text; lm: a language model of running text (one or more text files); tag: a label "
+    "per token (CoNLL-U or token-per-line files; a .conllu file implies it).",
 )
 @click.option("--test", type=click.Path(dir_okay=False), help="A file to report on after training.")
 @click.option("--valid", type=click.Path(dir_okay=False), help="A validation file [default: a cut of DATA].")
@@ -192,6 +194,13 @@ def task_option(*names: str, **kwargs) -> click.Option:
     help="The decoder is the embedding matrix (Press & Wolf 2017), through a projection if the sizes differ "
     "[default: tied when --embedding-dim equals --hidden].",
 )
+@task_option(
+    "--tag-column",
+    help="The tags to learn: a CoNLL-U column name (upos when not given), or a token file's column number "
+    "(the last when not given).",
+)
+@task_option("--char-hidden", type=int, help="Size of the character encoder of each word, per direction (0: none).")
+@task_option("--crf/--no-crf", help="Score whole tag sequences with a conditional random field (Viterbi decoding).")
 @task_option(
     "--ensemble",
     type=int,
@@ -266,16 +275,17 @@ def task_option(*names: str, **kwargs) -> click.Option:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar and no summary of the data; warnings still show.")
 def train(data, test, format_, text_column, **options) -> None:
-    """Train a model on DATA and save it: a classifier (default: on the bundled AG News sample), or with --task lm
-    a language model.
+    """Train a model on DATA and save it: a classifier (default: on the bundled AG News sample), with --task lm
+    a language model, with --task tag a tagger.
 
-    DATA is a CSV, TSV or JSONL file with a text and a label column, or for --task lm one or more text files. The
-    model is saved in the run directory (see --out) and the test report, if there is a test set, is printed.
-    `rnnkit train --task lm --help` shows the language model's defaults.
+    DATA is a CSV, TSV or JSONL file with a text and a label column, for --task lm one or more text files, for
+    --task tag a CoNLL-U or token-per-line file. The model is saved in the run directory (see --out) and the test
+    report, if there is a test set, is printed. `rnnkit train --task lm --help` shows the language model's
+    defaults, `--task tag --help` the tagger's.
     """
     from rnnkit.api import train as train_pipeline
     from rnnkit.errors import RnnkitError
-    from rnnkit.metrics import format_report
+    from rnnkit.metrics import format_report, format_tagging_report
 
     try:
         if click.get_current_context().get_parameter_source("task") == click.core.ParameterSource.DEFAULT:
@@ -302,6 +312,16 @@ def train(data, test, format_, text_column, **options) -> None:
             click.echo(f"\ntest set {pipeline.report['source']}: {format_lm_report(pipeline.report)}")
         click.echo(f'\nnext: rnnkit generate {pipeline.run_dir} --prompt "Some text"')
         return
+    if pipeline.task == "tag":
+        if pipeline.training["out_of_time"]:
+            click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
+        if pipeline.training["valid"] is not None:
+            click.echo(f"validation: token accuracy {pipeline.training['valid']['accuracy']:.4f}")
+        if pipeline.report is not None:
+            click.echo(f"\ntest set {pipeline.report['source']}:")
+            click.echo(format_tagging_report(pipeline.report))
+        click.echo(f'\nnext: rnnkit predict {pipeline.run_dir} "A sentence to tag."')
+        return
     valid, always = pipeline.training["valid"], pipeline.training["valid_baseline"]
     if valid is not None:
         click.echo(
@@ -326,27 +346,38 @@ def format_lm_report(report: dict) -> str:
 @click.argument("model", type=click.Path())
 @click.argument("data", type=click.Path(dir_okay=False))
 @text_read_options
+@click.option("--tag-column", help="A tagger's gold tags: a CoNLL-U column name or a token file's column number.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write the full report as JSON to this file.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing --report file [default: refuse].")
-def evaluate(model, data, format_, delimiter, text_column, label_column, classes, report, overwrite) -> None:
+def evaluate(model, data, format_, delimiter, text_column, label_column, classes, tag_column, report, overwrite):
     """Evaluate MODEL on DATA: for a classifier, a labelled file (accuracy, macro-F1, per-class figures, confusion
-    matrix); for a language model, a text file (loss, perplexity, bits per character)."""
+    matrix); for a language model, a text file (loss, perplexity, bits per character); for a tagger, a tagged file
+    (token accuracy, accuracy on unseen words, per-tag figures, and entity figures for BIO/BIOES tags)."""
     from pathlib import Path
 
     from rnnkit.data import read_class_names, read_examples
     from rnnkit.errors import RnnkitError
     from rnnkit.io import atomic_write_json
-    from rnnkit.metrics import format_report
+    from rnnkit.metrics import format_report, format_tagging_report
     from rnnkit.options import parse_delimiter
 
     if report and Path(report).exists() and not overwrite:
         raise RnnkitError(f"{report} exists: choose another --report file, or add --overwrite to replace it")
     pipeline = load_for_prediction(model)
+    if tag_column is not None and pipeline.task != "tag":
+        raise RnnkitError(f"--tag-column is for taggers; {model} is {TASK_TITLES[pipeline.task]}")
+    if pipeline.task != "classify" and (format_ or delimiter or text_column or label_column or classes):
+        raise RnnkitError(f"{model} is {TASK_TITLES[pipeline.task]}: give no column or format options")
     if pipeline.task == "lm":
-        if format_ or delimiter or text_column or label_column or classes:
-            raise RnnkitError(f"{model} is a language model: it reads plain text, so give no column or format options")
         result = pipeline.evaluate(data)
         click.echo(format_lm_report(result))
+    elif pipeline.task == "tag":
+        from rnnkit.data.tagged import read_tagged
+
+        corpus = read_tagged(data, tag_column=tag_column)
+        result = pipeline.evaluate(corpus)
+        click.echo(corpus.summary(), err=True)
+        click.echo(format_tagging_report(result))
     else:
         examples = read_examples(
             data,
@@ -383,19 +414,18 @@ def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:
         yield line.rstrip("\n")
 
 
-VERBS = {"classify": "rnnkit predict", "lm": "rnnkit generate"}
+VERBS = {"classify": "rnnkit predict", "lm": "rnnkit generate", "tag": "rnnkit predict"}
 
 
-def load_for_prediction(model: str, task: str | None = None):
+def load_for_prediction(model: str, tasks: tuple[str, ...] | None = None):
     """The model, run by onnxruntime when it is installed (and torch never imported: a fast start), else torch.
 
     MODEL is a model directory or an ONNX file written by ``rnnkit export``, which runs on onnxruntime only. With
-    ``task``, a model of another task is refused in one line that names the verb it needs.
+    ``tasks``, a model of another task is refused in one line that names the verb it needs.
     """
     from rnnkit.errors import RnnkitError
     from rnnkit.exported import is_exported, load_exported
     from rnnkit.runtime import load_onnx, onnxruntime_available
-    from rnnkit.tasks import TASK_TITLES
 
     if is_exported(model):
         loaded = load_exported(model)
@@ -405,7 +435,7 @@ def load_for_prediction(model: str, task: str | None = None):
         from rnnkit.pipeline import load
 
         loaded = load(model, engine="torch")
-    if task is not None and loaded.task != task:
+    if tasks is not None and loaded.task not in tasks:
         raise RnnkitError(f"{model} is {TASK_TITLES[loaded.task]}: use {VERBS[loaded.task]}")
     return loaded
 
@@ -417,15 +447,35 @@ def load_for_prediction(model: str, task: str | None = None):
 @click.option("--top-k", type=click.IntRange(min=1), default=1, show_default=True, help="Labels shown per text.")
 @click.option("--format", "format_", type=click.Choice(["text", "json", "tsv"]), default="text", show_default=True)
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-def predict(model, texts, file, top_k, format_, batch_size) -> None:
-    """Predict the label of each text: TEXTS as arguments, --file, or standard input (one text per line).
+@click.option("--pretokenized", is_flag=True, help="A tagger's sentences are already split into tokens by spaces.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    help="A tagger writes a tagged copy of --file (CoNLL-U or token per line, tagged or not) to this file.",
+)
+@click.option("--tag-column", help="With --output: the column to fill in [default: upos, or a token file's last].")
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output file [default: refuse].")
+def predict(model, texts, file, top_k, format_, batch_size, pretokenized, output, tag_column, overwrite) -> None:
+    """Predict the label of each text, or a tagger's tag of each token: TEXTS as arguments, --file, or standard
+    input (one text per line).
 
     MODEL is a model directory or an ONNX file written by 'rnnkit export'. Large inputs stream through in batches;
-    each line gets its answer in the input's order, blank ones too (with a warning naming them).
+    each line gets its answer in the input's order, blank ones too (with a warning naming them). A tagger splits
+    raw text into tokens as its training data was split (--pretokenized: at spaces), and with --output tags a
+    whole CoNLL-U or token-per-line --file into a new file.
     """
+    from rnnkit.errors import RnnkitError
     from rnnkit.runtime import SHOWN, warn_blank
 
-    pipeline = load_for_prediction(model, "classify")
+    pipeline = load_for_prediction(model, ("classify", "tag"))
+    if pipeline.task == "tag":
+        if top_k != 1:
+            raise RnnkitError("--top-k is for classifiers: a tagger gives one tag per token")
+        tag_sentences(pipeline, texts, file, format_, batch_size, pretokenized, output, tag_column, overwrite)
+        return
+    for name, value in (("--pretokenized", pretokenized), ("--output", output), ("--tag-column", tag_column)):
+        if value:
+            raise RnnkitError(f"{name} is for taggers; {model} is a text classifier")
     top_k = min(top_k, len(pipeline.labels))
     batch: list[str] = []
     count = blanks = 0
@@ -463,6 +513,39 @@ def predict(model, texts, file, top_k, format_, batch_size) -> None:
     warn_blank(blanks, count, first_blanks, "text" if texts else "line")
 
 
+def tag_sentences(tagger, texts, file, format_, batch_size, pretokenized, output, tag_column, overwrite) -> None:
+    """``rnnkit predict`` for a tagger: sentences in, ``token/TAG`` out (or JSON, or token-per-line TSV); with
+    ``--output``, a tagged copy of a CoNLL-U or token-per-line file."""
+    from rnnkit.errors import RnnkitError
+
+    if output:
+        if not file or texts:
+            raise RnnkitError("--output tags a whole file: give it with --file (CoNLL-U or token per line)")
+        corpus = tagger.tag_file(file, output, tag_column=tag_column, overwrite=overwrite)
+        click.echo(f"{corpus.summary()}; tagged copy written to {output}", err=True)
+        return
+    if tag_column:
+        raise RnnkitError("--tag-column names the column to fill in a tagged file: give it with --file and --output")
+    batch: list[list[str]] = []
+
+    def flush() -> None:
+        for tokens, tags in zip(batch, tagger.tag(batch, batch_size), strict=True):
+            if format_ == "json":
+                click.echo(json.dumps({"tokens": tokens, "tags": tags}, ensure_ascii=False))
+            elif format_ == "tsv":
+                click.echo("".join(f"{token}\t{tag}\n" for token, tag in zip(tokens, tags, strict=True)))
+            else:
+                click.echo(" ".join(f"{token}/{tag}" for token, tag in zip(tokens, tags, strict=True)))
+        batch.clear()
+
+    for text in _texts(texts, file):
+        batch.append(text.split() if pretokenized else tagger.tokenize(text))
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+
+
 @main.command()
 @click.argument("model", type=click.Path())
 @click.option("--prompt", default="", help="The text to continue [default: start at the beginning of a line].")
@@ -481,7 +564,7 @@ def generate(model, prompt, length, temperature, top_k, top_p, seed, count) -> N
     from rnnkit.generation import check_sampling
 
     check_sampling(temperature, top_k, top_p, length)
-    generator = load_for_prediction(model, "lm")
+    generator = load_for_prediction(model, ("lm",))
     generator.encode_prompt(prompt)  # a character the model never saw: refused before anything is written
     for i in range(count):
         if i:

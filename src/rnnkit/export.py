@@ -21,6 +21,9 @@ from rnnkit import __version__
 from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir
+from rnnkit.tagger import crf_of
+
+CRF_KEYS = ("transitions", "start", "end")  # a CRF's arrays in an exported tagger's metadata
 
 TOLERANCE = 1e-4  # on probabilities (about 1e-7 measured) and a language model's logits and states
 
@@ -35,6 +38,20 @@ def metadata(saved: SavedModel) -> dict[str, str]:
         "tokenizer": json.dumps(saved.tokenizer.to_dict()),
         "vocab": json.dumps(saved.vocab.tokens, ensure_ascii=False),
     }
+    if saved.task == "tag":
+        crf = crf_of(saved.weights)
+        return common | {
+            "model": json.dumps(saved.config.to_dict()),
+            "labels": json.dumps(saved.labels, ensure_ascii=False),
+            "characters": json.dumps(saved.characters.tokens if saved.characters else None, ensure_ascii=False),
+            "crf": json.dumps(None if crf is None else dict(zip(CRF_KEYS, (a.tolist() for a in crf), strict=True))),
+            "inputs": "ids: int64 [batch, steps], word ids padded with 0 (<pad>), unknown words 1 (<unk>); lengths: "
+            "int64 [batch], each in 1..steps; with characters: forms int64 [batch, steps], each token's row of chars; "
+            "chars int64 [spellings, letters], the character ids of each distinct token, padded with 0; char_lengths "
+            "int64 [spellings]",
+            "outputs": "scores: float32 [batch, steps, tags], each token's tag scores (argmax: the tag); with a crf "
+            "(metadata 'crf': transitions, start, end), the best sequence by Viterbi over these scores",
+        }
     if saved.task == "lm":
         state = "h0 (and c0 for an LSTM): float32 [layers, batch, hidden], zeros at the start of a text"
         return common | {
@@ -109,6 +126,39 @@ def language_model_difference(saved: SavedModel, model_bytes: bytes) -> float:
     return worst
 
 
+def random_sentences(vocab_size: int, seed: int = 0) -> list[list[str]]:
+    """Sentences of 1 to 40 made-up tokens (known words, unknown words, long and odd spellings)."""
+    rng = np.random.default_rng(seed)
+    alphabet = list("abcdefXYZ019.-'") + ["é", "ß", "😀"]
+    words = ["".join(rng.choice(alphabet, rng.integers(1, 30))) for _ in range(60)]
+    return [list(rng.choice(words, n)) for n in (1, 7, 40, 3, 12, 1, 25)]
+
+
+def tagger_difference(saved: SavedModel, model_bytes: bytes) -> float:
+    """The largest difference of any tag score between onnxruntime on ``model_bytes`` and torch, on made-up
+    sentences of ragged lengths."""
+    import onnxruntime
+
+    from rnnkit.pipeline import TaggerPipeline
+    from rnnkit.tagger import OnnxTaggerSession
+    from rnnkit.text.sentences import sentence_batch
+
+    torch_network = TaggerPipeline.from_saved(saved, engine="torch")
+    session = OnnxTaggerSession(
+        onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]), saved.characters is not None
+    )
+    sentences = random_sentences(saved.config.vocab_size)
+    sentences.append(saved.vocab.tokens[2:30] or ["word"])  # words the model knows
+    data = torch_network.encode(sentences)
+    worst = 0.0
+    for index in (np.arange(len(data)), np.array([0]), np.array([2, 1])):
+        batch = sentence_batch(data, index)
+        valid = np.arange(batch.ids.shape[1])[None, :] < batch.lengths[:, None]
+        difference = np.abs(torch_network.scores(batch) - session(batch))[valid]
+        worst = max(worst, float(difference.max()))
+    return worst
+
+
 def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, overwrite: bool = False) -> float | None:
     """Write ``model_dir`` as an ONNX file at ``output``; with ``check``, return the largest difference from
     torch (and write nothing when it exceeds ``TOLERANCE``). An existing ``output`` is refused unless ``overwrite``:
@@ -125,17 +175,13 @@ def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, o
         import onnxruntime  # noqa: F401  (the check runs the graph on it)
     except ImportError:
         raise RnnkitError("rnnkit export needs onnx and onnxruntime: pip install 'rnnkit[onnx]'") from None
-    from rnnkit.onnxgraph import classifier_graph, language_model_graph
+    from rnnkit.onnxgraph import classifier_graph, language_model_graph, tagger_graph
 
     saved = read_model_dir(model_dir)
-    build, compare = (
-        (language_model_graph, language_model_difference)
-        if saved.task == "lm"
-        else (
-            classifier_graph,
-            largest_difference,
-        )
-    )
+    build, compare = {
+        "lm": (language_model_graph, language_model_difference),
+        "tag": (tagger_graph, tagger_difference),
+    }.get(saved.task, (classifier_graph, largest_difference))
     model = build(saved.config, saved.weights, metadata(saved))
     onnx.checker.check_model(model, full_check=True)
     data = model.SerializeToString()

@@ -25,9 +25,11 @@ from rnnkit.modeldir import (
     check_max_length,
     tokenizer_from_settings,
 )
-from rnnkit.models.config import LanguageModelConfig
+from rnnkit.models.config import LanguageModelConfig, TaggerConfig
 from rnnkit.runtime import OnnxPredictor
+from rnnkit.tagger import OnnxTagger, OnnxTaggerSession
 from rnnkit.text import UNK_ID, Vocab
+from rnnkit.text.sentences import SentenceBatch
 
 INT64, FLOAT = 7, 1  # onnx.TensorProto's element types, named without importing onnx
 CLASSIFIER_INPUTS = {"ids": INT64, "lengths": INT64}
@@ -37,7 +39,8 @@ MAX_EXPORTED_BYTES = 2**31 - 1  # protobuf reads no message over 2 GiB, so no ex
 # The operators rnnkit.onnxgraph writes (tests hold every network to this list). Anything else in a file is not
 # ours; refusing it also refuses operators that loop (Loop, Scan) or read other files.
 OPERATORS = frozenset(
-    ["Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Mean", "Mul", "Range"]
+    ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Mean", "Mul"]
+    + ["Range"]
     + ["ReduceMax", "ReduceSum", "Reshape", "RNN", "Shape", "Softmax", "Transpose", "Unsqueeze", "Where"]
 )
 
@@ -53,7 +56,7 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator:
+def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
     """An ONNX file written by ``rnnkit export``, checked, ready to run on onnxruntime: a classifier's
     :class:`OnnxPredictor` (predicts, evaluates) or a language model's :class:`OnnxGenerator` (writes, evaluates).
 
@@ -91,10 +94,14 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator:
     if meta.get("format") not in (FORMAT, LEGACY_FORMAT):
         raise ModelFileError(f"{path}: not a model exported by rnnkit (its metadata has no format {FORMAT!r})")
     task = meta.get("task", "classify")  # rnnkit 0.1's files name no task: classifiers
-    if task not in ("classify", "lm"):
-        raise ModelFileError(f"{path}: an exported {task!r} model; this rnnkit reads classifiers and language models")
+    if task not in ("classify", "lm", "tag"):
+        raise ModelFileError(
+            f"{path}: an exported {task!r} model; this rnnkit reads classifiers, language models and taggers"
+        )
     values = {}
-    keys = ("labels", "max_length") if task == "classify" else ("model",)
+    keys = {"classify": ("labels", "max_length"), "lm": ("model",), "tag": ("model", "labels", "characters", "crf")}[
+        task
+    ]
     for key in ("format_version", "tokenizer", "vocab", *keys):
         if key not in meta and key != "format_version":  # files from rnnkit 0.1 have no format_version: version 1
             raise ModelFileError(f"{path}: its metadata has no {key!r}; export the model again with 'rnnkit export'")
@@ -120,13 +127,15 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator:
                 raise ValueError(
                     f"the model was built for {config.vocab_size} tokens, the vocabulary lists {len(vocab)}"
                 )
-        else:
+        elif task == "classify":
             labels = check_labels(values["labels"])
             max_length = check_max_length(values["max_length"])
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
     if task == "lm":
         return _language_model(path, model.graph, data, tokenizer, vocab, config)
+    if task == "tag":
+        return _tagger(path, model.graph, data, tokenizer, vocab, values)
     _check_graph(model.graph, len(vocab), path, CLASSIFIER_INPUTS, CLASSIFIER_OUTPUTS)
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # fatal only: the error is raised, and reported once, below
@@ -172,9 +181,69 @@ def _language_model(
     return OnnxGenerator(tokenizer, vocab, config, session)
 
 
-def _check_graph(graph: Any, vocab_size: int, path: Path, inputs: dict[str, int], outputs: dict[str, int]) -> None:
+def _tagger(path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, values: dict[str, Any]) -> OnnxTagger:
+    """An exported tagger: its metadata (configuration, tags, alphabet, CRF) checked against each other and the
+    graph, and one trial run on the largest word id and character id."""
+    import onnxruntime
+
+    try:
+        if not isinstance(values["model"], dict):
+            raise ValueError("model must be an object")
+        config = TaggerConfig.from_dict(values["model"])
+        tags = check_labels(values["labels"])
+        characters = Vocab.from_dict({"tokens": values["characters"]}) if config.alphabet_size else None
+        crf = _crf(values["crf"], len(tags)) if config.crf else None
+        if config.vocab_size != len(vocab) or config.num_tags != len(tags):
+            raise ValueError(f"the model was built for {config.vocab_size} words and {config.num_tags} tags")
+        if characters is not None and len(characters) != config.alphabet_size:
+            raise ValueError(f"the model was built for {config.alphabet_size} characters, not {len(characters)}")
+    except (TypeError, ValueError) as e:
+        raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
+    inputs = {"ids": INT64, "lengths": INT64}
+    if characters is not None:
+        inputs |= {"forms": INT64, "chars": INT64, "char_lengths": INT64}
+    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, config.alphabet_size)
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 4
+    largest = max(len(characters) - 1, 1) if characters is not None else 1
+    batch = SentenceBatch(
+        np.array([[len(vocab) - 1, UNK_ID]]), np.array([2]), np.array([[0, 1]]), np.array([[largest], [1]]),
+        np.array([1, 1]), None,
+    )  # fmt: skip
+    try:
+        session = OnnxTaggerSession(
+            onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]), characters is not None
+        )
+        trial = session(batch)
+    except Exception as e:  # onnxruntime's errors share no base class short of Exception
+        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
+    if not isinstance(trial, np.ndarray) or trial.shape != (1, 2, len(tags)) or not np.isfinite(trial).all():
+        shape = getattr(trial, "shape", type(trial).__name__)
+        raise ModelFileError(f"{path}: the network gives {shape} scores for two tokens, not {len(tags)} finite each")
+    return OnnxTagger(tokenizer, vocab, characters, tags, config, session, crf, str(path))
+
+
+def _crf(value: Any, tags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A CRF's arrays from an exported tagger's metadata, checked: finite, ``[K, K]``, ``[K]``, ``[K]``."""
+    if not isinstance(value, dict) or set(value) != {"transitions", "start", "end"}:
+        raise ValueError("crf must be an object of transitions, start and end")
+    arrays = tuple(np.asarray(value[k], dtype=np.float32) for k in ("transitions", "start", "end"))
+    if [a.shape for a in arrays] != [(tags, tags), (tags,), (tags,)] or not all(np.isfinite(a).all() for a in arrays):
+        raise ValueError(f"crf must hold finite scores for {tags} tags")
+    return arrays  # type: ignore[return-value]
+
+
+def _check_graph(
+    graph: Any,
+    vocab_size: int,
+    path: Path,
+    inputs: dict[str, int],
+    outputs: dict[str, int],
+    alphabet_size: int = 0,
+) -> None:
     """The graph of an exported file: the ``inputs`` and ``outputs`` its task has (name: element type), rnnkit's
-    operators only, every weight inside the file, and an embedding (a float matrix gathered) of one row per word."""
+    operators only, every weight inside the file, and an embedding (a float matrix gathered) of one row per word
+    (or, for a character table, one row per character of ``alphabet_size``)."""
     from onnx import TensorProto
 
     initializers = {t.name: t for t in graph.initializer}
@@ -200,7 +269,7 @@ def _check_graph(graph: Any, vocab_size: int, path: Path, inputs: dict[str, int]
     for node in graph.node:
         table = initializers.get(node.input[0]) if node.op_type == "Gather" and node.input else None
         embedding = table is not None and table.data_type == TensorProto.FLOAT and len(table.dims) == 2
-        if embedding and table.dims[0] != vocab_size:
+        if embedding and table.dims[0] not in (vocab_size, alphabet_size or vocab_size):
             raise ModelFileError(
                 f"{path}: the network's embedding has {table.dims[0]} rows but the metadata's vocabulary "
                 f"lists {vocab_size} words; the file was edited or damaged"

@@ -30,7 +30,14 @@ from safetensors.numpy import save as save_safetensors
 from rnnkit import __version__
 from rnnkit.errors import ModelFileError
 from rnnkit.io import atomic_write_bytes, atomic_write_json
-from rnnkit.models.config import TASK_CONFIGS, ClassifierConfig, LanguageModelConfig, task_of, weight_shapes
+from rnnkit.models.config import (
+    TASK_CONFIGS,
+    ClassifierConfig,
+    LanguageModelConfig,
+    TaggerConfig,
+    task_of,
+    weight_shapes,
+)
 from rnnkit.text import Tokenizer, Vocab, tokenizer_from_dict
 
 FORMAT = "rnnkit-model"
@@ -47,11 +54,12 @@ class SavedModel:
 
     tokenizer: Tokenizer
     vocab: Vocab
-    labels: list[str] | None  # a classifier's classes; None for a language model
-    config: ClassifierConfig | LanguageModelConfig
+    labels: list[str] | None  # a classifier's classes, a tagger's tags; None for a language model
+    config: ClassifierConfig | LanguageModelConfig | TaggerConfig
     weights: dict[str, np.ndarray]
     max_length: int | None = None
     training: dict[str, Any] = field(default_factory=dict)
+    characters: Vocab | None = None  # the alphabet of a body that reads spellings (kept in vocab.json)
 
     @property
     def task(self) -> str:
@@ -66,7 +74,10 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
     """Write the three files, each atomically; ``config.json`` last, with the checksums of the other two."""
     directory = Path(directory)
     weights = save_safetensors({k: np.ascontiguousarray(v) for k, v in model.weights.items()})
-    vocab = (json.dumps(model.vocab.to_dict(), ensure_ascii=False) + "\n").encode("utf-8")
+    vocab_data = model.vocab.to_dict()
+    if model.characters is not None:
+        vocab_data["characters"] = model.characters.tokens
+    vocab = (json.dumps(vocab_data, ensure_ascii=False) + "\n").encode("utf-8")
     atomic_write_bytes(directory / "model.safetensors", weights)
     atomic_write_bytes(directory / "vocab.json", vocab)
     atomic_write_json(
@@ -175,8 +186,8 @@ def read_model_dir(directory: str | Path) -> SavedModel:
                 f"{directory / name}: checksum does not match config.json; the file is damaged or truncated"
             )
     try:
-        labels = check_labels(config["labels"]) if task == "classify" else None
-        if task != "classify" and "labels" in config:
+        labels = check_labels(config["labels"]) if task in ("classify", "tag") else None
+        if labels is None and "labels" in config:
             raise ValueError(f"a {task} model has no labels")
         tokenizer = tokenizer_from_settings(config["tokenizer"])
         if not isinstance(config["model"], dict):
@@ -190,18 +201,25 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         reason = f"no {e.args[0]!r}" if isinstance(e, KeyError) else e
         raise ModelFileError(f"{directory / 'config.json'}: invalid ({reason})") from None
     vocab_data = _json(directory / "vocab.json", vocab_bytes)
+    alphabet = getattr(model_config, "alphabet_size", 0)
     try:
         vocab = Vocab.from_dict(vocab_data)
+        characters = Vocab.from_dict({"tokens": vocab_data.get("characters")}) if alphabet else None
     except ValueError as e:
         raise ModelFileError(f"{directory / 'vocab.json'}: invalid ({e})") from None
+    if characters is not None and len(characters) != alphabet:
+        raise ModelFileError(
+            f"{directory}: vocab.json has {len(characters)} characters but the model was built for {alphabet}"
+        )
     if model_config.vocab_size != len(vocab):
         raise ModelFileError(
             f"{directory}: vocab.json has {len(vocab)} words but the model was built for {model_config.vocab_size}"
         )
-    if labels is not None and model_config.num_classes != len(labels):
-        raise ModelFileError(
-            f"{directory}: config.json lists {len(labels)} labels but the model has {model_config.num_classes} classes"
-        )
+    count, kind = (
+        (model_config.num_tags, "tags") if task == "tag" else (getattr(model_config, "num_classes", 0), "classes")
+    )
+    if labels is not None and count != len(labels):
+        raise ModelFileError(f"{directory}: config.json lists {len(labels)} labels but the model has {count} {kind}")
     declared = safetensors_header(weight_bytes, directory / "model.safetensors")
     if getattr(model_config, "model", "rnn") != "bag" and model_config.num_layers > len(declared):
         # Each layer has weights of its own: refused before listing the shapes of the 10**9 layers a config may ask for.
@@ -229,7 +247,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
             raise ModelFileError(f"{directory}: weight {name} was read as {array.shape} {array.dtype}")
         if not np.isfinite(array).all():
             raise ModelFileError(f"{directory}: weight {name} holds NaN or infinite values; the file is damaged")
-    return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training)
+    return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training, characters)
 
 
 def _task(directory: Path, config: Any) -> str:

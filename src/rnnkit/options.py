@@ -13,7 +13,7 @@ from rnnkit.errors import RnnkitError
 # Checked against the layers that implement them by tests/apps/test_options.py.
 CHOICES = {
     "format": ("csv", "tsv", "jsonl", "agnews"),
-    "tokenizer": ("word", "char"),
+    "tokenizer": ("word", "char", "treebank"),
     "model": ("rnn", "bag"),
     "cell": ("lstm", "gru", "rnn"),
     "pooling": ("last", "mean", "max", "attention", "concat"),
@@ -23,7 +23,7 @@ CHOICES = {
 }
 
 
-TASKS = ("classify", "lm")
+TASKS = ("classify", "lm", "tag")
 
 
 @dataclass
@@ -31,7 +31,7 @@ class TrainOptions:
     """Every option of ``rnnkit train``, for every task. ``None`` means the task's default (``TASK_DEFAULTS``);
     the defaults are the measured defaults (benchmarks/RESULTS.md)."""
 
-    task: str = "classify"  # classify, lm
+    task: str = "classify"  # classify, lm, tag
     test: str | None = None  # a file to report on after training (labelled texts, or running text)
     valid: str | None = None  # a validation file; else a cut of the training data (--valid-split)
     valid_split: float = 0.1  # share of the training data held out (a stratified cut, or a language model's tail)
@@ -59,6 +59,9 @@ class TrainOptions:
     window: int | None = None  # a language model's steps of backpropagation through time
     weight_drop: float | None = None  # DropConnect on a language model's hidden-to-hidden weights
     tie_weights: bool | None = None  # a language model's decoder is its embedding; None: when embedding = hidden
+    tag_column: str | None = None  # a tagger's tags: a CoNLL-U column name (upos), or a token file's column number
+    char_hidden: int | None = None  # a tagger's character encoder: hidden size per direction; 0: none
+    crf: bool | None = None  # a tagger scores whole tag sequences with a conditional random field
     backend: str = "fused"
     ensemble: int | None = None  # networks trained from different seeds, probabilities averaged; None = auto
     jobs: int | None = None  # ensemble members trained at once, each in its own process with a share of the threads
@@ -115,6 +118,8 @@ class TrainOptions:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise RnnkitError(f"--max-minutes must be positive, got {self.max_minutes}")
+        if self.char_hidden is not None and self.char_hidden < 0:
+            raise RnnkitError(f"--char-hidden must not be negative (0: no character encoder), got {self.char_hidden}")
         if self.adversarial is not None and self.adversarial < 0:
             raise RnnkitError(f"--adversarial must not be negative, got {self.adversarial}")
         self.delimiter = parse_delimiter(self.delimiter)
@@ -162,6 +167,23 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "lr": 3e-3,
         "adversarial": 0.0,
     },
+    "tag": {
+        "tokenizer": "treebank",  # raw text split as Universal Dependencies splits it
+        "lowercase": True,  # the word embedding's key; the character encoder sees the case
+        "min_freq": 1,
+        "bidirectional": True,
+        "layers": 2,
+        "hidden": 200,
+        "embedding_dim": 100,
+        "char_hidden": 64,
+        "dropout": 0.33,
+        "word_dropout": 0.0,
+        "crf": False,
+        "epochs": 10,
+        "batch_size": 32,
+        "lr": 2e-3,
+        "adversarial": 0.0,
+    },
 }
 # Options that have no default in a task's table but belong to some tasks only.
 TASK_ONLY: dict[str, tuple[str, ...]] = (
@@ -174,7 +196,7 @@ TASK_ONLY: dict[str, tuple[str, ...]] = (
         name: ("classify",)
         for name in ("text_column", "label_column", "format", "delimiter", "classes", "vectors", "ensemble")
     }
-    | {"tie_weights": ("lm",)}
+    | {"tie_weights": ("lm",), "tag_column": ("tag",)}
 )
 
 # What a shell makes hard to type, by name.

@@ -21,12 +21,14 @@ from rnnkit.data import EncodedTexts, encode_texts
 from rnnkit.generator import Generator, OnnxLanguageModelSession
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, write_model_dir
 from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.models.config import LanguageModelConfig
+from rnnkit.models.config import LanguageModelConfig, TaggerConfig
 from rnnkit.rundir import clear_run, refuse_to_overwrite
 from rnnkit.runtime import OnnxSession, Predictor, choose_engine, load
+from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions, crf_of
 from rnnkit.text import Tokenizer, Vocab
+from rnnkit.text.sentences import SentenceBatch
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "load"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "TaggerPipeline", "load"]
 
 
 class Pipeline(Predictor):
@@ -197,4 +199,84 @@ class LanguageModelPipeline(Generator):
     def save(self, directory: str | Path, overwrite: bool = False) -> Path:
         """Write the model directory, as :meth:`Pipeline.save` does."""
         saved = SavedModel(self.tokenizer, self.vocab, None, self.model_config, self.weights(), None, self.training)
+        return save_model_dir(directory, saved, overwrite)
+
+
+class TaggerPipeline(Tagger):
+    """A trained sequence tagger: tokenizer + vocabularies + tags + network; tags sentences (:meth:`predict`,
+    :meth:`tag`), scores a tagged file (:meth:`evaluate`), writes tagged files (:meth:`tag_file`), saves. Runs on
+    onnxruntime when it is installed, else on torch."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        characters: Vocab | None,
+        tags: list[str],
+        model: nn.Module,
+        model_config: TaggerConfig,
+        training: dict[str, Any] | None = None,
+        engine: str = "auto",
+    ) -> None:
+        super().__init__(tokenizer, vocab, characters, tags, model_config)
+        self.model = model.eval()
+        self.model_config = model_config
+        self.training = training or {}
+        self.engine = choose_engine(engine)
+        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
+        self.run_dir: Path | None = None
+        self._session: tuple[tuple[int, ...], OnnxTaggerSession] | None = None
+
+    def __repr__(self) -> str:
+        c = self.model_config
+        return (
+            f"TaggerPipeline({'bi' if c.bidirectional else ''}{c.cell.upper()} {c.num_layers}x{c.hidden_size}"
+            f"{' + characters' if c.characters else ''}{' + CRF' if c.crf else ''}, {len(self.vocab)} words, "
+            f"{len(self.labels)} tags, engine={self.engine!r})"
+        )
+
+    def scores(self, batch: SentenceBatch) -> np.ndarray:
+        if self.engine == "onnxruntime":
+            version = weights_version(self.model)
+            if self._session is None or self._session[0] != version:
+                self._session = (version, OnnxTaggerSession.build(self.model_config, self.weights()))
+            return self._session[1](batch)
+        from rnnkit.tasks.tag import torch_scores
+
+        self.model.eval()
+        return torch_scores(self.model)(batch)
+
+    def transitions(self) -> Transitions | None:
+        return crf_of(self.weights()) if self.model_config.crf else None
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
+        return numpy_weights(self.model)
+
+    @classmethod
+    def from_saved(cls, saved: SavedModel, engine: str = "auto") -> TaggerPipeline:
+        """The pipeline of a read and checked tagger directory."""
+        return cls(
+            saved.tokenizer,
+            saved.vocab,
+            saved.characters,
+            saved.labels,
+            network_of(saved),
+            saved.config,
+            saved.training,
+            engine,
+        )
+
+    def save(self, directory: str | Path, overwrite: bool = False) -> Path:
+        """Write the model directory, as :meth:`Pipeline.save` does."""
+        saved = SavedModel(
+            self.tokenizer,
+            self.vocab,
+            self.labels,
+            self.model_config,
+            self.weights(),
+            None,
+            self.training,
+            self.characters,
+        )
         return save_model_dir(directory, saved, overwrite)

@@ -35,7 +35,8 @@ from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
 if TYPE_CHECKING:
     from rnnkit.data.readers import Examples
     from rnnkit.generator import OnnxGenerator
-    from rnnkit.pipeline import LanguageModelPipeline, Pipeline
+    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
+    from rnnkit.tagger import OnnxTagger
 
 ENGINES = ("auto", "torch", "onnxruntime")
 SHOWN = 5  # blank texts named in a warning
@@ -203,15 +204,24 @@ class OnnxPredictor(Predictor):
         return self.session(ids, lengths)
 
 
-def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator:
+def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
     """A model directory, checked as :func:`rnnkit.load` checks it, ready to run on onnxruntime without torch: a
-    classifier's :class:`OnnxPredictor`, or a language model's :class:`rnnkit.generator.OnnxGenerator`."""
+    classifier's :class:`OnnxPredictor`, a language model's :class:`rnnkit.generator.OnnxGenerator`, or a tagger's
+    :class:`rnnkit.tagger.OnnxTagger`."""
     saved = read_model_dir(directory)
     if saved.task == "lm":
         from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 
         session = OnnxLanguageModelSession.build(saved.config, saved.weights)
         return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, session)
+    if saved.task == "tag":
+        from rnnkit.tagger import OnnxTagger, OnnxTaggerSession, crf_of
+
+        session = OnnxTaggerSession.build(saved.config, saved.weights)
+        crf = crf_of(saved.weights)
+        return OnnxTagger(
+            saved.tokenizer, saved.vocab, saved.characters, saved.labels, saved.config, session, crf, str(directory)
+        )
     return OnnxPredictor.from_saved(saved, str(directory))
 
 
@@ -226,7 +236,9 @@ def choose_engine(engine: str) -> str:
     return engine
 
 
-def load(path: str | Path, engine: str = "auto") -> Pipeline | LanguageModelPipeline | OnnxPredictor:
+def load(
+    path: str | Path, engine: str = "auto"
+) -> Pipeline | LanguageModelPipeline | TaggerPipeline | OnnxPredictor | OnnxGenerator | OnnxTagger:
     """Load a model directory written by :meth:`rnnkit.Pipeline.save`, or an ONNX file written by ``rnnkit export``,
     refusing anything damaged or foreign.
 
@@ -245,8 +257,8 @@ def load(path: str | Path, engine: str = "auto") -> Pipeline | LanguageModelPipe
                 f"{path}: an exported model runs on onnxruntime only; load its model directory to run it on torch"
             )
         return load_exported(path)
-    from rnnkit.pipeline import LanguageModelPipeline, Pipeline  # here, so that an exported file needs no torch
+    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline  # an exported file needs no torch
 
     saved = read_model_dir(path)
-    kind = LanguageModelPipeline if saved.task == "lm" else Pipeline
+    kind = {"lm": LanguageModelPipeline, "tag": TaggerPipeline}.get(saved.task, Pipeline)
     return kind.from_saved(saved, engine)

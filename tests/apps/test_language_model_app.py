@@ -283,12 +283,14 @@ def test_stream_yields_each_piece_as_soon_as_it_is_drawn(trained):
     assert len(rest) == 49 and calls[1:] == [(1, 1)] * 49
 
 
-def test_a_conllu_file_implies_tagging_which_is_not_here_yet(tmp_path):
+def test_a_conllu_file_implies_tagging(tmp_path):
+    """Without --task, a .conllu file is read as tagged sentences (here refused for having one tag only), never as
+    labelled texts or running text."""
     data = tmp_path / "train.conllu"
     data.write_text("1\tHello\thello\tINTJ\t_\t_\t0\troot\t_\t_\n\n")
-    with pytest.raises(RnnkitError, match="implies --task tag"):
+    with pytest.raises(RnnkitError, match="a tagger needs at least two tags"):
         rnnkit.train(data)
-    one_line_error(cli("train", data), "implies --task tag")
+    one_line_error(cli("train", data), "a tagger needs at least two tags")
 
 
 @pytest.mark.skipif(not onnxruntime_available(), reason="onnxruntime is not installed")

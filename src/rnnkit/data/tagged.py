@@ -43,6 +43,15 @@ class TaggedSentence:
     line: int
     source: list[str] | None = None
 
+    def token_line(self, index: int) -> int:
+        """The file's line number of token ``index``, for messages (the sentence's first line if not kept)."""
+        if self.source is None:
+            return self.line
+        if len(self.source) == len(self.tokens):  # a token file: every line is a token
+            return self.line + index
+        words = [n for n, line in enumerate(self.source) if line.split("\t", 1)[0].isdigit()]
+        return self.line + words[index]
+
 
 @dataclass
 class TaggedCorpus:

@@ -15,6 +15,7 @@ from rnnkit.models.config import (
     TASK_CONFIGS,
     ClassifierConfig,
     LanguageModelConfig,
+    TaggerConfig,
     weight_shapes,
 )
 
@@ -25,6 +26,7 @@ _NETWORKS = {
     "TextClassifier": "rnnkit.models.classifier",
     "members_of": "rnnkit.models.classifier",
     "LanguageModel": "rnnkit.models.language_model",
+    "SequenceTagger": "rnnkit.models.tagger",
     "build_model": "rnnkit.models.networks",
 }
 __all__ = [
@@ -36,6 +38,8 @@ __all__ = [
     "Ensemble",
     "LanguageModel",
     "LanguageModelConfig",
+    "SequenceTagger",
+    "TaggerConfig",
     "TextClassifier",
     "build_model",
     "members_of",
@@ -46,6 +50,7 @@ if TYPE_CHECKING:
     from rnnkit.models.classifier import BagOfEmbeddings, Ensemble, TextClassifier, members_of
     from rnnkit.models.language_model import LanguageModel
     from rnnkit.models.networks import build_model
+    from rnnkit.models.tagger import SequenceTagger
 
 
 def __getattr__(name: str) -> Any:

@@ -90,7 +90,7 @@ class ClassifierConfig(_Settings):
         return 2 if self.bidirectional else 1
 
 
-def weight_shapes(config: ClassifierConfig | LanguageModelConfig) -> dict[str, tuple[int, ...]]:
+def weight_shapes(config: ClassifierConfig | LanguageModelConfig | TaggerConfig) -> dict[str, tuple[int, ...]]:
     """The name and shape of every weight the network of ``config`` has, as in its ``state_dict``.
 
     A saved model is checked against this before a single weight is used (tests hold it equal to the torch
@@ -98,6 +98,8 @@ def weight_shapes(config: ClassifierConfig | LanguageModelConfig) -> dict[str, t
     """
     if isinstance(config, LanguageModelConfig):
         return _language_model_shapes(config)
+    if isinstance(config, TaggerConfig):
+        return _tagger_shapes(config)
     c = config
     if c.model == "bag":
         shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.vocab_size, c.embedding_dim)}
@@ -117,13 +119,36 @@ def weight_shapes(config: ClassifierConfig | LanguageModelConfig) -> dict[str, t
 
 
 def body_shapes(
-    vocab_size: int, embedding_dim: int, cell: str, hidden_size: int, num_layers: int, directions: int
+    vocab_size: int,
+    embedding_dim: int,
+    cell: str,
+    hidden_size: int,
+    num_layers: int,
+    directions: int,
+    characters: tuple[int, int, int] | None = None,
 ) -> dict[str, tuple[int, ...]]:
-    """The shared body's weights, named as every task names them: ``embedding.weight`` and ``encoder.*``."""
+    """The shared body's weights, named as every task names them: ``embedding.weight`` and ``encoder.*``, and with
+    ``characters`` = (alphabet size, character embedding size, character hidden size) the sub-word encoder's
+    ``characters.*``, whose output joins the word embedding."""
     shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab_size, embedding_dim)}
+    features = embedding_dim
+    if characters is not None:
+        alphabet, char_dim, char_hidden = characters
+        shapes["characters.embedding.weight"] = (alphabet, char_dim)
+        shapes.update({f"characters.{k}": v for k, v in _recurrent_shapes("lstm", char_dim, char_hidden, 1, 2).items()})
+        features += 2 * char_hidden
+    shapes.update(_recurrent_shapes(cell, features, hidden_size, num_layers, directions))
+    return shapes
+
+
+def _recurrent_shapes(
+    cell: str, input_size: int, hidden_size: int, num_layers: int, directions: int
+) -> dict[str, tuple[int, ...]]:
+    """A :class:`rnnkit.nn.Recurrent`'s weights, named ``encoder.*`` as torch.nn.LSTM names its own."""
+    shapes: dict[str, tuple[int, ...]] = {}
     rows = GATES[cell] * hidden_size
     for layer in range(num_layers):
-        inputs = embedding_dim if layer == 0 else hidden_size * directions
+        inputs = input_size if layer == 0 else hidden_size * directions
         for suffix in [f"_l{layer}", f"_l{layer}_reverse"][:directions]:
             shapes[f"encoder.weight_ih{suffix}"] = (rows, inputs)
             shapes[f"encoder.weight_hh{suffix}"] = (rows, hidden_size)
@@ -181,10 +206,74 @@ def _language_model_shapes(c: LanguageModelConfig) -> dict[str, tuple[int, ...]]
     return shapes
 
 
+@dataclass
+class TaggerConfig(_Settings):
+    """A sequence tagger: the shared body, bidirectional, with each word's spelling read by a character encoder
+    (``alphabet_size`` > 0) beside its embedding, and a linear layer at every token giving each tag's score; with
+    ``crf`` a conditional random field scores whole tag sequences on top of those scores."""
+
+    vocab_size: int
+    num_tags: int
+    alphabet_size: int = 0  # distinct characters (with <pad> and <unk>); 0: no character encoder
+    cell: str = "lstm"
+    embedding_dim: int = 100
+    char_embedding_dim: int = 32
+    char_hidden_size: int = 64
+    hidden_size: int = 200
+    num_layers: int = 2
+    bidirectional: bool = True
+    dropout: float = 0.33  # on the joined word vectors, between layers and before the output, in training only
+    word_dropout: float = 0.0  # in training, this share of the words is replaced by <unk> (the spelling is kept)
+    lowercase: bool = True  # the word embedding's key; the character encoder always sees the case
+    crf: bool = False
+    backend: str = "fused"
+
+    def __post_init__(self) -> None:
+        _check(
+            [
+                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
+                (
+                    self.backend in CHOICES["backend"],
+                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
+                ),
+                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+                (self.num_tags >= 2, f"num_tags must be at least 2, got {self.num_tags}"),
+                (self.alphabet_size == 0 or self.alphabet_size >= 2, f"bad alphabet_size {self.alphabet_size}"),
+                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
+                (self.char_embedding_dim >= 1, f"char_embedding_dim must be positive, got {self.char_embedding_dim}"),
+                (self.char_hidden_size >= 1, f"char_hidden_size must be positive, got {self.char_hidden_size}"),
+                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
+                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
+                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+                (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
+            ]
+        )
+
+    @property
+    def directions(self) -> int:
+        return 2 if self.bidirectional else 1
+
+    @property
+    def characters(self) -> tuple[int, int, int] | None:
+        """The character encoder's sizes (alphabet, embedding, hidden), or ``None`` without one."""
+        return (self.alphabet_size, self.char_embedding_dim, self.char_hidden_size) if self.alphabet_size else None
+
+
+def _tagger_shapes(c: TaggerConfig) -> dict[str, tuple[int, ...]]:
+    shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions, c.characters)
+    shapes["output.weight"] = (c.num_tags, c.hidden_size * c.directions)
+    shapes["output.bias"] = (c.num_tags,)
+    if c.crf:
+        shapes["crf.transitions"] = (c.num_tags, c.num_tags)
+        shapes["crf.start_transitions"] = (c.num_tags,)
+        shapes["crf.end_transitions"] = (c.num_tags,)
+    return shapes
+
+
 # The one registry of what a model directory may hold: task name -> its configuration class.
-TASK_CONFIGS: dict[str, type] = {"classify": ClassifierConfig, "lm": LanguageModelConfig}
+TASK_CONFIGS: dict[str, type] = {"classify": ClassifierConfig, "lm": LanguageModelConfig, "tag": TaggerConfig}
 
 
-def task_of(config: ClassifierConfig | LanguageModelConfig) -> str:
+def task_of(config: ClassifierConfig | LanguageModelConfig | TaggerConfig) -> str:
     """The task a configuration belongs to, as ``config.json`` and ``--task`` name it."""
     return next(task for task, kind in TASK_CONFIGS.items() if isinstance(config, kind))

@@ -16,17 +16,19 @@ from typing import Any, Protocol
 from rnnkit.options import TASKS
 
 __all__ = ["TASKS", "TASK_TITLES", "Batch", "StepResult", "Task"]
-TASK_TITLES = {"classify": "a text classifier", "lm": "a language model"}
+TASK_TITLES = {"classify": "a text classifier", "lm": "a language model", "tag": "a sequence tagger"}
 
 
 @dataclass
 class Batch:
     """A training batch as the network reads it: ``ids`` ``[B, T]``, ``lengths`` ``[B]`` (``None``: all ``T``
-    long) and the ``targets`` the loss compares with (a class per text, or the next token at every step)."""
+    long), the ``targets`` the loss compares with (a class per text, the next token or the tag at every step), and
+    the words' ``spellings`` where the network reads characters."""
 
     ids: Any
     lengths: Any
     targets: Any
+    spellings: Any = None
 
 
 @dataclass

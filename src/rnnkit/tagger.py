@@ -1,0 +1,233 @@
+"""A trained sequence tagger's use side: sentences in, a tag for every token out; its figures on a tagged file.
+
+:class:`Tagger` is what every way of running a tagger shares: raw text split into tokens as the training data splits
+them, sentences encoded as in training (:mod:`rnnkit.text.sentences`), batches of similar lengths, each sentence
+decoded on its own length (per token, or the best sequence under the CRF, by Viterbi outside the network) and put
+back in the input's order, evaluation, and tagging a whole file. Subclasses say only how a batch becomes tag
+scores: :class:`OnnxTagger` on onnxruntime (no torch), :class:`rnnkit.pipeline.TaggerPipeline` on torch or
+onnxruntime.
+
+A sentence is always tagged whole, however long: the network has no length limit, so none is imposed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.data.tagged import TaggedCorpus, read_tagged, tagged_from_tokens, write_tagged
+from rnnkit.errors import DataError
+from rnnkit.metrics import tagging_report
+from rnnkit.models.config import TaggerConfig
+from rnnkit.text import Tokenizer, Vocab
+from rnnkit.text.encoding import length_batches
+from rnnkit.text.sentences import EncodedSentences, SentenceBatch, encode_sentences, sentence_batch, word_key
+from rnnkit.viterbi import viterbi_decode_batch
+
+Transitions = tuple[np.ndarray, np.ndarray, np.ndarray]  # a CRF's transitions [K, K], start [K], end [K]
+CRF_WEIGHTS = ("crf.transitions", "crf.start_transitions", "crf.end_transitions")
+
+
+def crf_of(weights: dict[str, np.ndarray]) -> Transitions | None:
+    """A CRF's three arrays from a tagger's weights, or ``None`` when it has no CRF."""
+    return tuple(weights[name] for name in CRF_WEIGHTS) if CRF_WEIGHTS[0] in weights else None  # type: ignore[return-value]
+
+
+def decode(scores: np.ndarray, lengths: np.ndarray, crf: Transitions | None) -> list[np.ndarray]:
+    """Each sentence's tag indices from its scores ``[B, T, K]``, on its own length only: the best tag at each
+    token, or with a CRF the best sequence (Viterbi)."""
+    if crf is None:
+        best = scores.argmax(2)
+        return [best[b, :n] for b, n in enumerate(lengths)]
+    return viterbi_decode_batch(scores, lengths, *crf)
+
+
+def tag_encoded(
+    data: EncodedSentences,
+    scores: Callable[[SentenceBatch], np.ndarray],
+    crf: Transitions | None,
+    batch_size: int = 64,
+) -> list[np.ndarray]:
+    """The tag indices of every sentence of ``data``, in its order: batches of similar lengths, each run through
+    ``scores`` (a network: a batch -> ``[B, T, K]``) and decoded."""
+    result: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(data)
+    for index in length_batches(data.lengths, batch_size):
+        batch = sentence_batch(data, index)
+        for i, tags in zip(index, decode(scores(batch), batch.lengths, crf), strict=True):
+            result[i] = tags
+    return result
+
+
+def check_tags(corpus: TaggedCorpus, tags: Sequence[str], source: str) -> None:
+    """Refuse a file with a tag outside ``tags``, naming its line: a model cannot be scored on a tag it never saw."""
+    known = set(tags)
+    for sentence in corpus.sentences:
+        for i, tag in enumerate(sentence.tags or []):
+            if tag not in known:
+                shown = ", ".join(list(tags)[:20]) + (" ..." if len(tags) > 20 else "")
+                raise DataError(
+                    f"{corpus.path} line {sentence.token_line(i)}: tag {tag!r} never occurs in {source} "
+                    f"(tags: {shown}); leave it out or train on data that has it"
+                )
+
+
+class Tagger:
+    """A trained tagger: ``predict`` tags raw or tokenised sentences, ``evaluate`` scores a tagged file,
+    ``tag_file`` writes a tagged copy of a file."""
+
+    task = "tag"
+
+    def __init__(
+        self, tokenizer: Tokenizer, vocab: Vocab, characters: Vocab | None, tags: list[str], config: TaggerConfig
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.vocab = vocab
+        self.characters = characters
+        self.labels = list(tags)
+        self.config = config
+
+    @property
+    def tags(self) -> list[str]:
+        """The tags the model knows, in the order of its scores."""
+        return self.labels
+
+    def scores(self, batch: SentenceBatch) -> np.ndarray:
+        """Tag scores ``[B, T, K]`` of a padded batch (meaningless at padding)."""
+        raise NotImplementedError
+
+    def transitions(self) -> Transitions | None:
+        """The CRF's arrays, or ``None`` for a tagger without one."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------------------------ tagging
+    def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedSentences:
+        return encode_sentences(sentences, self.vocab, self.characters, self.config.lowercase)
+
+    def tokenize(self, text: str) -> list[str]:
+        """``text`` split into tokens as the training data splits them (the model's tokenizer)."""
+        return self.tokenizer(text)
+
+    def tag(self, sentences: Sequence[Sequence[str]], batch_size: int = 64) -> list[list[str]]:
+        """The tags of tokenised sentences (lists of tokens), one list per sentence; an empty sentence gets none."""
+        sentences = [list(s) for s in sentences]
+        kept = [i for i, s in enumerate(sentences) if s]
+        indices = tag_encoded(self.encode([sentences[i] for i in kept]), self.scores, self.transitions(), batch_size)
+        result: list[list[str]] = [[] for _ in sentences]
+        for i, tags in zip(kept, indices, strict=True):
+            result[i] = [self.labels[t] for t in tags]
+        return result
+
+    def predict(
+        self, texts: str | Sequence[str] | Sequence[Sequence[str]], batch_size: int = 64
+    ) -> list[list[tuple[str, str]]]:
+        """``(token, tag)`` pairs for each sentence: a raw string (split by :meth:`tokenize`), a list of them, or a
+        list of token lists (already split: ``[["I", "saw", "her"]]``)."""
+        texts = [texts] if isinstance(texts, str) else list(texts)
+        sentences = [self.tokenize(t) if isinstance(t, str) else list(t) for t in texts]
+        return [
+            list(zip(s, tags, strict=True)) for s, tags in zip(sentences, self.tag(sentences, batch_size), strict=True)
+        ]
+
+    def seen(self, token: str) -> bool:
+        """Whether the word embedding knows ``token`` (else it is read as ``<unk>``, by its spelling alone)."""
+        return word_key(token, self.config.lowercase) in self.vocab
+
+    # ------------------------------------------------------------------------------------ files
+    def read(self, data: str | Path | TaggedCorpus, tag_column: str | int | None = None, **options: Any):
+        return data if isinstance(data, TaggedCorpus) else read_tagged(data, tag_column=tag_column, **options)
+
+    def evaluate(self, data: str | Path | TaggedCorpus, tag_column: str | int | None = None) -> dict[str, Any]:
+        """Token accuracy, accuracy on words the model's vocabulary does not hold (``unseen_accuracy``), per-tag
+        figures and, for BIO/BIOES tags, entity figures as conlleval counts them, on a tagged file."""
+        corpus = self.read(data, tag_column)
+        check_tags(corpus, self.labels, "the training data")
+        predicted = self.tag(corpus.tokens)
+        words = {t for s in corpus.tokens for t in s if self.seen(t)}
+        report = tagging_report(corpus.tags, predicted, corpus.tokens, words)
+        report["source"] = corpus.path
+        report["tag_column"] = corpus.tag_column
+        return report
+
+    def tag_file(
+        self,
+        source: str | Path,
+        output: str | Path,
+        tag_column: str | int | None = None,
+        format: str | None = None,
+        overwrite: bool = False,
+    ) -> TaggedCorpus:
+        """Write a tagged copy of ``source`` (CoNLL-U or token per line, tagged or not) to ``output``: every line
+        kept, the tag column filled in with the predictions. Returns the corpus read."""
+        corpus = read_tagged(source, tag_column=tag_column, require_tags=False)
+        write_tagged(corpus, self.tag(corpus.tokens), output, format=format, overwrite=overwrite)
+        return corpus
+
+    def write_tagged(
+        self, sentences: Sequence[Sequence[str]], output: str | Path, format: str = "conllu", overwrite: bool = False
+    ) -> None:
+        """Tag tokenised ``sentences`` and write them to ``output`` as CoNLL-U or token per line."""
+        corpus = tagged_from_tokens([list(s) for s in sentences])
+        write_tagged(corpus, self.tag(corpus.tokens), output, format=format, overwrite=overwrite)
+
+
+class OnnxTagger(Tagger):
+    """A tagger run by onnxruntime, from a model directory or an exported file: no torch."""
+
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        characters: Vocab | None,
+        tags: list[str],
+        config: TaggerConfig,
+        session: Callable[[SentenceBatch], np.ndarray],
+        crf: Transitions | None,
+        source: str,
+    ) -> None:
+        super().__init__(tokenizer, vocab, characters, tags, config)
+        self.session = session
+        self.crf = crf
+        self.source = source
+
+    def __repr__(self) -> str:
+        return f"OnnxTagger({self.source}, {len(self.vocab)} words, {len(self.labels)} tags)"
+
+    def scores(self, batch: SentenceBatch) -> np.ndarray:
+        return self.session(batch)
+
+    def transitions(self) -> Transitions | None:
+        return self.crf
+
+
+class OnnxTaggerSession:
+    """A tagger's network in onnxruntime: a batch in, tag scores ``[B, T, K]`` out."""
+
+    def __init__(self, session: Any, characters: bool) -> None:
+        self.session = session
+        self.characters = characters
+
+    @classmethod
+    def build(cls, config: TaggerConfig, weights: dict[str, np.ndarray]) -> OnnxTaggerSession:
+        import onnxruntime
+
+        from rnnkit.onnxgraph import tagger_graph
+
+        graph = tagger_graph(config, weights)
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        return cls(session, config.characters is not None)
+
+    def __call__(self, batch: SentenceBatch) -> np.ndarray:
+        return self.session.run(["scores"], graph_inputs(batch, self.characters))[0]
+
+
+def graph_inputs(batch: SentenceBatch, characters: bool) -> dict[str, np.ndarray]:
+    """A batch as the tagger's ONNX graph takes it (the spellings only where the network reads characters)."""
+    inputs = {"ids": batch.ids, "lengths": batch.lengths}
+    if characters:
+        inputs |= {"forms": batch.forms, "chars": batch.chars, "char_lengths": batch.char_lengths}
+    return inputs

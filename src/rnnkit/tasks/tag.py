@@ -1,0 +1,89 @@
+"""Tagging: a label for every token. Sentences in length-bucketed batches, the cross-entropy of every token's tag
+(or, with a CRF, the negative log-likelihood of the whole tag sequence, per token), and token accuracy on the
+validation sentences, decoded exactly as prediction decodes them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data import BucketBatchSampler
+from rnnkit.tagger import Transitions, crf_of, tag_encoded
+from rnnkit.tasks import Batch, StepResult
+from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
+
+
+def network_inputs(batch: SentenceBatch) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+    """``(ids, lengths, spellings)`` of a batch as tensors."""
+    spellings = tuple(torch.from_numpy(a) for a in (batch.forms, batch.chars, batch.char_lengths))
+    return torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths), spellings  # type: ignore[return-value]
+
+
+def torch_scores(model: nn.Module):
+    """``model`` as a function of a batch: its tag scores ``[B, T, K]`` as a NumPy array."""
+
+    @torch.inference_mode()
+    def scores(batch: SentenceBatch) -> np.ndarray:
+        ids, lengths, spellings = network_inputs(batch)
+        return model(ids, lengths, spellings if model.config.characters else None).numpy()
+
+    return scores
+
+
+def torch_transitions(model: nn.Module) -> Transitions | None:
+    return crf_of({k: v.detach().numpy() for k, v in model.state_dict().items() if k.startswith("crf.")})
+
+
+def tag_with(model: nn.Module, data: EncodedSentences, batch_size: int = 64) -> list[np.ndarray]:
+    """The tag indices of every sentence of ``data`` by ``model`` (eval mode), as prediction finds them."""
+    was_training = model.training
+    model.eval()
+    result = tag_encoded(data, torch_scores(model), torch_transitions(model), batch_size)
+    model.train(was_training)
+    return result
+
+
+class TagTask:
+    """Tagged sentences in length-bucketed batches of ``batch_size``; validation token accuracy."""
+
+    score = "accuracy"
+    higher_is_better = True
+
+    def __init__(self, train: EncodedSentences, valid: EncodedSentences | None, batch_size: int, seed: int = 0):
+        self.train, self.valid = train, valid
+        self.sampler = BucketBatchSampler(torch.from_numpy(train.lengths), batch_size, shuffle=True, seed=seed)
+        self.has_validation = valid is not None
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        self.sampler.set_epoch(epoch)
+        for indices in self.sampler:
+            batch = sentence_batch(self.train, indices)
+            ids, lengths, spellings = network_inputs(batch)
+            yield Batch(ids, lengths, torch.from_numpy(batch.tags), spellings)
+
+    def start_epoch(self) -> None:
+        pass
+
+    def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
+        spellings = batch.spellings if model.config.characters else None
+        scores = model(batch.ids, batch.lengths, spellings, noise)  # (B, T, K)
+        tokens = int(batch.lengths.sum())
+        if model.config.crf:
+            return StepResult(model.crf(scores, batch.targets, batch.lengths), tokens, tokens)
+        loss = F.cross_entropy(scores.flatten(0, 1), batch.targets.flatten(), ignore_index=IGNORED)
+        correct = int((scores.detach().argmax(2) == batch.targets).sum())  # padding's target never matches
+        return StepResult(loss, tokens, tokens, correct)
+
+    def advance(self, result: StepResult) -> None:
+        pass
+
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        predicted = np.concatenate(tag_with(model, self.valid))
+        return {"accuracy": float((predicted == self.valid.tags).mean())}

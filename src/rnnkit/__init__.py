@@ -4,6 +4,8 @@ import rnnkit
 clf = rnnkit.train("train.csv", cell="lstm", bidirectional=True)
 clf.predict(["a great film"])
 clf.save("runs/model"); rnnkit.load("runs/model")
+tagger = rnnkit.train("train.conllu")  # a tagger: a tag for every token
+tagger.predict("I don't like it.")
 """
 
 from __future__ import annotations
@@ -19,13 +21,15 @@ _PUBLIC = {
     "TrainOptions": "rnnkit.api",
     "load": "rnnkit.runtime",
     "Pipeline": "rnnkit.pipeline",
+    "LanguageModelPipeline": "rnnkit.pipeline",
+    "TaggerPipeline": "rnnkit.pipeline",
 }
-__all__ = ["Pipeline", "TrainOptions", "__version__", "load", "train"]
+__all__ = ["LanguageModelPipeline", "Pipeline", "TaggerPipeline", "TrainOptions", "__version__", "load", "train"]
 
 if TYPE_CHECKING:
     from rnnkit.api import train
     from rnnkit.options import TrainOptions
-    from rnnkit.pipeline import Pipeline
+    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
     from rnnkit.runtime import load
 
 

@@ -444,7 +444,7 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
         json.dumps([settings, str(data), tags, vocab.tokens, len(train_set)], sort_keys=True).encode()
     ).hexdigest()
     say(
-        f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} held out for validation), "
+        f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} for validation), "
         f"{len(tags)} tags, {len(vocab):,} words -> {run_dir}",
         quiet=opts.quiet,
     )

@@ -236,11 +236,9 @@ def task_option(*names: str, **kwargs) -> click.Option:
     help="linear: 5% warm-up, then down to 0 at the last epoch; constant: --lr throughout.",
 )
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
-@click.option(
+@task_option(
     "--average",
     type=float,
-    default=D.average,
-    show_default=True,
     help="Decay of a moving average of the weights, which is what gets scored and kept (0: off).",
 )
 @task_option("--label-smoothing", type=float)

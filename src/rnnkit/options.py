@@ -70,7 +70,7 @@ class TrainOptions:
     lr: float | None = None
     schedule: str = "linear"  # linear: 5% warm-up, then down to 0 at the last epoch; constant: lr throughout
     weight_decay: float = 0.01
-    average: float = 0.0  # decay of the moving average of the weights that validation scores and training keeps
+    average: float | None = None  # decay of the moving average of the weights that validation scores and keeps
     label_smoothing: float | None = None
     adversarial: float | None = None  # L2 size per sequence of the adversarial move of the embeddings; 0: off
     clip: float = 1.0
@@ -150,6 +150,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "lr": 5e-3,
         "label_smoothing": 0.0,
         "adversarial": 5.0,  # L2 size per text of the adversarial move of the embeddings
+        "average": 0.0,
         "metric": "macro_f1",  # unlike accuracy, it does not reward neglecting a small class
     },
     "lm": {
@@ -166,6 +167,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "batch_size": 64,
         "lr": 3e-3,
         "adversarial": 0.0,
+        "average": 0.0,
     },
     "tag": {
         "tokenizer": "treebank",  # raw text split as Universal Dependencies splits it
@@ -177,12 +179,13 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "embedding_dim": 100,
         "char_hidden": 64,
         "dropout": 0.33,
-        "word_dropout": 0.0,
+        "word_dropout": 0.1,  # the <unk> vector learns from known words, for the 8% of words never seen
         "crf": False,
-        "epochs": 10,
+        "epochs": 15,  # about 9 minutes on UD English EWT (12,544 sentences) on 2 cores
         "batch_size": 32,
-        "lr": 2e-3,
+        "lr": 3e-3,
         "adversarial": 0.0,
+        "average": 0.999,  # the moving average of the weights is what is scored and kept
     },
 }
 # Options that have no default in a task's table but belong to some tasks only.

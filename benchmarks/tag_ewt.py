@@ -110,7 +110,14 @@ def main() -> None:
         settings = {k.replace("-", "_"): value(v) for k, v in settings.items()} | ({"crf": True} if args.crf else {})
         start = time.perf_counter()
         tagger = rnnkit.train(
-            train, valid=str(dev), max_minutes=args.minutes, seed=args.seed, out=args.out, overwrite=True, **settings
+            train,
+            task="tag",
+            valid=str(dev),
+            max_minutes=args.minutes,
+            seed=args.seed,
+            out=args.out,
+            overwrite=True,
+            **settings,
         )
         seconds = time.perf_counter() - start
         history = tagger.training["members"][0]["history"]

@@ -136,13 +136,10 @@ class Tagger:
         return word_key(token, self.config.lowercase) in self.vocab
 
     # ------------------------------------------------------------------------------------ files
-    def read(self, data: str | Path | TaggedCorpus, tag_column: str | int | None = None, **options: Any):
-        return data if isinstance(data, TaggedCorpus) else read_tagged(data, tag_column=tag_column, **options)
-
     def evaluate(self, data: str | Path | TaggedCorpus, tag_column: str | int | None = None) -> dict[str, Any]:
         """Token accuracy, accuracy on words the model's vocabulary does not hold (``unseen_accuracy``), per-tag
         figures and, for BIO/BIOES tags, entity figures as conlleval counts them, on a tagged file."""
-        corpus = self.read(data, tag_column)
+        corpus = data if isinstance(data, TaggedCorpus) else read_tagged(data, tag_column=tag_column)
         check_tags(corpus, self.labels, "the training data")
         predicted = self.tag(corpus.tokens)
         words = {t for s in corpus.tokens for t in s if self.seen(t)}

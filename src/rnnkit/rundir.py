@@ -25,9 +25,9 @@ RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT)
 
 def data_name(path: Path) -> str:
     """A run's default name, from its data file: ``reviews.csv`` -> ``reviews``, ``imdb/train.csv`` ->
-    ``imdb-train``."""
+    ``imdb-train``, ``plays.txt`` -> ``plays``, ``en_ewt-ud-train.conllu`` -> ``en_ewt-ud-train``."""
     name = path.name
-    for suffix in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson"):
+    for suffix in (".gz", ".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".txt", ".conllu", ".conll"):
         name = name.removesuffix(suffix)
     parent = path.parent.name
     return f"{parent}-{name}" if name in ("train", "data") and parent else name

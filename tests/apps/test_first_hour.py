@@ -12,6 +12,7 @@ import pytest
 
 import rnnkit
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
+from rnnkit.rundir import data_name
 
 # One epoch on a few dozen texts learns little, and says so; the tests that are about that warning catch it.
 pytestmark = pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")
@@ -171,3 +172,18 @@ def test_the_columns_used_are_printed_and_recorded(tmp_path, capsys):
 def test_train_docstring_names_what_exists():
     doc = rnnkit.train.__doc__
     assert 'training["history"]' not in doc and 'training["members"][k]["history"]' in doc
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("reviews.csv", "reviews"),
+        ("imdb/train.csv", "imdb-train"),
+        ("news.jsonl.gz", "news"),
+        ("plays.txt", "plays"),  # the README's `rnnkit train plays.txt --task lm  # -> runs/plays`
+        ("ud/en_ewt-ud-train.conllu", "en_ewt-ud-train"),
+        ("conll2003/train.conll", "conll2003-train"),
+    ],
+)
+def test_a_run_is_named_after_its_data_file_without_the_suffix(path, name):
+    assert data_name(Path(path)) == name

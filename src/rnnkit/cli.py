@@ -591,6 +591,8 @@ def export(model, output, check, overwrite) -> None:
     A classifier takes ids [batch, steps] (int64, padded with 0) and lengths [batch] and gives probabilities
     [batch, classes]; 'rnnkit predict OUTPUT' runs it. A language model takes ids [batch, steps] and its state h0
     (and c0) [layers, batch, hidden] and gives logits [batch, steps, vocabulary] and the state after the last step.
+    A tagger takes ids and lengths (and each batch's spellings) and gives tag scores [batch, steps, tags]; a CRF's
+    transitions go in the metadata, for Viterbi outside the graph.
     Needs onnx and onnxruntime (pip install 'rnnkit[onnx]').
     """
     from rnnkit.export import TOLERANCE, export_onnx

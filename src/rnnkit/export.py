@@ -2,11 +2,12 @@
 
 The file holds the network (:mod:`rnnkit.onnxgraph`: a classifier takes ``ids`` ``[B, T]`` and ``lengths`` ``[B]``
 and gives class ``probabilities`` ``[B, C]``; a language model takes ``ids`` and its state and gives the next
-token's ``logits`` at every step and the state after the last) and, as metadata, everything needed to feed it from
-raw text in any language: the task, the tokenizer's settings, the vocabulary, and a classifier's labels and
-truncation length. Before the file is written, the
-graph is run by onnxruntime beside the torch network on random padded batches; a difference above
-``TOLERANCE`` keeps the file from being written at all, and an existing file is never replaced unless asked.
+token's ``logits`` at every step and the state after the last; a tagger takes ``ids``, ``lengths`` and the batch's
+spellings and gives each token's tag ``scores``) and, as metadata, everything needed to feed it from raw text in any
+language: the task, the tokenizer's settings, the vocabulary, a classifier's labels and truncation length, a tagger's
+tags, alphabet and CRF transitions (Viterbi runs outside the graph). Before the file is written, the graph is run
+by onnxruntime beside the torch network on random padded batches; a difference above ``TOLERANCE`` keeps the file
+from being written at all, and an existing file is never replaced unless asked.
 :func:`rnnkit.exported.load_exported` reads the file back, checked, for ``rnnkit predict`` and ``rnnkit.load``.
 """
 

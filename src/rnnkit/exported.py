@@ -1,7 +1,7 @@
 """An ONNX file written by ``rnnkit export``, read back as a model: checked, then run by onnxruntime without torch.
 
-The file carries the network and, as metadata, the labels, tokenizer, vocabulary and truncation length
-(:mod:`rnnkit.export`), so ``rnnkit predict``, ``rnnkit evaluate`` and ``rnnkit.load`` take it in place of a model
+The file carries the network and, as metadata, the labels (or tags), tokenizer, vocabulary and what else its task
+needs (:mod:`rnnkit.export`), so ``rnnkit predict``, ``rnnkit evaluate`` and ``rnnkit.load`` take it in place of a model
 directory. It may come from anyone: everything is checked before use, and any failure is one line. A model kind
 that gains an export gains this too: its file is read here, by the ``format`` in its metadata.
 """
@@ -58,7 +58,8 @@ def _first_line(error: BaseException, limit: int = 200) -> str:
 
 def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
     """An ONNX file written by ``rnnkit export``, checked, ready to run on onnxruntime: a classifier's
-    :class:`OnnxPredictor` (predicts, evaluates) or a language model's :class:`OnnxGenerator` (writes, evaluates).
+    :class:`OnnxPredictor` (predicts, evaluates), a language model's :class:`OnnxGenerator` (writes, evaluates) or
+    a tagger's :class:`rnnkit.tagger.OnnxTagger` (tags, evaluates).
 
     The file may come from anyone, so before it is used: its size; that it parses as ONNX; its metadata (``format``,
     the labels, tokenizer, vocabulary and truncation length, each of the right type); its graph's inputs, outputs

@@ -10,7 +10,9 @@ Gate order differs between torch and ONNX (LSTM: torch ``i f g o``, ONNX ``i o f
 ONNX ``z r h``), so the weight blocks are reordered here; torch's GRU is ONNX's ``linear_before_reset=1``.
 
 :func:`language_model_graph` builds a language model the same way: ``ids`` and the recurrent state in, the next
-token's scores at every position and the state after the last one out.
+token's scores at every position and the state after the last one out. :func:`tagger_graph` builds a tagger: its
+character encoder over the batch's distinct spellings, the bidirectional layers with ``sequence_lens``, and each
+token's tag scores out.
 """
 
 from __future__ import annotations

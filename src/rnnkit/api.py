@@ -332,38 +332,17 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
 
     run_dir = choose_run_dir(opts, data_name(paths[0]))
     run_dir.mkdir(parents=True, exist_ok=True)
-    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
-    fingerprint = hashlib.sha256(
-        json.dumps([settings, list(map(str, paths)), vocab.tokens, len(train_ids)], sort_keys=True).encode()
-    ).hexdigest()
     say(f"training a language model -> {run_dir}", quiet=opts.quiet)
-    result = train_loop(
-        model,
-        task,
-        train_config,
-        run_dir,
-        resume=opts.resume and (run_dir / CHECKPOINT).exists(),
-        fingerprint=fingerprint,
-        progress=not opts.quiet,
-    )
-    best = result.history[result.best_epoch - 1] if result.history else {}
+    identity = [list(map(str, paths)), vocab.tokens, len(train_ids)]  # with the options: what a checkpoint must match
+    record = train_network(model, task, train_config, opts, run_dir, identity)
     training = {
         "data": [str(p) for p in paths],
-        "options": settings,
         "train_tokens": len(train_ids),
         "valid_tokens": 0 if valid_ids is None else len(valid_ids),
-        "valid": {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")} or None,
-        "out_of_time": result.out_of_time,
-        "members": [{"seed": opts.seed, "best_epoch": result.best_epoch, "history": result.history}],
+        **record,
     }
     pipeline = LanguageModelPipeline(tokenizer, vocab, model, config, training)
-    pipeline.save(run_dir)
-    pipeline.report = pipeline.evaluate(opts.test) if opts.test else None
-    if pipeline.report is not None:
-        atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
-    pipeline.run_dir = run_dir
-    return pipeline
+    return finish(pipeline, run_dir, opts.test)
 
 
 def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
@@ -439,42 +418,59 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
     task = TagTask(train_set, valid_set, opts.batch_size, opts.seed)
     run_dir = choose_run_dir(opts, data_name(Path(data)))
     run_dir.mkdir(parents=True, exist_ok=True)
-    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
-    fingerprint = hashlib.sha256(
-        json.dumps([settings, str(data), tags, vocab.tokens, len(train_set)], sort_keys=True).encode()
-    ).hexdigest()
     say(
         f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} for validation), "
         f"{len(tags)} tags, {len(vocab):,} words -> {run_dir}",
         quiet=opts.quiet,
     )
+    record = train_network(model, task, train_config, opts, run_dir, [str(data), tags, vocab.tokens, len(train_set)])
+    training = {
+        "data": str(data),
+        "tag_column": corpus.tag_column,
+        "train_sentences": len(train_set),
+        "valid_sentences": len(valid_sentences),
+        **record,
+    }
+    tokenizer = TOKENIZERS[opts.tokenizer](lowercase=False)  # raw text keeps its case: the characters need it
+    pipeline = TaggerPipeline(tokenizer, vocab, characters, tags, model, config, training)
+    return finish(pipeline, run_dir, test)
+
+
+def train_network(
+    model: torch.nn.Module, task: Any, config: TrainConfig, opts: TrainOptions, run_dir: Path, identity: list[Any]
+) -> dict[str, Any]:
+    """Train one network in ``run_dir`` with the one training loop (resumed when asked and a checkpoint is there:
+    the checkpoint must come from the same options and data, named by ``identity``), and return what a model
+    directory keeps of the run: the options, the best epoch's validation figures, whether the time budget ran
+    out, and the history."""
+    settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
+    fingerprint = hashlib.sha256(json.dumps([settings, *identity], sort_keys=True).encode()).hexdigest()
     result = train_loop(
         model,
         task,
-        train_config,
+        config,
         run_dir,
         resume=opts.resume and (run_dir / CHECKPOINT).exists(),
         fingerprint=fingerprint,
         progress=not opts.quiet,
     )
     best = result.history[result.best_epoch - 1] if result.history else {}
-    training = {
-        "data": str(data),
-        "tag_column": corpus.tag_column,
+    return {
         "options": settings,
-        "train_sentences": len(train_set),
-        "valid_sentences": len(valid_sentences),
         "valid": {k.removeprefix("valid_"): v for k, v in best.items() if k.startswith("valid_")} or None,
         "out_of_time": result.out_of_time,
         "members": [{"seed": opts.seed, "best_epoch": result.best_epoch, "history": result.history}],
     }
-    tokenizer = TOKENIZERS[opts.tokenizer](lowercase=False)  # raw text keeps its case: the characters need it
-    pipeline = TaggerPipeline(tokenizer, vocab, characters, tags, model, config, training)
+
+
+def finish(pipeline: Any, run_dir: Path, test: Any) -> Any:
+    """Save a trained ``pipeline`` in its run directory, report on ``test`` (a file or read data) if given, and
+    remove the checkpoint: the run is finished, nothing is left to resume."""
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
         atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
+    (run_dir / CHECKPOINT).unlink(missing_ok=True)
     pipeline.run_dir = run_dir
     return pipeline
 

@@ -43,6 +43,19 @@ def _check(checks: list[tuple[bool, str]]) -> None:
             raise ValueError(message)
 
 
+def _body_checks(c: Any) -> list[tuple[bool, str]]:
+    """The checks of the shared body's settings, the same in every task's configuration."""
+    return [
+        (c.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {c.cell!r}"),
+        (c.backend in CHOICES["backend"], f"backend must be one of {CHOICES['backend']}, got {c.backend!r}"),
+        (c.vocab_size >= 2, f"vocab_size must be at least 2, got {c.vocab_size}"),
+        (c.embedding_dim >= 1, f"embedding_dim must be positive, got {c.embedding_dim}"),
+        (c.hidden_size >= 1, f"hidden_size must be positive, got {c.hidden_size}"),
+        (c.num_layers >= 1, f"num_layers must be positive, got {c.num_layers}"),
+        (0.0 <= c.dropout < 1.0, f"dropout must be in [0, 1), got {c.dropout}"),
+    ]
+
+
 @dataclass
 class ClassifierConfig(_Settings):
     """Everything needed to rebuild the network; saved as JSON beside its weights."""
@@ -65,21 +78,12 @@ class ClassifierConfig(_Settings):
         _check(
             [
                 (self.model in MODELS, f"model must be one of {MODELS}, got {self.model!r}"),
-                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
                 (
                     self.pooling in CHOICES["pooling"],
                     f"pooling must be one of {CHOICES['pooling']}, got {self.pooling!r}",
                 ),
-                (
-                    self.backend in CHOICES["backend"],
-                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
-                ),
-                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+                *_body_checks(self),
                 (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
-                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
-                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
-                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
-                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
                 (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
                 (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
             ]
@@ -176,16 +180,7 @@ class LanguageModelConfig(_Settings):
     def __post_init__(self) -> None:
         _check(
             [
-                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
-                (
-                    self.backend in CHOICES["backend"],
-                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
-                ),
-                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
-                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
-                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
-                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
-                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
+                *_body_checks(self),
                 (0.0 <= self.weight_drop < 1.0, f"weight_drop must be in [0, 1), got {self.weight_drop}"),
             ]
         )
@@ -231,20 +226,14 @@ class TaggerConfig(_Settings):
     def __post_init__(self) -> None:
         _check(
             [
-                (self.cell in CHOICES["cell"], f"cell must be one of {CHOICES['cell']}, got {self.cell!r}"),
-                (
-                    self.backend in CHOICES["backend"],
-                    f"backend must be one of {CHOICES['backend']}, got {self.backend!r}",
-                ),
-                (self.vocab_size >= 2, f"vocab_size must be at least 2, got {self.vocab_size}"),
+                *_body_checks(self),
                 (self.num_tags >= 2, f"num_tags must be at least 2, got {self.num_tags}"),
-                (self.alphabet_size == 0 or self.alphabet_size >= 2, f"bad alphabet_size {self.alphabet_size}"),
-                (self.embedding_dim >= 1, f"embedding_dim must be positive, got {self.embedding_dim}"),
+                (
+                    self.alphabet_size == 0 or self.alphabet_size >= 2,
+                    f"alphabet_size must be 0 (no characters) or at least 2, got {self.alphabet_size}",
+                ),
                 (self.char_embedding_dim >= 1, f"char_embedding_dim must be positive, got {self.char_embedding_dim}"),
                 (self.char_hidden_size >= 1, f"char_hidden_size must be positive, got {self.char_hidden_size}"),
-                (self.hidden_size >= 1, f"hidden_size must be positive, got {self.hidden_size}"),
-                (self.num_layers >= 1, f"num_layers must be positive, got {self.num_layers}"),
-                (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
                 (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
             ]
         )

@@ -9,7 +9,7 @@ exported ``.onnx`` file imports no torch) reads a model directory as a ``Pipelin
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +141,33 @@ def save_model_dir(directory: str | Path, saved: SavedModel, overwrite: bool) ->
     return write_model_dir(directory, saved)
 
 
-class LanguageModelPipeline(Generator):
+class TrainedNetwork:
+    """What a trained language model's or tagger's pipeline holds beside its use side: the torch network, its
+    configuration, the record of its training, the engine that runs it (``"onnxruntime"`` or ``"torch"``), and an
+    onnxruntime session of the network, rebuilt whenever its weights have changed."""
+
+    def hold(self, model: nn.Module, config: Any, training: dict[str, Any] | None, engine: str) -> None:
+        self.model = model.eval()
+        self.model_config = config
+        self.training = training or {}
+        self.engine = choose_engine(engine)
+        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
+        self.run_dir: Path | None = None
+        self._session: tuple[tuple[int, ...], Any] | None = None
+
+    def onnx_session(self, build: Callable[[Any, dict[str, np.ndarray]], Any]) -> Any:
+        """The network in onnxruntime, made by ``build(config, weights)`` on first use and after any change."""
+        version = weights_version(self.model)
+        if self._session is None or self._session[0] != version:
+            self._session = (version, build(self.model_config, self.weights()))
+        return self._session[1]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
+        return numpy_weights(self.model)
+
+
+class LanguageModelPipeline(TrainedNetwork, Generator):
     """A trained language model: tokenizer + vocabulary + network; writes text (:meth:`generate`, :meth:`stream`),
     scores a text file (:meth:`evaluate`), saves. Runs on onnxruntime when it is installed, else on torch."""
 
@@ -155,13 +181,7 @@ class LanguageModelPipeline(Generator):
         engine: str = "auto",
     ) -> None:
         super().__init__(tokenizer, vocab, model_config)
-        self.model = model.eval()
-        self.model_config = model_config
-        self.training = training or {}
-        self.engine = choose_engine(engine)
-        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
-        self.run_dir: Path | None = None
-        self._session: tuple[tuple[int, ...], OnnxLanguageModelSession] | None = None
+        self.hold(model, model_config, training, engine)
 
     def __repr__(self) -> str:
         c = self.model_config
@@ -172,10 +192,7 @@ class LanguageModelPipeline(Generator):
 
     def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         if self.engine == "onnxruntime":
-            version = weights_version(self.model)
-            if self._session is None or self._session[0] != version:
-                self._session = (version, OnnxLanguageModelSession.build(self.model_config, self.weights()))
-            return self._session[1](ids, state)
+            return self.onnx_session(OnnxLanguageModelSession.build)(ids, state)
         with torch.inference_mode():
             self.model.eval()
             torch_state = None
@@ -186,10 +203,6 @@ class LanguageModelPipeline(Generator):
             logits, new = self.model(torch.from_numpy(np.ascontiguousarray(ids)), torch_state)
             new = tuple(t.numpy() for t in new) if isinstance(new, tuple) else new.numpy()
             return logits.numpy(), new
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
-        return numpy_weights(self.model)
 
     @classmethod
     def from_saved(cls, saved: SavedModel, engine: str = "auto") -> LanguageModelPipeline:
@@ -202,7 +215,7 @@ class LanguageModelPipeline(Generator):
         return save_model_dir(directory, saved, overwrite)
 
 
-class TaggerPipeline(Tagger):
+class TaggerPipeline(TrainedNetwork, Tagger):
     """A trained sequence tagger: tokenizer + vocabularies + tags + network; tags sentences (:meth:`predict`,
     :meth:`tag`), scores a tagged file (:meth:`evaluate`), writes tagged files (:meth:`tag_file`), saves. Runs on
     onnxruntime when it is installed, else on torch."""
@@ -219,13 +232,7 @@ class TaggerPipeline(Tagger):
         engine: str = "auto",
     ) -> None:
         super().__init__(tokenizer, vocab, characters, tags, model_config)
-        self.model = model.eval()
-        self.model_config = model_config
-        self.training = training or {}
-        self.engine = choose_engine(engine)
-        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
-        self.run_dir: Path | None = None
-        self._session: tuple[tuple[int, ...], OnnxTaggerSession] | None = None
+        self.hold(model, model_config, training, engine)
 
     def __repr__(self) -> str:
         c = self.model_config
@@ -237,10 +244,7 @@ class TaggerPipeline(Tagger):
 
     def scores(self, batch: SentenceBatch) -> np.ndarray:
         if self.engine == "onnxruntime":
-            version = weights_version(self.model)
-            if self._session is None or self._session[0] != version:
-                self._session = (version, OnnxTaggerSession.build(self.model_config, self.weights()))
-            return self._session[1](batch)
+            return self.onnx_session(OnnxTaggerSession.build)(batch)
         from rnnkit.tasks.tag import torch_scores
 
         self.model.eval()
@@ -248,10 +252,6 @@ class TaggerPipeline(Tagger):
 
     def transitions(self) -> Transitions | None:
         return crf_of(self.weights()) if self.model_config.crf else None
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
-        return numpy_weights(self.model)
 
     @classmethod
     def from_saved(cls, saved: SavedModel, engine: str = "auto") -> TaggerPipeline:

@@ -11,6 +11,8 @@ words never seen in training still say something (a tagger's unseen words; any t
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -53,6 +55,23 @@ class RecurrentBody(nn.Module):
             weight_drop=weight_drop,
             backend=backend,
         )
+
+    @classmethod
+    def settings(cls, config: Any) -> dict[str, Any]:
+        """The body's arguments from any task's configuration, read by name (a setting a task lacks takes the
+        body's default: a language model is not bidirectional, only some bodies read characters)."""
+        return {
+            "vocab_size": config.vocab_size,
+            "embedding_dim": config.embedding_dim,
+            "cell": config.cell,
+            "hidden_size": config.hidden_size,
+            "num_layers": config.num_layers,
+            "bidirectional": getattr(config, "bidirectional", False),
+            "dropout": config.dropout,
+            "weight_drop": getattr(config, "weight_drop", 0.0),
+            "backend": config.backend,
+            "characters": getattr(config, "characters", None),
+        }
 
     def embed(self, ids: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None) -> Tensor:
         """The word vectors ``[B, T, E]`` of ``ids`` ``[B, T]``, moved by ``noise`` if given (adversarial

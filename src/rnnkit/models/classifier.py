@@ -35,16 +35,7 @@ class TextClassifier(RecurrentBody):
     """
 
     def __init__(self, config: ClassifierConfig) -> None:
-        super().__init__(
-            config.vocab_size,
-            config.embedding_dim,
-            config.cell,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout,
-            backend=config.backend,
-        )
+        super().__init__(**self.settings(config))
         self.config = config
         self.pooling = Pooling(config.pooling, self.encoder.output_size, bidirectional=config.bidirectional)
         self.dropout = Dropout(config.dropout)

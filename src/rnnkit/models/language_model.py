@@ -58,16 +58,7 @@ class LanguageModel(RecurrentBody):
     """
 
     def __init__(self, config: LanguageModelConfig) -> None:
-        super().__init__(
-            config.vocab_size,
-            config.embedding_dim,
-            config.cell,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            dropout=config.dropout,
-            weight_drop=config.weight_drop,
-            backend=config.backend,
-        )
+        super().__init__(**self.settings(config))
         self.config = config
         if config.tie_weights:
             # Tied, the embedding is also the output matrix: uniform in ±0.1, as the PyTorch word-language-model

@@ -30,17 +30,7 @@ class SequenceTagger(RecurrentBody):
     """
 
     def __init__(self, config: TaggerConfig) -> None:
-        super().__init__(
-            config.vocab_size,
-            config.embedding_dim,
-            config.cell,
-            config.hidden_size,
-            num_layers=config.num_layers,
-            bidirectional=config.bidirectional,
-            dropout=config.dropout,
-            backend=config.backend,
-            characters=config.characters,
-        )
+        super().__init__(**self.settings(config))
         self.config = config
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.encoder.output_size, config.num_tags)

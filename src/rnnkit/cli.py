@@ -301,9 +301,9 @@ def train(data, test, format_, text_column, **options) -> None:
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
     click.echo(f"model saved to {pipeline.run_dir}  ({kind}; best epoch {epochs})")
+    if pipeline.training.get("out_of_time"):  # a language model's or tagger's record says so
+        click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
     if pipeline.task == "lm":
-        if pipeline.training["out_of_time"]:
-            click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
         if pipeline.training["valid"] is not None:
             click.echo(f"validation: {format_lm_report(pipeline.training['valid'])}")
         if pipeline.report is not None:
@@ -311,8 +311,6 @@ def train(data, test, format_, text_column, **options) -> None:
         click.echo(f'\nnext: rnnkit generate {pipeline.run_dir} --prompt "Some text"')
         return
     if pipeline.task == "tag":
-        if pipeline.training["out_of_time"]:
-            click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
         if pipeline.training["valid"] is not None:
             click.echo(f"validation: token accuracy {pipeline.training['valid']['accuracy']:.4f}")
         if pipeline.report is not None:

@@ -24,7 +24,7 @@ from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.models.config import LanguageModelConfig, TaggerConfig
 from rnnkit.rundir import clear_run, refuse_to_overwrite
 from rnnkit.runtime import OnnxSession, Predictor, choose_engine, load
-from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions, crf_of
+from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.sentences import SentenceBatch
 
@@ -251,7 +251,9 @@ class TaggerPipeline(TrainedNetwork, Tagger):
         return torch_scores(self.model)(batch)
 
     def transitions(self) -> Transitions | None:
-        return crf_of(self.weights()) if self.model_config.crf else None
+        from rnnkit.tasks.tag import torch_transitions
+
+        return torch_transitions(self.model)
 
     @classmethod
     def from_saved(cls, saved: SavedModel, engine: str = "auto") -> TaggerPipeline:

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler
-from rnnkit.tagger import Transitions, crf_of, tag_encoded
+from rnnkit.tagger import Transitions, tag_encoded
 from rnnkit.tasks import Batch, StepResult
 from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
 
@@ -35,7 +35,11 @@ def torch_scores(model: nn.Module):
 
 
 def torch_transitions(model: nn.Module) -> Transitions | None:
-    return crf_of({k: v.detach().numpy() for k, v in model.state_dict().items() if k.startswith("crf.")})
+    """The CRF's arrays (transitions, start, end) of a torch tagger, for Viterbi in NumPy; ``None`` without a CRF."""
+    if not model.config.crf:
+        return None
+    crf = model.crf
+    return tuple(t.detach().numpy() for t in (crf.transitions, crf.start_transitions, crf.end_transitions))
 
 
 def tag_with(model: nn.Module, data: EncodedSentences, batch_size: int = 64) -> list[np.ndarray]:

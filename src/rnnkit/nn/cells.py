@@ -24,7 +24,14 @@ def rnn_step(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | Non
     return torch.tanh(pre) if nonlinearity == "tanh" else torch.relu(pre)
 
 
-def lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> tuple[Tensor, Tensor]:
+def lstm_step(
+    x_proj: Tensor,
+    h: Tensor,
+    c: Tensor,
+    weight_hh: Tensor,
+    bias_hh: Tensor | None,
+    gates: dict[str, Tensor] | None = None,
+) -> tuple[Tensor, Tensor]:
     """LSTM, gates in torch's order (input, forget, cell, output)::
 
     i = σ(W_ii x + b_ii + W_hi h + b_hi)      input gate: how much new content enters C
@@ -33,32 +40,44 @@ def lstm_step(x_proj: Tensor, h: Tensor, c: Tensor, weight_hh: Tensor, bias_hh: 
     o = σ(W_io x + b_io + W_ho h + b_ho)      output gate: how much of C is shown as H
     c' = f * c + i * g
     h' = o * tanh(c')
+
+    ``gates``, if given, receives the three sigmoid gates by name (``input``, ``forget``, ``output``): what
+    ``rnnkit inspect`` shows, computed by this formula and no other.
     """
-    gates = x_proj + F.linear(h, weight_hh, bias_hh)
-    i, f, g, o = gates.chunk(4, dim=-1)
+    pre = x_proj + F.linear(h, weight_hh, bias_hh)
+    i, f, g, o = pre.chunk(4, dim=-1)
     i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    if gates is not None:
+        gates.update(input=i, forget=f, output=o)
     c_next = f * c + i * g
     h_next = o * torch.tanh(c_next)
     return h_next, c_next
 
 
-def gru_step(x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+def gru_step(
+    x_proj: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None, gates: dict[str, Tensor] | None = None
+) -> Tensor:
     """GRU, gates in torch's order (reset, update, new)::
 
     r = σ(W_ir x + b_ir + W_hr h + b_hr)            reset gate: how much of h the candidate sees
     z = σ(W_iz x + b_iz + W_hz h + b_hz)            update gate: how much of h is kept
     n = tanh(W_in x + b_in + r * (W_hn h + b_hn))   candidate state
     h' = (1 - z) * n + z * h
+
+    ``gates``, if given, receives the two sigmoid gates by name (``reset``, ``update``).
     """
     x_r, x_z, x_n = x_proj.chunk(3, dim=-1)
     h_r, h_z, h_n = F.linear(h, weight_hh, bias_hh).chunk(3, dim=-1)
     r = torch.sigmoid(x_r + h_r)
     z = torch.sigmoid(x_z + h_z)
+    if gates is not None:
+        gates.update(reset=r, update=z)
     n = torch.tanh(x_n + r * h_n)
     return (1 - z) * n + z * h
 
 
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # blocks of H rows in each weight matrix
+SIGMOID_GATES = {"rnn": (), "lstm": ("input", "forget", "output"), "gru": ("reset", "update")}
 
 
 class _Cell(nn.Module):

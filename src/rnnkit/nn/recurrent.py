@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from rnnkit.nn.cells import GATES, NONLINEARITIES, gru_step, lstm_step, rnn_step
+from rnnkit.nn.cells import GATES, NONLINEARITIES, SIGMOID_GATES, gru_step, lstm_step, rnn_step
 from rnnkit.nn.dropout import dropout
 
 CELLS = tuple(GATES)
@@ -158,13 +159,13 @@ class Recurrent(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
-    def _weights(self, suffix: str) -> list[Tensor]:
+    def _weights(self, suffix: str, training: bool | None = None) -> list[Tensor]:
         """The weights of one layer and direction as this forward call uses them. Called once per layer and
         direction per call, so with ``weight_drop`` each call draws one DropConnect mask per ``weight_hh``,
         shared by every time step."""
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
         weights = [getattr(self, name + suffix) for name in names]
-        if self.weight_drop > 0 and self.training:
+        if self.weight_drop > 0 and (self.training if training is None else training):
             weights[1] = dropout(weights[1], self.weight_drop)  # (G*H, H): W_hh with entries dropped
         return weights
 
@@ -305,9 +306,53 @@ class Recurrent(nn.Module):
         final = tuple(torch.cat(parts[::-1], dim=1) for parts in zip(*finished, strict=True))
         return output, final
 
+    # ------------------------------------------------------------------------------------------ trace
+    def trace(self, x: Tensor) -> list[dict[str, Any]]:
+        """Every layer's states and sigmoid gates, time step by time step, for one sequence ``x`` ``[T, F]``.
+
+        What ``rnnkit inspect`` shows: the cell formulas of :mod:`rnnkit.nn.cells` run as in evaluation (no
+        dropout), whatever the backend, so each gate is computed by its formula in one place; the states equal
+        what :meth:`forward` gives (tested against the fused kernel). One dict per layer, bottom to top:
+        ``hidden`` ``[T, D*H]`` (the layer's outputs, forward units first), ``cell`` ``[T, D*H]`` for an LSTM,
+        and ``gates`` mapping each sigmoid gate's name (``input``, ``forget``, ``output``; ``reset``,
+        ``update``) to ``[T, D*H]``, all in the text's order for both directions.
+        """
+        if x.dim() != 2 or x.shape[0] == 0 or x.shape[1] != self.input_size:
+            raise ValueError(f"Recurrent.trace: input must be [T, {self.input_size}] with T >= 1, got {tuple(x.shape)}")
+        steps = x.shape[0]
+        plan = LengthPlan.build(None, 1, steps, x.device)
+        zeros = x.new_zeros(1, 1, self.hidden_size)
+        start = (zeros, zeros) if self.cell == "lstm" else (zeros,)
+        layer_input, layers = x[None], []
+        for layer in range(self.num_layers):
+            directions = []
+            for direction, suffix in enumerate(self._suffixes(layer)):
+                record: dict[str, list[Tensor]] = {}
+                seq = layer_input.flip(1) if direction == 1 else layer_input
+                self._explicit_loop(seq, plan, start, self._weights(suffix, training=False), record)
+                traced = {name: torch.cat(values) for name, values in record.items()}  # each (T, H)
+                directions.append({k: v.flip(0) if direction == 1 else v for k, v in traced.items()})
+            joined = {name: torch.cat([d[name] for d in directions], dim=1) for name in directions[0]}
+            layers.append(
+                {
+                    "hidden": joined["hidden"],
+                    **({"cell": joined["cell"]} if "cell" in joined else {}),
+                    "gates": {name: joined[name] for name in SIGMOID_GATES[self.cell]},
+                }
+            )
+            layer_input = joined["hidden"][None]
+        return layers
+
     def _explicit_loop(
-        self, x: Tensor, plan: LengthPlan, state: tuple[Tensor, ...], weights: list[Tensor]
+        self,
+        x: Tensor,
+        plan: LengthPlan,
+        state: tuple[Tensor, ...],
+        weights: list[Tensor],
+        record: dict[str, list[Tensor]] | None = None,
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """The cell formulas step by step; ``record``, if given, collects each step's ``hidden``, ``cell`` (LSTM)
+        and gates by name (for :meth:`trace`)."""
         weight_ih, weight_hh = weights[0], weights[1]
         bias_ih, bias_hh = (weights[2], weights[3]) if self.bias else (None, None)
         x_proj = F.linear(x, weight_ih, bias_ih)  # (B, T, G*H): every step's input projection at once
@@ -316,12 +361,17 @@ class Recurrent(nn.Module):
         steps = plan.segments[-1][1]
         outputs = []
         for t in range(steps):
+            gates: dict[str, Tensor] | None = None if record is None else {}
             if self.cell == "lstm":
-                h_next, c_next = lstm_step(x_proj[:, t], h, c, weight_hh, bias_hh)
+                h_next, c_next = lstm_step(x_proj[:, t], h, c, weight_hh, bias_hh, gates)
             elif self.cell == "gru":
-                h_next = gru_step(x_proj[:, t], h, weight_hh, bias_hh)
+                h_next = gru_step(x_proj[:, t], h, weight_hh, bias_hh, gates)
             else:
                 h_next = rnn_step(x_proj[:, t], h, weight_hh, bias_hh, self.nonlinearity)
+            if record is not None:
+                step = {"hidden": h_next, **({"cell": c_next} if self.cell == "lstm" else {}), **gates}
+                for name, value in step.items():
+                    record.setdefault(name, []).append(value)
             if plan.lengths is None:
                 h, c = h_next, (c_next if self.cell == "lstm" else None)
                 outputs.append(h)

@@ -26,11 +26,12 @@ from rnnkit.data.labels import label_order, label_problems
 from rnnkit.data.tagged import TaggedCorpus, is_tagged_file, read_tagged
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
-from rnnkit.io import atomic_write_json
+from rnnkit.io import atomic_write_bytes, atomic_write_json
 from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model, members_of
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
-from rnnkit.rundir import CHECKPOINT, TEST_REPORT, choose_run_dir, data_name, member_dirs
+from rnnkit.plots import notice_missing, plots_available, png, training_curves
+from rnnkit.rundir import CHECKPOINT, CURVES, TEST_REPORT, choose_run_dir, data_name, member_dirs
 from rnnkit.tagger import check_tags
 from rnnkit.tasks.language_model import LanguageModelTask
 from rnnkit.tasks.tag import TagTask
@@ -269,14 +270,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         "members": members,
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
-    pipeline.save(run_dir)
-    pipeline.report = pipeline.evaluate(test) if test is not None else None
-    if pipeline.report is not None:
-        atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
-    for member_dir in member_dirs(run_dir, model_config.members):
-        (member_dir / CHECKPOINT).unlink(missing_ok=True)  # the run is finished: nothing left to resume
-    pipeline.run_dir = run_dir
-    return pipeline
+    return finish(pipeline, run_dir, test, model_config.members)
 
 
 def train_language_model(data: str | Path | list[str | Path] | None, opts: TrainOptions) -> LanguageModelPipeline:
@@ -463,16 +457,33 @@ def train_network(
     }
 
 
-def finish(pipeline: Any, run_dir: Path, test: Any) -> Any:
-    """Save a trained ``pipeline`` in its run directory, report on ``test`` (a file or read data) if given, and
-    remove the checkpoint: the run is finished, nothing is left to resume."""
+def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1) -> Any:
+    """Save a trained ``pipeline`` in its run directory, report on ``test`` (a file or read data) if given, remove
+    the checkpoints of its ``members`` (the run is finished, nothing is left to resume), and draw the training
+    curves: last, as the one thing a run can do without."""
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:
         atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
-    (run_dir / CHECKPOINT).unlink(missing_ok=True)
+    for member_dir in member_dirs(run_dir, members):
+        (member_dir / CHECKPOINT).unlink(missing_ok=True)
     pipeline.run_dir = run_dir
+    write_curves(pipeline, run_dir)
     return pipeline
+
+
+def write_curves(pipeline: Any, run_dir: Path) -> None:
+    """Draw ``curves.png`` in ``run_dir`` from each network's per-epoch history: the validation score is the one
+    that picked the best epoch (a language model's is its loss, drawn already, so its perplexity instead), and a
+    language model's loss is also drawn against time. Without matplotlib, say so once and draw nothing."""
+    if not plots_available():
+        notice_missing(CURVES)
+        return
+    training = pipeline.training
+    score = {"lm": "perplexity", "tag": "accuracy"}.get(pipeline.task) or training["options"]["metric"]
+    histories = [member["history"] for member in training["members"]]
+    figure = training_curves(histories, score, against_time=pipeline.task == "lm")
+    atomic_write_bytes(run_dir / CURVES, png(figure))
 
 
 def loop_config(opts: TrainOptions) -> TrainConfig:

@@ -71,6 +71,7 @@ def main() -> None:
     rnnkit evaluate runs/data test.csv             accuracy, macro-F1, ...; a language model's perplexity
     rnnkit predict runs/data "some text"           label and probability for each text
     rnnkit generate runs/corpus --prompt "ROMEO:"  text from a language model
+    rnnkit inspect runs/data "some text"           the network's state, gates and prediction, token by token
     rnnkit export runs/data model.onnx             one ONNX file, checked against torch
     """
 
@@ -344,8 +345,14 @@ def format_lm_report(report: dict) -> str:
 @text_read_options
 @click.option("--tag-column", help="A tagger's gold tags: a CoNLL-U column name or a token file's column number.")
 @click.option("--report", type=click.Path(dir_okay=False), help="Also write the full report as JSON to this file.")
-@click.option("--overwrite", is_flag=True, help="Replace an existing --report file [default: refuse].")
-def evaluate(model, data, format_, delimiter, text_column, label_column, classes, tag_column, report, overwrite):
+@click.option(
+    "--plots",
+    type=click.Path(file_okay=False),
+    help="Also draw the confusion matrix (confusion.png) and F1 per class (f1.png) into this directory, made if "
+    "missing; classifiers and taggers. Needs matplotlib (pip install 'rnnkit[plots]').",
+)
+@click.option("--overwrite", is_flag=True, help="Replace an existing --report file or --plots files [default: refuse].")
+def evaluate(model, data, format_, delimiter, text_column, label_column, classes, tag_column, report, plots, overwrite):
     """Evaluate MODEL on DATA: for a classifier, a labelled file (accuracy, macro-F1, per-class figures, confusion
     matrix); for a language model, a text file (loss, perplexity, bits per character); for a tagger, a tagged file
     (token accuracy, accuracy on unseen words, per-tag figures, and entity figures for BIO/BIOES tags)."""
@@ -353,15 +360,26 @@ def evaluate(model, data, format_, delimiter, text_column, label_column, classes
 
     from rnnkit.data import read_class_names, read_examples
     from rnnkit.errors import RnnkitError
-    from rnnkit.io import atomic_write_json
+    from rnnkit.io import atomic_write_bytes, atomic_write_json
     from rnnkit.metrics import format_report, format_tagging_report
     from rnnkit.options import parse_delimiter
+    from rnnkit.plots import CONFUSION, F1, INSTALL, evaluation_figures, plots_available, png
 
     if report and Path(report).exists() and not overwrite:
         raise RnnkitError(f"{report} exists: choose another --report file, or add --overwrite to replace it")
+    if plots:  # refused before the model is run, as --report is
+        if not plots_available():
+            raise RnnkitError(f"--plots needs matplotlib: {INSTALL}")
+        for name in (CONFUSION, F1):
+            if (Path(plots) / name).exists() and not overwrite:
+                raise RnnkitError(
+                    f"{Path(plots) / name} exists: choose another --plots directory, or add --overwrite to replace it"
+                )
     pipeline = load_for_prediction(model)
     if tag_column is not None and pipeline.task != "tag":
         raise RnnkitError(f"--tag-column is for taggers; {model} is {TASK_TITLES[pipeline.task]}")
+    if plots and pipeline.task == "lm":
+        raise RnnkitError(f"--plots is for classifiers and taggers; {model} is {TASK_TITLES[pipeline.task]}")
     if pipeline.task != "classify" and (format_ or delimiter or text_column or label_column or classes):
         raise RnnkitError(f"{model} is {TASK_TITLES[pipeline.task]}: give no column or format options")
     if pipeline.task == "lm":
@@ -390,6 +408,12 @@ def evaluate(model, data, format_, delimiter, text_column, label_column, classes
     if report:
         atomic_write_json(report, result)
         click.echo(f"\nreport written to {report}")
+    if plots:
+        written = []
+        for name, figure in evaluation_figures(result).items():
+            atomic_write_bytes(Path(plots) / name, png(figure))
+            written.append(str(Path(plots) / name))
+        click.echo(f"\nplots written to {', '.join(written)}")
 
 
 def _texts(texts: tuple[str, ...], file: str | None) -> Iterator[str]:

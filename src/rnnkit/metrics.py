@@ -181,9 +181,11 @@ def tagging_report(
     compared exactly as given, so the caller decides casing) show where it fails: ``unseen_tokens`` and
     ``unseen_accuracy`` are ``None`` without ``seen_words``, and ``unseen_accuracy`` is ``None`` when no token is
     unseen. ``per_tag`` and ``macro_f1`` (over the tags present in gold) are ``classification_report``'s figures with
-    each token as an example. For BIO/BIOES tags (:func:`is_chunk_tagging` of gold and predicted tags together)
-    ``entities`` holds conlleval's entity-level figures (see :func:`tag_chunks`), the headline for named entities,
-    where token accuracy is inflated by the many ``O`` tokens.
+    each token as an example, and ``confusion_matrix`` its token counts (row = gold tag, column = predicted, in the
+    order of ``tags``: every tag of gold or predicted, sorted), which show which tags are taken for which. For
+    BIO/BIOES tags (:func:`is_chunk_tagging` of gold and predicted tags together) ``entities`` holds conlleval's
+    entity-level figures (see :func:`tag_chunks`), the headline for named entities, where token accuracy is
+    inflated by the many ``O`` tokens.
     """
     if not len(gold) == len(predicted) == len(tokens):
         raise ValueError(
@@ -216,6 +218,8 @@ def tagging_report(
         "unseen_accuracy": unseen_accuracy,
         "macro_f1": per_token["macro_f1"],
         "per_tag": per_token["per_class"],
+        "tags": tags,
+        "confusion_matrix": per_token["confusion_matrix"],
     }
     if is_chunk_tagging(tags):
         report["entities"] = _entity_figures(gold, predicted)

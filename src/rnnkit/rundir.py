@@ -1,10 +1,10 @@
 """Run directories: where a training run writes, and the rules that keep a finished model from being lost.
 
-A run directory holds the model (:mod:`rnnkit.modeldir`), the per-epoch log, the test report and, while training,
-a checkpoint; an ensemble's members keep their checkpoint and log in ``member-K/``. A directory that holds a
-finished model is never written over unless the user asks (``--overwrite``, ``save(..., overwrite=True)``), and
-then everything that belonged to the old run goes with it, so no report or log is left describing a model that
-no longer exists. User files beside them are left alone.
+A run directory holds the model (:mod:`rnnkit.modeldir`), the per-epoch log, the test report, the training curves
+and, while training, a checkpoint; an ensemble's members keep their checkpoint and log in ``member-K/``. A
+directory that holds a finished model is never written over unless the user asks (``--overwrite``,
+``save(..., overwrite=True)``), and then everything that belonged to the old run goes with it, so no report, log
+or figure is left describing a model that no longer exists. User files beside them are left alone.
 """
 
 from __future__ import annotations
@@ -18,9 +18,10 @@ from rnnkit.options import TrainOptions
 from rnnkit.training.trainer import CHECKPOINT, LOG
 
 TEST_REPORT = "test_report.json"
+CURVES = "curves.png"  # the training curves (rnnkit.plots), when matplotlib is installed
 MEMBER_PREFIX = "member-"
 # Everything a run writes at the top of its directory; members' directories go whole.
-RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT)
+RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT, CURVES)
 
 
 def data_name(path: Path) -> str:

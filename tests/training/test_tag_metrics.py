@@ -132,6 +132,15 @@ def test_no_entity_figures_for_tags_that_are_not_chunks():
     assert "entities" not in format_tagging_report(report)
 
 
+def test_the_confusion_matrix_counts_tokens_by_gold_and_predicted_tag():
+    gold, predicted = [["DET", "NOUN", "NOUN"], ["VERB"]], [["DET", "VERB", "NOUN"], ["NOUN"]]
+    report = tagging_report(gold, predicted, [["a", "b", "c"], ["d"]])
+    assert report["tags"] == ["DET", "NOUN", "VERB"] == list(report["per_tag"])
+    # rows: gold DET, NOUN, VERB; columns: predicted
+    assert report["confusion_matrix"] == [[1, 0, 0], [0, 1, 1], [0, 1, 0]]
+    json.dumps(report)
+
+
 def test_format_tagging_report():
     text = format_tagging_report(tagging_report(GOLD, PREDICTED, TOKENS, seen_words=SEEN))
     assert "accuracy  0.7857" in text and "(11 of 14 tokens right)" in text

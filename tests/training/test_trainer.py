@@ -284,7 +284,7 @@ def test_best_epoch_is_chosen_by_macro_f1_unless_asked_otherwise(small_task, mon
     """Epoch 1 is more accurate but ignores a class (macro-F1 0.5); epoch 2 serves both. The default keeps epoch 2."""
     train, valid, labels, vocab_size = small_task
     reports = iter([{"accuracy": 0.9, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.7}])
-    monkeypatch.setattr("rnnkit.tasks.classify.evaluate_model", lambda *args: next(reports))
+    monkeypatch.setattr("rnnkit.tasks.classify.classification_report", lambda *args: next(reports))
     config = TrainConfig(epochs=2) if metric is None else TrainConfig(epochs=2, metric=metric)
     result = fit(new_model(vocab_size, len(labels)), train, valid, labels, config, progress=False)
     assert result.best_epoch == best

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 from rnnkit.data import BucketBatchSampler
 from rnnkit.tagger import Transitions, tag_encoded
 from rnnkit.tasks import Batch, StepResult
+from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
 
 
@@ -89,5 +90,21 @@ class TagTask:
         pass
 
     def validate(self, model: nn.Module) -> dict[str, float]:
+        """Token accuracy, decoded as prediction decodes, and the loss per token (for ``curves.png``)."""
         predicted = np.concatenate(tag_with(model, self.valid))
-        return {"accuracy": float((predicted == self.valid.tags).mean())}
+        return {"accuracy": float((predicted == self.valid.tags).mean()), "loss": self.validation_loss(model)}
+
+    @torch.no_grad()
+    def validation_loss(self, model: nn.Module, batch_size: int = 64) -> float:
+        """The training loss per token on the validation sentences, in evaluation mode."""
+        was_training = model.training
+        model.eval()
+        total, tokens = 0.0, 0
+        for index in length_batches(self.valid.lengths, batch_size):
+            batch = sentence_batch(self.valid, index)
+            ids, lengths, spellings = network_inputs(batch)
+            result = self.loss(model, Batch(ids, lengths, torch.from_numpy(batch.tags), spellings))
+            total += float(result.loss) * result.count
+            tokens += result.count
+        model.train(was_training)
+        return total / tokens

@@ -19,6 +19,7 @@ from torch import nn
 
 from rnnkit.data import EncodedTexts, encode_texts
 from rnnkit.generator import Generator, OnnxLanguageModelSession
+from rnnkit.inspection import Inspectable
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, write_model_dir
 from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.models.config import LanguageModelConfig, TaggerConfig
@@ -31,7 +32,7 @@ from rnnkit.text.sentences import SentenceBatch
 __all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "TaggerPipeline", "load"]
 
 
-class Pipeline(Predictor):
+class Pipeline(Inspectable, Predictor):
     """A trained text classifier: raw strings in, labels and probabilities out."""
 
     def __init__(
@@ -167,7 +168,7 @@ class TrainedNetwork:
         return numpy_weights(self.model)
 
 
-class LanguageModelPipeline(TrainedNetwork, Generator):
+class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):
     """A trained language model: tokenizer + vocabulary + network; writes text (:meth:`generate`, :meth:`stream`),
     scores a text file (:meth:`evaluate`), saves. Runs on onnxruntime when it is installed, else on torch."""
 
@@ -215,7 +216,7 @@ class LanguageModelPipeline(TrainedNetwork, Generator):
         return save_model_dir(directory, saved, overwrite)
 
 
-class TaggerPipeline(TrainedNetwork, Tagger):
+class TaggerPipeline(Inspectable, TrainedNetwork, Tagger):
     """A trained sequence tagger: tokenizer + vocabularies + tags + network; tags sentences (:meth:`predict`,
     :meth:`tag`), scores a tagged file (:meth:`evaluate`), writes tagged files (:meth:`tag_file`), saves. Runs on
     onnxruntime when it is installed, else on torch."""

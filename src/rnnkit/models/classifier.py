@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from rnnkit.models.body import RecurrentBody
 from rnnkit.models.config import ClassifierConfig
@@ -43,7 +44,11 @@ class TextClassifier(RecurrentBody):
 
     def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
-        x = self.embed(ids, noise)  # (B, T, E)
+        return self.read(self.embed(ids, noise), lengths)
+
+    def read(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Class scores ``[B, C]`` from the word vectors ``x`` ``[B, T, E]``: where attributions to the embeddings
+        (integrated gradients) enter the network."""
         outputs, _ = self.encoder(self.dropout(x), lengths)  # (B, T, D*H), zero at padding
         pooled = self.pooling(outputs, lengths)  # (B, D*H)
         return self.output(self.dropout(pooled))  # (B, C)
@@ -71,6 +76,17 @@ class BagOfEmbeddings(nn.Module):
         if noise is not None:
             x = x + noise
         return self.output(self.dropout(x))  # (B, C)
+
+    def embed(self, ids: Tensor) -> Tensor:
+        """Each token's vector ``[B, T, E]`` (``<pad>``'s is zero), before the average: what attributions read."""
+        return F.embedding(ids, self.embedding.weight, padding_idx=PAD_ID)
+
+    def read(self, x: Tensor, lengths: Tensor) -> Tensor:
+        """Class scores from the token vectors ``x`` ``[B, T, E]``: their average over each text's own length,
+        as :meth:`forward` computes it, as a function of the vectors (for integrated gradients)."""
+        mask = (torch.arange(x.shape[1], device=x.device)[None, :] < lengths[:, None]).to(x.dtype)  # (B, T)
+        mean = (x * mask[:, :, None]).sum(1) / lengths[:, None].to(x.dtype)
+        return self.output(self.dropout(mean))  # (B, C)
 
 
 class Ensemble(nn.Module):

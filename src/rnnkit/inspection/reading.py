@@ -1,0 +1,260 @@
+"""One text read by a trained network, token by token: what it predicts as it reads, its state and gates at every
+token, and (for a classifier) which tokens mattered. Each task's reading becomes one plain dict, the schema of
+which is in :mod:`rnnkit.inspection`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from rnnkit.data.corpus import corpus_tokens
+from rnnkit.errors import RnnkitError
+from rnnkit.inspection.attribution import CAPTUM_NOTE, captum_available, integrated_gradients, occlusion
+from rnnkit.inspection.states import layer_views, rounded
+from rnnkit.models.classifier import members_of
+from rnnkit.text import PAD_ID, UNK_ID
+
+FORMAT, VERSION = "rnnkit-inspection", 1
+TOP_ALTERNATIVES = 5  # a language model's likeliest next tokens shown at each step
+PREFIX_BATCH = 128  # prefixes read at once for the prediction after each token
+BAG_NOTE = "the bag of embeddings averages its word vectors: it has no state to show, only what each word weighs"
+
+
+def summary(config: Any, task: str, member: int | None = None) -> dict[str, Any]:
+    """What kind of network this is, in the words of ``rnnkit train``'s options."""
+    bag = getattr(config, "model", "rnn") == "bag"
+    return {
+        "task": task,
+        "kind": "bag" if bag else "rnn",
+        "cell": None if bag else config.cell,
+        "bidirectional": bool(getattr(config, "bidirectional", False)) and not bag,
+        "layers": 0 if bag else config.num_layers,
+        "hidden_size": 0 if bag else config.hidden_size,
+        "member": member,
+        "members": getattr(config, "members", 1),
+    }
+
+
+def _states(network: nn.Module, vectors: Tensor) -> dict[str, Any]:
+    """The traced layers of ``network``'s recurrent stack over the word ``vectors`` ``[T, F]``."""
+    layers = layer_views(network.encoder.trace(vectors), network.encoder.num_directions)
+    return {"stateful": True, "note": None, "layers": layers, "gates": layers[-1]["gates"]}
+
+
+def _stateless() -> dict[str, Any]:
+    return {"stateful": False, "note": BAG_NOTE, "layers": [], "gates": {}}
+
+
+def _base(text: str, tokens: list[str], truncated: int, model: dict[str, Any], unknown: list[bool]) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "text": text,
+        "tokens": tokens,
+        "unknown": unknown,  # read as <unk>: the network never saw the token in training
+        "truncated": truncated,
+        "model": model,
+    }
+
+
+# ------------------------------------------------------------------------------------------- classifier
+def _probabilities(network: nn.Module):
+    def probabilities(ids: Tensor, lengths: Tensor) -> Tensor:
+        return torch.softmax(network(ids, lengths), dim=-1)
+
+    return probabilities
+
+
+def prefix_probabilities(probabilities, ids: Tensor) -> np.ndarray:
+    """The class probabilities ``[T, C]`` after each prefix ``ids[: t + 1]`` of a text ``ids`` ``[T]``, each prefix
+    read as a text of its own (padding is ``<pad>`` and the lengths are exact, so nothing after it is seen)."""
+    steps = ids.shape[0]
+    rows = []
+    for start in range(0, steps, PREFIX_BATCH):
+        lengths = torch.arange(start + 1, min(start + PREFIX_BATCH, steps) + 1)
+        valid = torch.arange(steps)[None, :] < lengths[:, None]
+        prefixes = torch.where(valid, ids[None, :], PAD_ID)[:, : int(lengths.max())]
+        rows.append(probabilities(prefixes, lengths))
+    return torch.cat(rows).numpy()
+
+
+@torch.no_grad()
+def _classifier_member(network: nn.Module, ids: Tensor, labels: list[str], attributions: bool) -> dict[str, Any]:
+    probabilities = _probabilities(network)
+    by_prefix = prefix_probabilities(probabilities, ids)
+    final = by_prefix[-1]
+    target = int(final.argmax())
+    bag = network.config.model == "bag"
+    vectors = network.embed(ids[None])[0]  # (T, E)
+    view: dict[str, Any] = {
+        "labels": labels,
+        "prediction": {
+            "label": labels[target],
+            "probabilities": rounded(final),
+            "by_prefix": rounded(by_prefix),
+            # A forward network's prefix is its state after each token; a bidirectional one reads each prefix anew.
+            "method": "prefix" if network.config.bidirectional and not bag else "state",
+        },
+        **(_stateless() if bag else _states(network, vectors)),
+    }
+    view["attributions"] = _attributions([network], probabilities, ids, labels, target) if attributions else None
+    return view
+
+
+def _attributions(networks: list[nn.Module], probabilities, ids: Tensor, labels: list[str], target: int) -> dict:
+    """Occlusion of ``probabilities`` (one network's or an ensemble's) and integrated gradients of class
+    ``target``. An ensemble's probability is the mean of its members', each reading its own word vectors, and
+    integrated gradients are linear in the function explained: the ensemble's are the mean of its members'."""
+    found: dict[str, Any] = {"target": labels[target], "occlusion": occlusion(probabilities, ids, target)}
+    if not captum_available():
+        return {**found, "integrated_gradients": None, "note": CAPTUM_NOTE}
+    shares = [integrated_gradients(n.read, n.embed(ids[None])[0], target) for n in networks]
+    found["integrated_gradients"] = {
+        **shares[0],
+        "values": np.mean([s["values"] for s in shares], axis=0).tolist(),
+        "delta": max(s["delta"] for s in shares),
+    }
+    return {**found, "note": None}
+
+
+def classifier_tokens(pipeline: Any, text: str) -> tuple[list[str], int, Tensor]:
+    """The tokens the classifier reads from ``text`` (the first ``max_length``), how many were cut, their ids."""
+    tokens = pipeline.tokenizer(text)
+    if not tokens:
+        raise RnnkitError("the text has no token to inspect: give a text with at least one word")
+    kept = tokens[: pipeline.max_length] if pipeline.max_length else tokens
+    return kept, len(tokens) - len(kept), torch.tensor(pipeline.vocab.encode(kept), dtype=torch.long)
+
+
+def inspect_classifier(
+    pipeline: Any, text: str, member: int | None = None, attributions: bool = True
+) -> dict[str, Any]:
+    """The reading of ``text`` by a classifier pipeline; an ensemble's members each (or member ``member``, from 1)."""
+    tokens, truncated, ids = classifier_tokens(pipeline, text)
+    networks = members_of(pipeline.model)
+    config = pipeline.model_config
+    unknown = [i == UNK_ID for i in ids.tolist()]
+    if member is not None and not 1 <= member <= len(networks):
+        raise RnnkitError(f"--member must be in 1..{len(networks)}: the model has {len(networks)} member(s)")
+    pipeline.model.eval()
+    if len(networks) == 1:
+        return {
+            **_base(text, tokens, truncated, summary(config, "classify"), unknown),
+            **_classifier_member(networks[0], ids, pipeline.labels, attributions),
+        }
+    chosen = range(1, len(networks) + 1) if member is None else [member]
+    views = [
+        {
+            "model": summary(config, "classify", k),
+            **_classifier_member(networks[k - 1], ids, pipeline.labels, attributions),
+        }
+        for k in chosen
+    ]
+    if member is not None:
+        return {**_base(text, tokens, truncated, views[0].pop("model"), unknown), **views[0]}
+    probabilities = _probabilities(pipeline.model)
+    with torch.no_grad():
+        by_prefix = prefix_probabilities(probabilities, ids)
+        target = int(by_prefix[-1].argmax())
+        found = _attributions(networks, probabilities, ids, pipeline.labels, target) if attributions else None
+    ensemble = {
+        "label": pipeline.labels[int(by_prefix[-1].argmax())],
+        "probabilities": rounded(by_prefix[-1]),
+        "by_prefix": rounded(by_prefix),
+        "method": "prefix" if config.bidirectional else "state",
+    }
+    return {
+        **_base(text, tokens, truncated, summary(config, "classify"), unknown),
+        "labels": pipeline.labels,
+        "prediction": ensemble,
+        "attributions": found,
+        "members": views,
+    }
+
+
+# ------------------------------------------------------------------------------------------- language model
+@torch.no_grad()
+def inspect_language_model(pipeline: Any, text: str, top: int = TOP_ALTERNATIVES) -> dict[str, Any]:
+    """The reading of ``text`` by a language model: at each token, the probability of the token that really
+    follows and the ``top`` likeliest ones, with the states and gates."""
+    tokens = corpus_tokens(text, pipeline.tokenizer)
+    if not tokens:
+        raise RnnkitError("the text has no token to inspect: give a text with at least one character or word")
+    network = pipeline.model.eval()
+    ids = torch.tensor(pipeline.vocab.encode(tokens), dtype=torch.long)
+    logits, _ = network(ids[None])
+    p = torch.softmax(logits[0], dim=-1)  # (T, V)
+    best = torch.topk(p, min(top, p.shape[1]), dim=-1)
+    words = pipeline.vocab.tokens
+    following = []
+    for t in range(len(tokens)):
+        nxt = int(ids[t + 1]) if t + 1 < len(tokens) else None
+        following.append(
+            {
+                "token": tokens[t + 1] if nxt is not None else None,
+                "probability": round(float(p[t, nxt]), 6) if nxt is not None else None,
+                "top": [
+                    [words[int(i)], round(float(q), 6)] for q, i in zip(best.values[t], best.indices[t], strict=True)
+                ],
+            }
+        )
+    known = [f["probability"] for f in following if f["probability"] is not None]
+    nll = [-math.log(max(q, 1e-12)) for q in known]
+    return {
+        **_base(text, tokens, 0, summary(pipeline.model_config, "lm"), [i == UNK_ID for i in ids.tolist()]),
+        "labels": None,
+        "prediction": {"next": following, "perplexity": math.exp(sum(nll) / len(nll)) if nll else None},
+        **_states(network, network.embed(ids[None])[0]),
+        "attributions": None,
+    }
+
+
+# ------------------------------------------------------------------------------------------- tagger
+def tag_marginals(network: nn.Module, scores: Tensor, lengths: Tensor) -> Tensor:
+    """Each token's tag distribution ``[B, T, K]``: the softmax of its scores, or with a CRF the exact marginals
+    of the whole-sentence model (the gradient of ``log Z`` with respect to the scores)."""
+    if not network.config.crf:
+        return torch.softmax(scores, dim=-1)
+    with torch.enable_grad():
+        emissions = scores.detach().requires_grad_(True)
+        (marginals,) = torch.autograd.grad(network.crf.log_partition(emissions, lengths).sum(), emissions)
+    return marginals
+
+
+def inspect_tagger(pipeline: Any, text: str | list[str]) -> dict[str, Any]:
+    """The reading of a sentence (a raw string, split by the tagger's tokenizer, or a list of tokens) by a tagger:
+    each token's tag and tag distribution, with the states and gates."""
+    from rnnkit.tasks.tag import network_inputs
+    from rnnkit.text.sentences import sentence_batch
+
+    tokens = pipeline.tokenize(text) if isinstance(text, str) else [str(t) for t in text]
+    if not tokens:
+        raise RnnkitError("the text has no token to inspect: give a sentence with at least one word")
+    network = pipeline.model.eval()
+    data = pipeline.encode([tokens])
+    ids, lengths, spellings = network_inputs(sentence_batch(data, np.array([0])))
+    spellings = spellings if network.config.characters else None
+    with torch.no_grad():
+        scores = network(ids, lengths, spellings)
+        vectors = network.embed(ids, None, spellings)[0]
+        states = _states(network, vectors)
+    distributions = tag_marginals(network, scores, lengths)[0]
+    tags = pipeline.tag([tokens])[0]
+    return {
+        **_base(
+            " ".join(tokens) if not isinstance(text, str) else text,
+            tokens,
+            0,
+            summary(pipeline.model_config, "tag"),
+            [not pipeline.seen(t) for t in tokens],
+        ),
+        "labels": list(pipeline.labels),
+        "prediction": {"tags": tags, "probabilities": rounded(distributions.detach().numpy())},
+        **states,
+        "attributions": None,
+    }

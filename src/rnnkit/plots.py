@@ -44,7 +44,7 @@ def notice_missing(what: str) -> None:
         warnings.warn(f"{what} not drawn: plots need matplotlib ({INSTALL})", RnnkitWarning, stacklevel=2)
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     """A figure with its own Agg canvas: no pyplot, no global backend, no window."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -83,7 +83,7 @@ def training_curves(histories: list[list[dict[str, Any]]], score: str, against_t
         panels.append("score")
     if against_time:
         panels.append("time")
-    figure = _figure(4.5 * len(panels), 3.6)
+    figure = new_figure(4.5 * len(panels), 3.6)
     axes = dict(zip(panels, figure.subplots(1, len(panels), squeeze=False)[0], strict=True))
     for k, history in enumerate(histories):
         colour, member = f"C{k % 10}", f"member {k + 1}" if many else None
@@ -142,7 +142,7 @@ def confusion_figure(report: dict[str, Any]) -> Figure:
     rows = matrix.sum(1, keepdims=True)
     shares = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
     side = min(16.0, max(5.0, 2.5 + 0.27 * count))
-    figure = _figure(side + 1.2, side)
+    figure = new_figure(side + 1.2, side)
     ax = figure.subplots()
     image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
     figure.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
@@ -166,7 +166,7 @@ def f1_figure(report: dict[str, Any]) -> Figure:
     count = len(names)
     f1 = [figures[name]["f1"] for name in names]
     labels = [f"{name} ({figures[name]['support']:,})" for name in names]
-    figure = _figure(7.0, min(16.0, max(3.0, 1.2 + 0.28 * count)))
+    figure = new_figure(7.0, min(16.0, max(3.0, 1.2 + 0.28 * count)))
     ax = figure.subplots()
     ax.barh(range(count), f1, color="C0")
     ax.set_yticks(range(count), labels, fontsize=_font_size(count))

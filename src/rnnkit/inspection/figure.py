@@ -10,7 +10,6 @@ never ``pyplot``, so no global backend is switched and two figures can be drawn 
 
 from __future__ import annotations
 
-import io
 import textwrap
 from functools import partial
 from pathlib import Path
@@ -18,10 +17,10 @@ from typing import Any
 
 from rnnkit.inspection.page import LEVEL, MAX_UNITS, NEGATIVE, POSITIVE, VISIBLE, model_summary, state_name, unit_name
 from rnnkit.io import atomic_write_bytes
+from rnnkit.plots import new_figure, png
 
 MAX_TOKENS = 60
 MAX_PASSAGE = 80
-DPI = 100
 INSTALL = "the PNG figure needs matplotlib: pip install 'rnnkit[plots]'"
 
 
@@ -47,9 +46,7 @@ def _label(token: str, width: int = 14) -> str:
 def _tools() -> tuple[Any, Any, Any]:
     """matplotlib's Figure, its Agg canvas and the two colour maps of the page, or a RuntimeError naming the extra."""
     try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.colors import LinearSegmentedColormap
-        from matplotlib.figure import Figure
     except ImportError as error:
         raise RuntimeError(INSTALL) from error
 
@@ -59,19 +56,12 @@ def _tools() -> tuple[Any, Any, Any]:
     signed = LinearSegmentedColormap.from_list("rnnkit_signed", [rgb(NEGATIVE), (1, 1, 1), rgb(POSITIVE)])
     level = LinearSegmentedColormap.from_list("rnnkit_level", [(1, 1, 1), rgb(LEVEL)])
 
-    def figure(width: float, height: float) -> Any:
-        fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-        FigureCanvasAgg(fig)
-        return fig
-
-    return figure, signed, level
+    return new_figure, signed, level
 
 
 def _save(fig: Any, path: str | Path) -> Path:
     """Render to bytes first, then write atomically: a reader never sees half a PNG."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
-    atomic_write_bytes(path, buffer.getvalue())
+    atomic_write_bytes(path, png(fig))
     return Path(path)
 
 

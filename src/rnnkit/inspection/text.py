@@ -14,8 +14,10 @@ def _shown(token: str) -> str:
     return repr(token)[1:-1] if token.isspace() or not token.isprintable() else token
 
 
-def _units(changes: list[list[float]], count: int = 2) -> str:
-    return ", ".join(f"{int(u)} {d:+.2f}" for u, d in changes[:count])
+def _units(changes: list[list[float]], hidden_size: int, directions: int, count: int = 2) -> str:
+    from rnnkit.inspection.page import unit_name
+
+    return ", ".join(f"{unit_name(int(u), hidden_size, directions)} {d:+.2f}" for u, d in changes[:count])
 
 
 def inspection_summary(inspection: Inspection) -> str:
@@ -77,7 +79,7 @@ def inspection_summary(inspection: Inspection) -> str:
             shown = "" if nxt["probability"] is None else f"{nxt['probability']:.3f}"
             row += [f"{shown:>7}", " ".join(_shown(w) for w, _ in nxt["top"][:3])]
         if changes:
-            row.append(_units(changes[t]))
+            row.append(_units(changes[t], model["hidden_size"], first["layers"][-1]["directions"]))
         lines.append("  ".join(row))
     if len(inspection.tokens) > SHOWN_TOKENS:
         lines.append(f"... {len(inspection.tokens) - SHOWN_TOKENS} more tokens: save the page or the JSON for all")

@@ -6,7 +6,8 @@ does not wait for torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, fields
 
 from rnnkit.errors import RnnkitError
 
@@ -84,7 +85,14 @@ class TrainOptions:
     quiet: bool = False  # no progress bar, no summary of the data; warnings still show
 
     def resolve(self) -> TrainOptions:
-        """Fill in the task's defaults; refuse an option that belongs to another task. Returns ``self``."""
+        """Fill in the task's defaults; refuse an option that belongs to another task; paths given as ``Path``
+        objects become strings, as the command line gives them (the options are saved as JSON). Returns ``self``."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, os.PathLike):
+                setattr(self, f.name, os.fspath(value))
+            elif isinstance(value, list) and any(isinstance(v, os.PathLike) for v in value):
+                setattr(self, f.name, [os.fspath(v) if isinstance(v, os.PathLike) else v for v in value])
         if self.task not in TASK_DEFAULTS:
             raise RnnkitError(f"--task must be one of {', '.join(TASK_DEFAULTS)}, got {self.task!r}")
         defaults = TASK_DEFAULTS[self.task]

@@ -2,6 +2,8 @@
 
 from dataclasses import fields
 
+import pytest
+
 from rnnkit.cli import train as train_command
 from rnnkit.data import FORMATS
 from rnnkit.models import MODELS
@@ -38,3 +40,28 @@ def test_every_option_is_on_the_command_line_with_the_same_default():
         param = params[field.name]
         if getattr(defaults, field.name) is not None and not param.is_flag and not param.multiple:
             assert param.default == getattr(defaults, field.name), field.name
+
+
+@pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")  # one epoch of a tiny network learns little
+def test_paths_may_be_given_as_path_objects(tmp_path):
+    """A ``Path`` for ``test=``, ``valid=`` or ``out=`` trains as the same string would (it once failed to hash the
+    options as JSON)."""
+    from pathlib import Path
+
+    import rnnkit
+
+    data = Path(__file__).parents[1] / "data"
+    options = TrainOptions(test=data / "trec_test.csv", valid=data / "trec_test.csv", out=tmp_path / "m").resolve()
+    assert options.test == str(data / "trec_test.csv") and options.out == str(tmp_path / "m")
+    pipeline = rnnkit.train(
+        data / "trec_train.csv",
+        test=data / "trec_test.csv",
+        out=tmp_path / "m",
+        epochs=1,
+        hidden=4,
+        embedding_dim=4,
+        ensemble=1,
+        adversarial=0,
+        quiet=True,
+    )
+    assert pipeline.report["examples"] > 0 and (tmp_path / "m" / "config.json").exists()

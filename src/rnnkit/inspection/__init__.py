@@ -41,10 +41,10 @@ from rnnkit.inspection.units import MAX_TOKENS
 __all__ = ["FORMATS", "Inspectable", "Inspection", "UnitsReport", "find_units", "inspect"]
 
 
-def inspect(model: Any, text: str | Sequence[str], member: int | None = None) -> Inspection:
+def inspect(model: Any, text: str | Sequence[str], member: int | None = None, attributions: bool = True) -> Inspection:
     """How the trained ``model`` (a pipeline from :func:`rnnkit.load` or :func:`rnnkit.train`) reads ``text``;
     ``member`` (from 1) picks one network of an ensemble, else each is inspected. A tagger also takes a list of
-    tokens."""
+    tokens. ``attributions=False`` leaves out a classifier's attributions, the slow part (many texts' states)."""
     from rnnkit.errors import RnnkitError
     from rnnkit.inspection.reading import inspect_classifier, inspect_language_model, inspect_tagger
 
@@ -60,7 +60,7 @@ def inspect(model: Any, text: str | Sequence[str], member: int | None = None) ->
         return Inspection(inspect_language_model(model, _text(text)))
     if task == "tag":
         return Inspection(inspect_tagger(model, text if isinstance(text, str) else list(text)))
-    return Inspection(inspect_classifier(model, _text(text), member))
+    return Inspection(inspect_classifier(model, _text(text), member, attributions))
 
 
 def _text(text: str | Sequence[str]) -> str:
@@ -80,9 +80,9 @@ def find_units(
 class Inspectable:
     """The inspection verbs of a trained torch pipeline (classifier, language model, tagger)."""
 
-    def inspect(self, text: str | Sequence[str], member: int | None = None) -> Inspection:
+    def inspect(self, text: str | Sequence[str], member: int | None = None, attributions: bool = True) -> Inspection:
         """How the network reads ``text``, token by token: see :func:`rnnkit.inspection.inspect`."""
-        return inspect(self, text, member)
+        return inspect(self, text, member, attributions)
 
     def find_units(
         self, texts: str | Iterable[str], member: int | None = None, max_tokens: int = MAX_TOKENS

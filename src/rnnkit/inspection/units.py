@@ -114,10 +114,11 @@ def find_units(pipeline: Any, texts: Iterable[str], member: int | None = None, m
         if network.config.model == "bag":
             raise RnnkitError("the bag of embeddings has no state: --units needs a recurrent model")
     pieces, labels, tokens = [], [], []  # per text or window: traced layers; per token: its label
-    read = 0
+    read = count = 0
     for text in texts:
         if read >= max_tokens:
             break
+        before = len(pieces)
         for ids, words, label in _readings(pipeline, network, text, max_tokens - read):
             with torch.no_grad():
                 vectors = network.embed(ids[None])[0] if task != "tag" else ids
@@ -125,6 +126,7 @@ def find_units(pipeline: Any, texts: Iterable[str], member: int | None = None, m
             tokens += words
             labels += label
             read += len(words)
+        count += len(pieces) > before
     if not pieces:
         raise RnnkitError("the file has no text to read: give one text per line (or running text for a language model)")
     blocks = [_units(layers) for layers in pieces]
@@ -143,7 +145,7 @@ def find_units(pipeline: Any, texts: Iterable[str], member: int | None = None, m
         "format": FORMAT,
         "version": VERSION,
         "model": summary(pipeline.model_config, task, member if task == "classify" else None),
-        "texts": len(pieces),
+        "texts": count,
         "tokens": len(tokens),
         "properties": properties,
         "absent": absent,  # properties that never change in the texts read, so no unit can track them

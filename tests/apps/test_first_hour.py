@@ -9,6 +9,7 @@ import warnings
 from pathlib import Path
 
 import pytest
+from checks import one_line_error
 
 import rnnkit
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
@@ -26,14 +27,6 @@ def cli(*args, cwd=None):
     return subprocess.run(
         [sys.executable, "-m", "rnnkit.cli", *map(str, args)], capture_output=True, text=True, env=env, cwd=cwd
     )
-
-
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 def run_files(directory: Path) -> set[str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from checks import one_line_error
 
 import rnnkit
 from rnnkit.errors import RnnkitError
@@ -29,14 +30,6 @@ def cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "rnnkit.cli", *map(str, args)], capture_output=True, text=True, env=env, timeout=300
     )
-
-
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

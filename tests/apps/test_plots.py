@@ -11,7 +11,7 @@ import warnings
 from pathlib import Path
 
 import pytest
-import torch
+from checks import one_line_error
 
 import rnnkit
 from rnnkit.errors import RnnkitWarning
@@ -19,6 +19,8 @@ from rnnkit.plots import training_curves
 
 pytest.importorskip("matplotlib")  # part of the [test] extra; the no-matplotlib tests hide it
 from matplotlib.image import imread  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 DATA = Path(__file__).parents[1] / "data"
 CLASSIFY = dict(hidden=8, embedding_dim=8, epochs=2, ensemble=1, adversarial=0, quiet=True)
@@ -36,27 +38,11 @@ def cli(*args, code=None):
     return subprocess.run([*start, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
 
 
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
 def assert_png(path: Path, min_side: int = 200) -> None:
     """A whole PNG image, not a stub: its signature, and pixels that matplotlib reads back."""
     assert path.read_bytes()[:8] == PNG_SIGNATURE, path
     height, width = imread(path).shape[:2]
     assert height >= min_side and width >= min_side, (path, height, width)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

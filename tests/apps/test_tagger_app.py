@@ -12,13 +12,15 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
+from checks import one_line_error
 
 import rnnkit
 from rnnkit.data.tagged import CONLLU_COLUMNS, read_tagged
 from rnnkit.pipeline import TaggerPipeline
 from rnnkit.runtime import load_onnx
 from rnnkit.tagger import OnnxTagger, tag_encoded
+
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 DATA = Path(__file__).parents[1] / "data"
 TRAIN = DATA / "ewt_train_sample.conllu"
@@ -41,23 +43,6 @@ def cli(*args):
 def ok(result):
     assert result.returncode == 0, result.stderr
     return result
-
-
-def one_line_error(result, *fragments):
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr, result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks gain nothing from threads, and on a busy machine two threads wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

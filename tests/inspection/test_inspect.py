@@ -23,17 +23,11 @@ from rnnkit.errors import RnnkitError, RnnkitWarning
 from rnnkit.inspection.units import correlations, text_properties
 from rnnkit.models.classifier import members_of
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 DATA = Path(__file__).parents[1] / "data"
 SMALL = dict(embedding_dim=12, hidden=10, epochs=1, adversarial=0, quiet=True)
 TEXT = "what is the zqxjk capital of france ?"  # "zqxjk" was never seen: it is read as <unk>
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def train(tmp_path_factory, name, data="trec_train.csv", **options):

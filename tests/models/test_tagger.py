@@ -18,6 +18,8 @@ from rnnkit.tasks.tag import TagTask, network_inputs
 from rnnkit.text import Vocab
 from rnnkit.text.sentences import IGNORED, encode_sentences, sentence_batch
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 SENTENCES = [
     ["Maria", "saw", "it", "."],
     ["The", "quick", "brown", "fox", "jumps", "over", "the", "lazy", "dog", "!"],
@@ -36,15 +38,6 @@ TAG_INDEX = {tag: i for i, tag in enumerate(sorted({t for s in TAGS for t in s})
 # Words and characters the vocabularies hold: some test words are unknown (<unk>) to each, as at prediction.
 VOCAB = Vocab.build([[t.lower() for t in s] for s in SENTENCES[:3]])
 CHARACTERS = Vocab.build([list(t) for s in SENTENCES[:4] for t in s])
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny networks gain nothing from threads, and on a busy machine two threads wait for each other."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def config(characters=True, crf=False, cell="lstm", layers=2, backend="fused", **settings):

@@ -1,19 +1,10 @@
 """Ensemble members trained several at a time, in processes of their own, are the networks trained in turn."""
 
-import pytest
 import torch
 
 from rnnkit.models import ClassifierConfig, build_model, members_of
 from rnnkit.training import TrainConfig
 from rnnkit.training.members import MemberRun, fit_members
-
-
-@pytest.fixture
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_members_at_once_equal_members_in_turn(small_task, tmp_path, one_thread):

@@ -1,0 +1,129 @@
+"""The model behind the service: loaded once, on onnxruntime where it is installed (torch is then never imported,
+so the service starts fast and stays small), with what each endpoint asks of it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rnnkit.errors import RnnkitError
+from rnnkit.tasks import TASK_TITLES
+
+ENDPOINTS = {"classify": ("/predict",), "tag": ("/predict",), "lm": ("/generate",)}
+SUMMARY_KEYS = ("valid", "test", "best_epoch", "epochs", "seconds", "stopped_early", "options")
+
+
+class ServedModel:
+    """A classifier, tagger or language model as the service uses it; ``source`` is the directory or file."""
+
+    def __init__(self, model: Any, source: str, info: dict[str, Any]) -> None:
+        self.model = model
+        self.source = source
+        self.task: str = model.task
+        self.info = info
+        self._torch: Any = None  # the torch pipeline, for inspect, loaded on first use
+
+    @classmethod
+    def load(cls, path: str | Path) -> ServedModel:
+        """A model directory or an exported ONNX file, read and checked; onnxruntime runs it when installed."""
+        from rnnkit.exported import is_exported, load_exported
+        from rnnkit.runtime import load_onnx, onnxruntime_available
+
+        path = str(path)
+        if is_exported(path):
+            model = load_exported(path)
+            return cls(model, path, {"task": model.task, "labels": _labels(model), "engine": "onnxruntime"})
+        from rnnkit.modeldir import read_model_dir
+
+        saved = read_model_dir(path)
+        if onnxruntime_available():
+            model, engine = load_onnx(path), "onnxruntime"
+        else:
+            from rnnkit.pipeline import load
+
+            model, engine = load(path, engine="torch"), "torch"
+        training = saved.training or {}
+        info = {
+            "task": saved.task,
+            "labels": saved.labels,
+            "config": saved.config.to_dict(),
+            "tokenizer": saved.tokenizer.to_dict(),
+            "trained_with": json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("rnnkit_version"),
+            "training": {k: training[k] for k in SUMMARY_KEYS if k in training},
+            "engine": engine,
+        }
+        return cls(model, path, info)
+
+    @property
+    def title(self) -> str:
+        return TASK_TITLES[self.task]
+
+    def describe(self) -> dict[str, Any]:
+        """What ``GET /model`` answers: the task, labels, configuration, versions, training figures."""
+        from rnnkit import __version__
+
+        return {**self.info, "source": Path(self.source).name, "rnnkit": __version__, "endpoints": ENDPOINTS[self.task]}
+
+    # --------------------------------------------------------------------------------------------- prediction
+    def predict(self, texts: list[str], top_k: int = 1) -> list[dict[str, Any]]:
+        """Each text's ``top_k`` labels with their probabilities (a classifier), or its tokens and tags (a tagger)."""
+        if self.task == "tag":
+            tagged = self.model.predict(texts)
+            return [{"tokens": [t for t, _ in pairs], "tags": [tag for _, tag in pairs]} for pairs in tagged]
+        probabilities = self.model.predict_proba(texts, warn=False)
+        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+        labels = self.model.labels
+        return [
+            {
+                "label": labels[row[0]],
+                "probability": float(p[row[0]]),
+                "labels": [labels[k] for k in row],
+                "probabilities": [float(p[k]) for k in row],
+            }
+            for p, row in zip(probabilities, order, strict=True)
+        ]
+
+    def generate(self, prompt: str, **sampling: Any) -> Iterator[str]:
+        """A language model's text after ``prompt``, piece by piece; the prompt is checked before the first piece."""
+        self.model.encode_prompt(prompt)  # a character the model never saw: refused before anything is sent
+        return self.model.stream(prompt, **sampling)
+
+    # --------------------------------------------------------------------------------------------- inspect
+    def inspect(self, text: str) -> str:
+        """The page of ``rnnkit inspect`` for ``text``; needs torch and the model directory, loaded on first use."""
+        if self._torch is None:
+            if not Path(self.source).is_dir():
+                raise RnnkitError("inspect needs the model directory: this service runs an exported file")
+            try:
+                from rnnkit.pipeline import load
+            except ImportError:
+                raise RnnkitError("inspect needs torch, which is not installed here") from None
+            self._torch = load(self.source, engine="torch")
+        return self._torch.inspect(text).html()
+
+
+def _labels(model: Any) -> list[str] | None:
+    return list(model.labels) if getattr(model, "labels", None) is not None else None
+
+
+def check_texts(texts: Sequence[Any], max_texts: int, max_chars: int) -> list[str]:
+    """The texts of a request, or an ``RnnkitError`` naming the first problem."""
+    if not isinstance(texts, list):
+        raise RnnkitError(f"texts must be a list of strings, got {type(texts).__name__}")
+    if not texts:
+        raise RnnkitError("texts is empty: give at least one text")
+    if len(texts) > max_texts:
+        raise RnnkitError(f"{len(texts)} texts in one request; at most {max_texts}: send them in several requests")
+    for i, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise RnnkitError(f"texts[{i}] must be a string, got {type(text).__name__}")
+        if not text.strip():
+            raise RnnkitError(f"texts[{i}] is empty: give it some text")
+        if len(text) > max_chars:
+            raise RnnkitError(f"texts[{i}] has {len(text)} characters; at most {max_chars}")
+    return texts

@@ -80,6 +80,7 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
     limits = limits or Limits()
     ranked = len(served.model.labels) if served.task == "classify" else 1
     batcher = Batcher(lambda texts: served.predict(texts, ranked), max_batch)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -105,7 +106,8 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404 and exc.detail == "Not Found":
-            routes = "GET /, GET /health, GET /model, GET /docs, " + ", ".join(f"POST {e}" for e in serves)
+            posts = ", ".join(f"POST {endpoint}" for endpoint in (*serves, "/inspect"))
+            routes = f"GET /, GET /health, GET /model, GET /docs, {posts}"
             return error(404, f"no such endpoint: {request.method} {request.url.path}; this service has {routes}")
         if exc.status_code == 405:
             return error(405, f"{request.method} is not allowed on {request.url.path}")

@@ -88,3 +88,24 @@ def test_a_port_in_use_a_bad_model_and_a_missing_extra_are_one_line(trained_mode
     hidden = "import sys; sys.modules['fastapi'] = None; " + RUN_CLI.split("; ", 1)[1]
     result = start("serve", str(trained_models["classify"]), code=hidden)
     one_line_error(subprocess.CompletedProcess([], result.wait(60), "", result.stderr.read()), "rnnkit[serve]")
+
+
+def test_a_body_over_the_limit_gets_413_over_a_real_connection_never_a_reset(trained_models):
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start("serve", str(trained_models["classify"]), "--port", str(port), "--max-body", "100000")
+    try:
+        wait_until_up(server, base)
+        big = b'{"texts": ["' + b"a" * 3_000_000 + b'"]}'
+
+        def chunked():
+            for start in range(0, len(big), 65536):
+                yield big[start : start + 65536]
+
+        for content in (big, chunked()):  # declared in Content-Length, or counted as it streams
+            response = httpx.post(f"{base}/predict", content=content, timeout=60)
+            assert response.status_code == 413 and "over 100000 bytes" in response.json()["error"]
+        assert httpx.post(f"{base}/predict", json={"texts": ["who ?"]}).status_code == 200  # still serving
+    finally:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=60) == 0

@@ -26,6 +26,7 @@ from rnnkit.modeldir import (
     tokenizer_from_settings,
 )
 from rnnkit.models.config import LanguageModelConfig, TaggerConfig
+from rnnkit.onnxsessions import session_options
 from rnnkit.runtime import OnnxPredictor
 from rnnkit.tagger import OnnxTagger, OnnxTaggerSession
 from rnnkit.text import UNK_ID, Vocab
@@ -138,8 +139,7 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
     if task == "tag":
         return _tagger(path, model.graph, data, tokenizer, vocab, values)
     _check_graph(model.graph, len(vocab), path, CLASSIFIER_INPUTS, CLASSIFIER_OUTPUTS)
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 4  # fatal only: the error is raised, and reported once, below
+    options = session_options(log_level=4)  # fatal only: the error is raised, and reported once, below
     ids = np.array([[len(vocab) - 1, UNK_ID]], dtype=np.int64)
     try:
         session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -167,8 +167,7 @@ def _language_model(
     states = ["h", "c"] if config.cell == "lstm" else ["h"]
     inputs = {"ids": INT64} | {f"{s}0": FLOAT for s in states}
     _check_graph(graph, len(vocab), path, inputs, {"logits": FLOAT} | {f"{s}n": FLOAT for s in states})
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 4
+    options = session_options(log_level=4)
     try:
         session = OnnxLanguageModelSession(
             config, onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
@@ -204,8 +203,7 @@ def _tagger(path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, v
     if characters is not None:
         inputs |= {"forms": INT64, "chars": INT64, "char_lengths": INT64}
     _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, config.alphabet_size)
-    options = onnxruntime.SessionOptions()
-    options.log_severity_level = 4
+    options = session_options(log_level=4)
     largest = max(len(characters) - 1, 1) if characters is not None else 1
     batch = SentenceBatch(
         np.array([[len(vocab) - 1, UNK_ID]]), np.array([2]), np.array([[0, 1]]), np.array([[largest], [1]]),

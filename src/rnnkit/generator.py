@@ -25,6 +25,7 @@ from rnnkit.errors import DataError, RnnkitError
 from rnnkit.generation import generate, start_token_id
 from rnnkit.metrics import language_model_figures, text_loss
 from rnnkit.models.config import LanguageModelConfig
+from rnnkit.onnxsessions import session_options
 from rnnkit.text import UNK_ID, Tokenizer, Vocab
 
 State = Any  # h [L, B, H], or (h, c) for LSTM, as NumPy arrays
@@ -134,8 +135,7 @@ class OnnxLanguageModelSession:
 
         from rnnkit.onnxgraph import language_model_graph
 
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
+        options = session_options()
         arrays: dict[str, np.ndarray] = {}
         graph = language_model_graph(config, weights, external=arrays)
         options.add_external_initializers(

@@ -30,6 +30,7 @@ from rnnkit.modeldir import (
     read_model_dir,
 )
 from rnnkit.models.config import ClassifierConfig
+from rnnkit.onnxsessions import session_options
 from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
 
 if TYPE_CHECKING:
@@ -154,8 +155,7 @@ class OnnxSession:
 
         from rnnkit.onnxgraph import classifier_graph
 
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only: its notes on graph rewrites are not the user's concern
+        options = session_options()
         # The weights go to onnxruntime as arrays, not copied into the graph; they must outlive the session.
         self.arrays: dict[str, np.ndarray] = {}
         graph = classifier_graph(config, weights, external=self.arrays)

@@ -22,6 +22,7 @@ from rnnkit.data.tagged import TaggedCorpus, read_tagged, tagged_from_tokens, wr
 from rnnkit.errors import DataError
 from rnnkit.metrics import tagging_report
 from rnnkit.models.config import TaggerConfig
+from rnnkit.onnxsessions import session_options
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import EncodedSentences, SentenceBatch, encode_sentences, sentence_batch, word_key
@@ -213,8 +214,7 @@ class OnnxTaggerSession:
         from rnnkit.onnxgraph import tagger_graph
 
         graph = tagger_graph(config, weights)
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
+        options = session_options()
         session = onnxruntime.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
         return cls(session, config.characters is not None)
 

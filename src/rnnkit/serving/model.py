@@ -15,6 +15,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.tasks import TASK_TITLES
 
 ENDPOINTS = {"classify": ("/predict",), "tag": ("/predict",), "lm": ("/generate",)}
+PAD_GROUP = 32
 SUMMARY_KEYS = ("valid", "test", "best_epoch", "epochs", "seconds", "stopped_early", "options")
 
 
@@ -30,10 +31,13 @@ class ServedModel:
 
     @classmethod
     def load(cls, path: str | Path) -> ServedModel:
-        """A model directory or an exported ONNX file, read and checked; onnxruntime runs it when installed."""
+        """A model directory or an exported ONNX file, read and checked; onnxruntime runs it when installed, its
+        threads sleeping between calls (a server idles between requests: see :mod:`rnnkit.onnxsessions`)."""
         from rnnkit.exported import is_exported, load_exported
+        from rnnkit.onnxsessions import spin_between_calls
         from rnnkit.runtime import load_onnx, onnxruntime_available
 
+        spin_between_calls(False)
         path = str(path)
         if is_exported(path):
             model = load_exported(path)
@@ -75,7 +79,9 @@ class ServedModel:
         if self.task == "tag":
             tagged = self.model.predict(texts)
             return [{"tokens": [t for t, _ in pairs], "tags": [tag for _, tag in pairs]} for pairs in tagged]
-        probabilities = self.model.predict_proba(texts, warn=False)
+        # Batches of 32 texts of similar length: one call pads every text to the longest of a batch, and a server's
+        # batch mixes short and long texts (32 ran 2.5x the texts/s of 256 on AG News).
+        probabilities = self.model.predict_proba(texts, batch_size=PAD_GROUP, warn=False)
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
         labels = self.model.labels
         return [

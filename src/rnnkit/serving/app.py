@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException
@@ -136,7 +137,7 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
         return {**served.describe(), "limits": limits.to_dict()}
 
     @app.post("/predict")
-    async def predict(request: PredictRequest) -> dict[str, Any]:
+    async def predict(request: PredictRequest) -> Response:
         """Each text's labels and probabilities (a classifier: the ``top_k`` likeliest), or its tokens and tags."""
         only("/predict")
         texts = check_texts(request.texts, limits.max_texts, limits.max_chars)
@@ -146,7 +147,8 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
         if served.task == "classify":
             k = request.top_k
             results = [{**r, "labels": r["labels"][:k], "probabilities": r["probabilities"][:k]} for r in results]
-        return {"predictions": results}
+        # Serialised here, at once: FastAPI's generic encoder walks every float, a measurable share of a request.
+        return Response(json.dumps({"predictions": results}), media_type="application/json")
 
     @app.post("/generate")
     async def generate(request: GenerateRequest) -> StreamingResponse:

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException
@@ -87,7 +88,7 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
         yield
         batcher.close()  # after the requests in flight have their answers
 
-    app = FastAPI(
+    app = FastAPIOffline(  # FastAPI whose /docs page is served from the package, not from a CDN
         lifespan=lifespan,
         title="rnnkit",
         summary=f"{served.title} from {served.source}",

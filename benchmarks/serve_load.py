@@ -389,20 +389,18 @@ def checks(report: dict[str, Any]) -> list[dict[str, Any]]:
     warm_failed = sum(c["failed"] for c in report["warmups"]) + sum(c["warmup_failed"] for c in warm)
     numbers = f"{failed} failed of {requests} measured; {warm_failed} in the warm-ups"
     check("no failed request", failed == 0 and warm_failed == 0, numbers)
+
+    def ratio_check(name: str, faster: dict[str, Any] | None, slower: dict[str, Any] | None, need: float) -> None:
+        if not (faster and slower):
+            check(name, None, "cells not run")
+            return
+        ratio = faster["texts_per_s"] / slower["texts_per_s"] if slower["texts_per_s"] else 0.0
+        fast, slow = faster["texts_per_s"], slower["texts_per_s"]
+        check(name, ratio >= need, f"{fast:,.0f} vs {slow:,.0f} texts/s = {ratio:.2f}x (need >= {need}x)")
+
     one, many = find(cells, "on", 1, 1), find(cells, "on", 32, 1)
-    if one and many:
-        ratio = many["texts_per_s"] / one["texts_per_s"] if one["texts_per_s"] else 0.0
-        numbers = f"{many['texts_per_s']:,.0f} vs {one['texts_per_s']:,.0f} texts/s = {ratio:.2f}x (need >= 2x)"
-        check("concurrency 32 >= 2x concurrency 1 (1 text/request, batching on)", ratio >= 2, numbers)
-    else:
-        check("concurrency 32 >= 2x concurrency 1 (1 text/request, batching on)", None, "cells not run")
-    off = find(cells, "off", 32, 1)
-    if many and off:
-        ratio = many["texts_per_s"] / off["texts_per_s"] if off["texts_per_s"] else 0.0
-        numbers = f"{many['texts_per_s']:,.0f} vs {off['texts_per_s']:,.0f} texts/s = {ratio:.2f}x (need >= 1.5x)"
-        check("batching on >= 1.5x off (1 text/request, concurrency 32)", ratio >= 1.5, numbers)
-    else:
-        check("batching on >= 1.5x off (1 text/request, concurrency 32)", None, "cells not run")
+    ratio_check("concurrency 32 >= 2x concurrency 1 (1 text/request, batching on)", many, one, 2)
+    ratio_check("batching on >= 1.5x off (1 text/request, concurrency 32)", many, find(cells, "off", 32, 1), 1.5)
     if one:
         numbers = f"p50 {one['p50_ms']:.2f} ms (need <= 5 ms)"
         check("p50 of one text at concurrency 1 <= 5 ms (batching on)", one["p50_ms"] <= 5, numbers)

@@ -156,6 +156,11 @@ def test_bad_generate_requests_get_one_line(clients, body, fragment):
     one_line(clients["lm"].post("/generate", json=body), 422, fragment)
 
 
+def test_an_infinite_temperature_is_refused(clients):
+    body = b'{"prompt": "A", "temperature": Infinity}'  # Python's JSON reads it; sampling cannot use it
+    one_line(clients["lm"].post("/generate", content=body), 422, "temperature must be a finite number")
+
+
 def test_a_body_over_the_limit_gets_413_whether_declared_or_streamed(clients):
     big = json.dumps({"texts": ["word " * 900]}).encode()
     one_line(clients["classify"].post("/predict", content=big), 413, "over 4000 bytes")

@@ -25,7 +25,7 @@ from starlette.exceptions import HTTPException
 from rnnkit.errors import RnnkitError
 from rnnkit.serving.batcher import Batcher
 from rnnkit.serving.limits import BodyLimit, Limits
-from rnnkit.serving.model import ENDPOINTS, ServedModel, check_texts
+from rnnkit.serving.model import ENDPOINTS, InspectUnavailable, ServedModel, check_texts
 from rnnkit.serving.page import page_html
 
 
@@ -94,7 +94,6 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
         summary=f"{served.title} from {served.source}",
         description='Recurrent neural networks for text, served. Errors are JSON: {"error": "one line"}.',
     )
-    app.state.batcher = batcher
     serves = ENDPOINTS[served.task]
 
     def only(endpoint: str) -> None:
@@ -177,9 +176,7 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
             raise RnnkitError(f"text has {len(request.text)} characters; at most {limits.max_chars}")
         try:
             return HTMLResponse(await asyncio.to_thread(served.inspect, request.text))
-        except RnnkitError as e:
-            if "needs" in str(e):
-                return error(501, str(e))
-            raise
+        except InspectUnavailable as e:
+            return error(501, str(e))
 
     return BodyLimit(app, limits.max_body_bytes)

@@ -95,7 +95,15 @@ class ServedModel:
         ]
 
     def generate(self, prompt: str, **sampling: Any) -> Iterator[str]:
-        """A language model's text after ``prompt``, piece by piece; the prompt is checked before the first piece."""
+        """A language model's text after ``prompt``, piece by piece; the prompt and the sampling settings are checked
+        before the first piece (in the API's field names, not the command line's)."""
+        from rnnkit.generation import check_sampling
+
+        try:
+            check_sampling(sampling["temperature"], sampling["top_k"], sampling["top_p"], sampling["length"])
+        except RnnkitError as e:
+            message = str(e).replace("--top-k", "top_k").replace("--top-p", "top_p").replace("--", "")
+            raise RnnkitError(message) from None
         self.model.encode_prompt(prompt)  # a character the model never saw: refused before anything is sent
         return self.model.stream(prompt, **sampling)
 
@@ -104,13 +112,17 @@ class ServedModel:
         """The page of ``rnnkit inspect`` for ``text``; needs torch and the model directory, loaded on first use."""
         if self._torch is None:
             if not Path(self.source).is_dir():
-                raise RnnkitError("inspect needs the model directory: this service runs an exported file")
+                raise InspectUnavailable("inspect needs the model directory: this service runs an exported file")
             try:
                 from rnnkit.pipeline import load
             except ImportError:
-                raise RnnkitError("inspect needs torch, which is not installed here") from None
+                raise InspectUnavailable("inspect needs torch, which is not installed here") from None
             self._torch = load(self.source, engine="torch")
         return self._torch.inspect(text).html()
+
+
+class InspectUnavailable(RnnkitError):
+    """Inspect cannot run in this service (no torch, or an exported file): the page says so."""
 
 
 def _labels(model: Any) -> list[str] | None:

@@ -31,7 +31,7 @@ from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, b
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
 from rnnkit.plots import notice_missing, plots_available, png, training_curves
-from rnnkit.rundir import CHECKPOINT, CURVES, TEST_REPORT, choose_run_dir, data_name, member_dirs
+from rnnkit.rundir import CHECKPOINT, CURVES, TEST_REPORT, choose_run_dir, data_name, member_dirs, prepare_run_dir
 from rnnkit.tagger import check_tags
 from rnnkit.tasks.language_model import LanguageModelTask
 from rnnkit.tasks.tag import TagTask
@@ -43,7 +43,7 @@ from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
 # Options that say how a run goes, not what it trains: left out of the saved settings and the resume fingerprint.
-RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet")
+RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet", "checkpoint_every")  # they never change the model
 MEMBER_SEED_STEP = 7919  # a prime: members of runs with neighbouring seeds never share a seed
 
 
@@ -223,7 +223,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         say(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", quiet=opts.quiet)
 
     run_dir = choose_run_dir(opts, name)
-    run_dir.mkdir(parents=True, exist_ok=True)  # fail now, not after the first epoch, if it cannot be written
+    prepare_run_dir(run_dir, model, train_config.average > 0)  # fail now, not after the first epoch
     settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
     fingerprint = hashlib.sha256(
         json.dumps([settings, str(data), labels, vocab.tokens, len(train_idx)], sort_keys=True).encode()
@@ -325,7 +325,7 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
     task = LanguageModelTask(train_ids, valid_ids, opts.batch_size, opts.window, characters)
 
     run_dir = choose_run_dir(opts, data_name(paths[0]))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(run_dir, model, train_config.average > 0)
     say(f"training a language model -> {run_dir}", quiet=opts.quiet)
     identity = [list(map(str, paths)), vocab.tokens, len(train_ids)]  # with the options: what a checkpoint must match
     record = train_network(model, task, train_config, opts, run_dir, identity)
@@ -411,7 +411,7 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
     model = build_model(config)
     task = TagTask(train_set, valid_set, opts.batch_size, opts.seed)
     run_dir = choose_run_dir(opts, data_name(Path(data)))
-    run_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(run_dir, model, train_config.average > 0)
     say(
         f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} for validation), "
         f"{len(tags)} tags, {len(vocab):,} words -> {run_dir}",
@@ -502,4 +502,5 @@ def loop_config(opts: TrainOptions) -> TrainConfig:
         label_smoothing=opts.label_smoothing or 0.0,
         adversarial=opts.adversarial,
         max_minutes=opts.max_minutes,
+        checkpoint_every=opts.checkpoint_every,
     )

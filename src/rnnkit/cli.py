@@ -7,6 +7,7 @@ Heavy imports (torch) happen inside the commands, so ``rnnkit --help`` answers a
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import warnings
 from collections.abc import Iterator
@@ -228,6 +229,11 @@ def task_option(*names: str, **kwargs) -> click.Option:
     type=float,
     help="Stop after this many minutes, keeping the best model so far.",
 )
+@click.option(
+    "--checkpoint-every",
+    type=int,
+    help="Also write a checkpoint every N steps within an epoch, for long epochs [default: at each epoch's end].",
+)
 @task_option("--batch-size", type=int)
 @task_option("--lr", type=float, help="Peak learning rate of AdamW.")
 @click.option(
@@ -286,7 +292,12 @@ def train(data, test, format_, text_column, **options) -> None:
     from rnnkit.api import train as train_pipeline
     from rnnkit.errors import RnnkitError
     from rnnkit.metrics import format_report, format_tagging_report
+    from rnnkit.training.trainer import TrainingInterrupted
 
+    def terminated(signum: int, frame: object) -> None:  # outside the training loop, which stops at a step's end
+        raise TrainingInterrupted(signum, "terminated")
+
+    signal.signal(signal.SIGTERM, terminated)
     try:
         if click.get_current_context().get_parameter_source("task") == click.core.ParameterSource.DEFAULT:
             options.pop("task")  # not asked for: rnnkit.train infers it from the file (.conllu) or takes classify
@@ -294,11 +305,18 @@ def train(data, test, format_, text_column, **options) -> None:
             raise RnnkitError("a classifier trains on one labelled file (several text files are for --task lm)")
         source = list(data) if options.get("task") == "lm" else (data[0] if data else None)
         pipeline = train_pipeline(source, test=test, format=format_, text_column=list(text_column) or None, **options)
-    except KeyboardInterrupt:
-        click.echo(
-            "\ninterrupted: every finished epoch is saved; add --resume to the same command to continue", err=True
+    except KeyboardInterrupt as stopped:
+        signum = getattr(stopped, "signum", signal.SIGINT)  # a TrainingInterrupted says which signal stopped it
+        kept = (
+            "a checkpoint was written where it stopped"
+            if getattr(stopped, "checkpointed", False)
+            else "every checkpoint written is kept"
         )
-        sys.exit(EXIT_INTERRUPTED)
+        click.echo(
+            f"\ninterrupted ({signal.Signals(signum).name}): {kept}; add --resume to the same command to continue",
+            err=True,
+        )
+        sys.exit(128 + signum)
     members = pipeline.training["members"]
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"

@@ -78,6 +78,7 @@ class TrainOptions:
     patience: int = 3
     metric: str | None = None  # picks a classifier's best epoch
     max_minutes: float | None = None  # stop at this time budget, keeping the best model so far
+    checkpoint_every: int | None = None  # also checkpoint every N steps within an epoch (always at each epoch's end)
     seed: int = 0
     out: str | None = None  # the run directory; default runs/<data name>
     overwrite: bool = False  # replace a finished model in --out (with its reports and logs)
@@ -126,6 +127,8 @@ class TrainOptions:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise RnnkitError(f"--max-minutes must be positive, got {self.max_minutes}")
+        if self.checkpoint_every is not None and (isinstance(self.checkpoint_every, bool) or self.checkpoint_every < 1):
+            raise RnnkitError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
         if self.char_hidden is not None and self.char_hidden < 0:
             raise RnnkitError(f"--char-hidden must not be negative (0: no character encoder), got {self.char_hidden}")
         if self.adversarial is not None and self.adversarial < 0:

@@ -9,8 +9,10 @@ or figure is left describing a model that no longer exists. User files beside th
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from rnnkit.errors import RnnkitError
 from rnnkit.modeldir import FILES as MODEL_FILES
@@ -105,3 +107,28 @@ def choose_run_dir(options: TrainOptions, data_name: str) -> Path:
         raise RnnkitError(f"{out} holds an interrupted run: add --resume to continue it, or --overwrite to start over")
     refuse_to_overwrite(out, "add --overwrite")
     return out
+
+
+def prepare_run_dir(run_dir: Path, model: Any, averaged: bool) -> None:
+    """Make the run directory and make sure, before any training, that it can be written and has room for the
+    checkpoints: a run should fail in its first second, not after an hour, and never leave half a file.
+
+    The room needed is estimated from the weights: a checkpoint holds the model, Adam's two moments, the best
+    weights and (``averaged``) their moving average, and while one replaces another both are on disk; then the
+    finished model.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    probe = run_dir / f".rnnkit-write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise RnnkitError(f"cannot write in {run_dir} ({e.strerror}): choose another --out") from None
+    weights = sum(p.numel() * p.element_size() for p in model.parameters())
+    need = 2 * (4 + int(averaged)) * weights + weights
+    free = shutil.disk_usage(run_dir).free
+    if free < need:
+        raise RnnkitError(
+            f"{run_dir}: {free / 1e6:,.0f} MB free, and this model's checkpoints need about {need / 1e6:,.0f} MB; "
+            "free some space or choose another --out"
+        )

@@ -73,5 +73,12 @@ class LanguageModelTask:
     def advance(self, result: StepResult) -> None:
         self.state = result.carry
 
+    def state_dict(self) -> dict[str, Any]:
+        """The recurrent state carried into the next window: saved with a checkpoint taken within an epoch."""
+        return {"carry": self.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state = state["carry"]
+
     def validate(self, model: nn.Module) -> dict[str, float]:
         return language_model_figures(validation_loss(model, self.valid, self.window), self.characters)

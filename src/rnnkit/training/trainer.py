@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -53,6 +56,7 @@ class TrainConfig:
     label_smoothing: float = 0.0
     adversarial: float = 0.0  # size (L2 norm per text) of the adversarial move of the word embeddings; 0 = off
     max_minutes: float | None = None  # stop once this much time has passed, keeping the best model so far
+    checkpoint_every: int | None = None  # also checkpoint every this many steps, within epochs (and at every epoch end)
 
     def __post_init__(self) -> None:
         checks = [
@@ -69,10 +73,49 @@ class TrainConfig:
             (0 <= self.label_smoothing < 1, f"label_smoothing must be in [0, 1), got {self.label_smoothing}"),
             (self.adversarial >= 0, f"adversarial must not be negative, got {self.adversarial}"),
             (self.max_minutes is None or self.max_minutes > 0, f"max_minutes must be positive, got {self.max_minutes}"),
+            (
+                self.checkpoint_every is None or self.checkpoint_every >= 1,
+                f"checkpoint_every must be at least 1, got {self.checkpoint_every}",
+            ),
         ]
         for ok, message in checks:
             if not ok:
                 raise RnnkitError(message)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Training stopped by SIGINT or SIGTERM; ``signum`` says which (the command line exits with 128 + ``signum``:
+    130 or 143), ``checkpointed`` whether the loop wrote a checkpoint where it stopped (it stops at a step's end)."""
+
+    def __init__(self, signum: int, message: str, checkpointed: bool = False) -> None:
+        super().__init__(message)
+        self.signum = signum
+        self.checkpointed = checkpointed
+
+
+class StopSignals:
+    """While training with a run directory, SIGINT and SIGTERM ask the loop to stop at the end of the current step
+    (where a checkpoint can be written) instead of killing it wherever it is. Only the main thread can listen."""
+
+    def __init__(self, active: bool) -> None:
+        self.active = active and threading.current_thread() is threading.main_thread()
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        if self.active:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._previous[sig] = signal.signal(sig, self._receive)
+        return self
+
+    def _receive(self, signum: int, frame: Any) -> None:
+        if self.received is not None:  # asked twice: stop at once
+            raise KeyboardInterrupt
+        self.received = signum
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)
 
 
 @dataclass
@@ -200,18 +243,35 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     parameters: list[nn.Parameter],
     config: TrainConfig,
+    where: str = "",
 ) -> StepResult:
-    """One step: the batch's loss (and its adversarial twin) back-propagated, gradients clipped, weights updated."""
+    """One step: the batch's loss (and its adversarial twin) back-propagated, gradients clipped, weights updated.
+    A loss that is not finite stops here (:class:`NonFiniteLoss`, naming ``where``), before any weight moves."""
     optimizer.zero_grad(set_to_none=True)
     if config.adversarial > 0:
         result = adversarial_backward(model, task, batch, config.adversarial)
     else:
         result = task.loss(model, batch)
         result.loss.backward()
+    value = float(result.loss.detach())
+    if not math.isfinite(value):  # stop before the weights are touched: the last checkpoint stays the last good one
+        raise NonFiniteLoss(value, where)
     clip_gradients(parameters, config.clip)
     optimizer.step()
     task.advance(result)
     return result
+
+
+class NonFiniteLoss(RnnkitError):
+    """The training loss became NaN or infinite; the weights were not updated with it."""
+
+    def __init__(self, value: float, where: str = "") -> None:
+        at = f" at {where}" if where else ""
+        super().__init__(
+            f"the training loss became {value}{at}; training stopped there, and the last checkpoint and any finished "
+            "model are intact: lower --lr (or --clip) and train again"
+        )
+        self.value = value
 
 
 def train_loop(
@@ -241,8 +301,11 @@ def train_loop(
     sign = 1.0 if task.higher_is_better else -1.0
     deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
 
+    partial: dict[str, Any] | None = None  # where a checkpoint taken within an epoch left off
     if resume:
         state = load_checkpoint(run_dir, fingerprint)
+        for half_written in run_dir.glob(f".{CHECKPOINT}.*.tmp"):  # a process killed while writing left it
+            half_written.unlink(missing_ok=True)
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         schedule.load_state_dict(state["schedule"])
@@ -252,102 +315,128 @@ def train_loop(
         result = FitResult(state["history"], state["best_epoch"], state["best_score"])
         stale = state["stale"]
         start_epoch = state["epoch"] + 1
+        partial = state.get("in_epoch")
         torch.set_rng_state(state["torch_rng"])
 
+    def checkpoint(epoch_done: int, in_epoch: dict[str, Any] | None = None) -> None:
+        """Everything to go on from here: after epoch ``epoch_done``, and ``in_epoch`` where an epoch stands."""
+        save_checkpoint(
+            run_dir,
+            {
+                "model": model.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "schedule": schedule.state_dict(),
+                "average": None if average is None else average.state_dict(),
+                "best_state": best_state,
+                "history": result.history,
+                "best_epoch": result.best_epoch,
+                "best_score": result.best_score,
+                "stale": stale,
+                "epoch": epoch_done,
+                "in_epoch": in_epoch,
+                "torch_rng": torch.get_rng_state(),
+                "fingerprint": fingerprint,
+            },
+        )
+
     parameters = [p for p in model.parameters() if p.requires_grad]
-    for epoch in range(start_epoch, config.epochs + 1):
-        if stale >= config.patience:
-            result.stopped_early = True
-            break
-        model.train()
-        task.start_epoch()
-        started = time.perf_counter()
-        seen = tokens = steps = 0
-        correct: int | None = None
-        loss_sum = 0.0
-        bar = progress_bar(len(task), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
-        for batch in task.batches(epoch):
-            step = train_step(model, task, batch, optimizer, parameters, config)
-            schedule.step()
-            if average is not None:
-                average.update()
-            steps += 1
-            seen += step.count
-            tokens += step.tokens
-            loss_sum += float(step.loss.detach()) * step.count
-            shown = {"loss": f"{loss_sum / seen:.4f}"}
-            if step.correct is not None:
-                correct = (correct or 0) + step.correct
-                shown["acc"] = f"{correct / seen:.3f}"
-            shown["tok_s"] = f"{tokens / max(1e-9, time.perf_counter() - started):,.0f}"
-            bar.set_postfix(shown, refresh=False)
-            bar.update()
-            if deadline is not None and time.perf_counter() > deadline:
-                result.out_of_time = True
+    every = config.checkpoint_every if run_dir is not None else None
+    with StopSignals(active=run_dir is not None) as stop:
+        for epoch in range(start_epoch, config.epochs + 1):
+            if stale >= config.patience:
+                result.stopped_early = True
                 break
-        bar.close()
-        seconds = time.perf_counter() - started
-        record: dict[str, Any] = {"epoch": epoch, "train_loss": loss_sum / max(1, seen)}
-        if correct is not None:
-            record["train_accuracy"] = correct / seen
-        record |= {"lr": schedule.get_last_lr()[0], "seconds": seconds, "tokens_per_second": tokens / seconds}
-        if steps < len(task):
-            record["steps"] = steps  # a part of the epoch: the time budget ran out
-        if average is not None:
-            average.swap()  # score and keep the averaged weights; swapped back before the next epoch
-        if task.has_validation:
-            figures = task.validate(model)
-            record.update({f"valid_{k}": v for k, v in figures.items()})
-            score = sign * figures[task.score]
-        else:
-            score = float(epoch)  # no validation: the last epoch is the best one
-        if score > result.best_score:
-            result.best_score, result.best_epoch, stale = score, epoch, 0
-            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        else:
-            stale += 1
-        if average is not None:
-            average.swap()
-        record["best_epoch"] = result.best_epoch
-        result.history.append(record)
-        if progress:
-            tqdm.write(
-                f"{name}epoch {epoch}: {validation_summary(record) or 'no validation set'}; "
-                f"best epoch {result.best_epoch}",
-                file=sys.stderr,
-            )
-        if run_dir is not None:
-            write_log(run_dir, result.history)
-            save_checkpoint(
-                run_dir,
-                {
-                    "model": model.state_dict(),
-                    "optimizer": optimizer.state_dict(),
-                    "schedule": schedule.state_dict(),
-                    "average": None if average is None else average.state_dict(),
-                    "best_state": best_state,
-                    "history": result.history,
-                    "best_epoch": result.best_epoch,
-                    "best_score": result.best_score,
-                    "stale": stale,
-                    "epoch": epoch,
-                    "step": steps,  # batches done in this epoch; all of them unless the time budget ran out
-                    "torch_rng": torch.get_rng_state(),
-                    "fingerprint": fingerprint,
-                },
-            )
-        if on_epoch_end is not None:
-            on_epoch_end(record)
-        if result.out_of_time:
+            model.train()
+            task.start_epoch()
+            went_on = partial if partial is not None and partial["epoch"] == epoch else None
+            partial = None
+            sums = went_on["sums"] if went_on else {"seen": 0, "tokens": 0, "steps": 0, "loss": 0.0, "correct": None}
+            if went_on and hasattr(task, "load_state_dict"):
+                task.load_state_dict(went_on["task"])  # a language model's state carried from the batch before
+            started = time.perf_counter() - (went_on["seconds"] if went_on else 0.0)
+            bar = progress_bar(len(task), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
+            bar.update(sums["steps"])
+            for index, batch in enumerate(task.batches(epoch)):
+                if index < sums["steps"]:
+                    continue  # done before the checkpoint this run resumed from
+                step = train_step(model, task, batch, optimizer, parameters, config, f"epoch {epoch}, step {index + 1}")
+                schedule.step()
+                if average is not None:
+                    average.update()
+                sums["steps"] += 1
+                sums["seen"] += step.count
+                sums["tokens"] += step.tokens
+                sums["loss"] += float(step.loss.detach()) * step.count
+                shown = {"loss": f"{sums['loss'] / sums['seen']:.4f}"}
+                if step.correct is not None:
+                    sums["correct"] = (sums["correct"] or 0) + step.correct
+                    shown["acc"] = f"{sums['correct'] / sums['seen']:.3f}"
+                shown["tok_s"] = f"{sums['tokens'] / max(1e-9, time.perf_counter() - started):,.0f}"
+                bar.set_postfix(shown, refresh=False)
+                bar.update()
+                within = sums["steps"] < len(task)  # the epoch's last step is followed by its own checkpoint
+                due = every is not None and schedule.last_epoch % every == 0
+                if within and (due or stop.received is not None):
+                    task_state = task.state_dict() if hasattr(task, "state_dict") else None
+                    seconds = time.perf_counter() - started
+                    checkpoint(epoch - 1, {"epoch": epoch, "sums": dict(sums), "task": task_state, "seconds": seconds})
+                if within and stop.received is not None:
+                    bar.close()
+                    raise TrainingInterrupted(
+                        stop.received, f"{name}stopped in epoch {epoch} after step {sums['steps']}", checkpointed=True
+                    )
+                if deadline is not None and time.perf_counter() > deadline:
+                    result.out_of_time = True
+                    break
+            bar.close()
+            seconds = time.perf_counter() - started
+            steps, seen, tokens, correct = sums["steps"], sums["seen"], sums["tokens"], sums["correct"]
+            record: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(1, seen)}
+            if correct is not None:
+                record["train_accuracy"] = correct / seen
+            record |= {"lr": schedule.get_last_lr()[0], "seconds": seconds, "tokens_per_second": tokens / seconds}
+            if steps < len(task):
+                record["steps"] = steps  # a part of the epoch: the time budget ran out
+            if average is not None:
+                average.swap()  # score and keep the averaged weights; swapped back before the next epoch
+            if task.has_validation:
+                figures = task.validate(model)
+                record.update({f"valid_{k}": v for k, v in figures.items()})
+                score = sign * figures[task.score]
+            else:
+                score = float(epoch)  # no validation: the last epoch is the best one
+            if score > result.best_score:
+                result.best_score, result.best_epoch, stale = score, epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+            if average is not None:
+                average.swap()
+            record["best_epoch"] = result.best_epoch
+            result.history.append(record)
             if progress:
                 tqdm.write(
-                    f"{name}stopped after {config.max_minutes:g} minutes (--max-minutes), in epoch {epoch}; "
-                    f"kept the best epoch, {result.best_epoch}",
+                    f"{name}epoch {epoch}: {validation_summary(record) or 'no validation set'}; "
+                    f"best epoch {result.best_epoch}",
                     file=sys.stderr,
                 )
-            break
-    else:
-        result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
+            if run_dir is not None:
+                write_log(run_dir, result.history)
+                checkpoint(epoch)
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+            if stop.received is not None:
+                raise TrainingInterrupted(stop.received, f"{name}stopped after epoch {epoch}", checkpointed=True)
+            if result.out_of_time:
+                if progress:
+                    tqdm.write(
+                        f"{name}stopped after {config.max_minutes:g} minutes (--max-minutes), in epoch {epoch}; "
+                        f"kept the best epoch, {result.best_epoch}",
+                        file=sys.stderr,
+                    )
+                break
+        else:
+            result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
     model.load_state_dict(best_state)
     return result
 

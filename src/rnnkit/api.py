@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import sys
 import warnings
 from collections import Counter
@@ -38,12 +39,13 @@ from rnnkit.tasks.tag import TagTask
 from rnnkit.text import TOKENIZERS, CharTokenizer, Vocab, WordTokenizer
 from rnnkit.text.sentences import encode_sentences, word_key
 from rnnkit.training import TrainConfig, classification_report, seed_everything, train_loop
+from rnnkit.training.distributed import Replicas, agree, replicas_from_environment
 from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
 # Options that say how a run goes, not what it trains: left out of the saved settings and the resume fingerprint.
-RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet", "checkpoint_every")  # they never change the model
+RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet", "checkpoint_every", "nproc")  # never change the model
 MEMBER_SEED_STEP = 7919  # a prime: members of runs with neighbouring seeds never share a seed
 
 
@@ -120,11 +122,50 @@ def train(
     if "task" not in options and data is not None and not isinstance(data, list | tuple) and is_tagged_file(data):
         options = {**options, "task": "tag"}  # CoNLL-U is the one kind of file that implies its task
     opts = train_options(options)
+    if opts.nproc is not None and opts.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return train_in_processes(data, opts)
+    replicas = replicas_from_environment()  # under torchrun: this process's place among the others
+    if replicas is not None:
+        if (opts.jobs or 1) > 1:
+            raise RnnkitError(
+                "--jobs trains members in processes of their own, which torchrun's processes cannot do: leave it out "
+                "(an ensemble's members train one after another, each on every process)"
+            )
+        if not replicas.main:
+            opts = replace(opts, quiet=True)  # process 0 speaks for all
     if opts.task == "lm":
         return train_language_model(data, opts)
     if opts.task == "tag":
         return train_tagger(data, opts)
     return train_classifier(data, opts)
+
+
+def train_in_processes(
+    data: str | Path | list[str | Path] | None, opts: TrainOptions
+) -> Pipeline | LanguageModelPipeline | TaggerPipeline:
+    """``rnnkit.train(..., nproc=N)``: the same call in N new processes under ``torchrun`` on this machine (they
+    cannot share this one's objects, so the data and options travel as JSON: :mod:`rnnkit.training.launch`), then
+    the model loaded from the run directory, chosen here first so that it is known."""
+    import subprocess
+
+    from rnnkit.pipeline import load
+    from rnnkit.training.launch import SPEC
+
+    if opts.out is None:
+        first = data[0] if isinstance(data, list | tuple) else data
+        run_dir = choose_run_dir(opts, data_name(Path(first)) if first else "ag_news_sample")
+    else:
+        run_dir = Path(opts.out)
+    options = {k: v for k, v in asdict(opts).items() if k != "nproc"} | {"out": str(run_dir)}
+    source = [str(d) for d in data] if isinstance(data, list | tuple) else None if data is None else str(data)
+    env = {**os.environ, SPEC: json.dumps({"data": source, "options": options})}
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={opts.nproc}"]
+    status = subprocess.call([*command, "-m", "rnnkit.training.launch"], env=env)
+    if status:
+        raise RnnkitError(f"training in {opts.nproc} processes failed (exit status {status}); see above")
+    pipeline = load(run_dir, engine="torch")
+    pipeline.run_dir = run_dir
+    return pipeline
 
 
 def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
@@ -222,11 +263,13 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
                 member.embedding.weight[found] = vectors[found]
         say(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", quiet=opts.quiet)
 
-    run_dir = choose_run_dir(opts, name)
-    prepare_run_dir(run_dir, model, train_config.average > 0)  # fail now, not after the first epoch
+    replicas = replicas_from_environment()
+    run_dir = make_run_dir(opts, name, model, train_config, replicas)
     settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
     fingerprint = hashlib.sha256(
-        json.dumps([settings, str(data), labels, vocab.tokens, len(train_idx)], sort_keys=True).encode()
+        json.dumps(
+            [settings, str(data), labels, vocab.tokens, len(train_idx), world(replicas)], sort_keys=True
+        ).encode()
     ).hexdigest()
     say(
         f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
@@ -248,7 +291,14 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
     for run in runs:
         run.run_dir.mkdir(exist_ok=True)
     results = fit_members(
-        members_of(model), runs, train_set, valid_set, labels, jobs=min(opts.jobs, count), progress=not opts.quiet
+        members_of(model),
+        runs,
+        train_set,
+        valid_set,
+        labels,
+        jobs=min(opts.jobs, count),
+        progress=not opts.quiet,
+        replicas=replicas,
     )
     members = [
         {"seed": run.config.seed, "best_epoch": result.best_epoch, "history": result.history}
@@ -270,7 +320,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         "members": members,
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
-    return finish(pipeline, run_dir, test, model_config.members)
+    return finish(pipeline, run_dir, test, model_config.members, replicas)
 
 
 def train_language_model(data: str | Path | list[str | Path] | None, opts: TrainOptions) -> LanguageModelPipeline:
@@ -322,10 +372,11 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
         raise RnnkitError(str(e)) from None
     seed_everything(opts.seed)
     model = build_model(config)
-    task = LanguageModelTask(train_ids, valid_ids, opts.batch_size, opts.window, characters)
+    replicas = replicas_from_environment()
+    rank = {"rank": replicas.rank, "world": replicas.world} if replicas else {}
+    task = LanguageModelTask(train_ids, valid_ids, opts.batch_size, opts.window, characters, **rank)
 
-    run_dir = choose_run_dir(opts, data_name(paths[0]))
-    prepare_run_dir(run_dir, model, train_config.average > 0)
+    run_dir = make_run_dir(opts, data_name(paths[0]), model, train_config, replicas)
     say(f"training a language model -> {run_dir}", quiet=opts.quiet)
     identity = [list(map(str, paths)), vocab.tokens, len(train_ids)]  # with the options: what a checkpoint must match
     record = train_network(model, task, train_config, opts, run_dir, identity)
@@ -336,7 +387,7 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
         **record,
     }
     pipeline = LanguageModelPipeline(tokenizer, vocab, model, config, training)
-    return finish(pipeline, run_dir, opts.test)
+    return finish(pipeline, run_dir, opts.test, replicas=replicas)
 
 
 def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
@@ -409,9 +460,10 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
     except ValueError as e:
         raise RnnkitError(str(e)) from None
     model = build_model(config)
-    task = TagTask(train_set, valid_set, opts.batch_size, opts.seed)
-    run_dir = choose_run_dir(opts, data_name(Path(data)))
-    prepare_run_dir(run_dir, model, train_config.average > 0)
+    replicas = replicas_from_environment()
+    rank = {"rank": replicas.rank, "world": replicas.world} if replicas else {}
+    task = TagTask(train_set, valid_set, opts.batch_size, opts.seed, **rank)
+    run_dir = make_run_dir(opts, data_name(Path(data)), model, train_config, replicas)
     say(
         f"training a tagger on {len(train_set):,} sentences ({len(valid_sentences):,} for validation), "
         f"{len(tags)} tags, {len(vocab):,} words -> {run_dir}",
@@ -427,7 +479,26 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
     }
     tokenizer = TOKENIZERS[opts.tokenizer](lowercase=False)  # raw text keeps its case: the characters need it
     pipeline = TaggerPipeline(tokenizer, vocab, characters, tags, model, config, training)
-    return finish(pipeline, run_dir, test)
+    return finish(pipeline, run_dir, test, replicas=replicas)
+
+
+def make_run_dir(
+    opts: TrainOptions, name: str, model: torch.nn.Module, config: TrainConfig, replicas: Replicas | None
+) -> Path:
+    """The run directory, chosen, made and checked for room before any training (by process 0 under torchrun,
+    which tells the others)."""
+
+    def choose() -> Path:
+        run_dir = choose_run_dir(opts, name)
+        prepare_run_dir(run_dir, model, config.average > 0)  # fail now, not after the first epoch
+        return run_dir
+
+    return agree(replicas, choose)
+
+
+def world(replicas: Replicas | None) -> int:
+    """How many processes train the model: a checkpoint resumes only with as many (each takes its part)."""
+    return 1 if replicas is None else replicas.world
 
 
 def train_network(
@@ -438,6 +509,8 @@ def train_network(
     directory keeps of the run: the options, the best epoch's validation figures, whether the time budget ran
     out, and the history."""
     settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
+    replicas = replicas_from_environment()
+    identity = [*identity, world(replicas)]
     fingerprint = hashlib.sha256(json.dumps([settings, *identity], sort_keys=True).encode()).hexdigest()
     result = train_loop(
         model,
@@ -447,6 +520,7 @@ def train_network(
         resume=opts.resume and (run_dir / CHECKPOINT).exists(),
         fingerprint=fingerprint,
         progress=not opts.quiet,
+        replicas=replicas,
     )
     best = result.history[result.best_epoch - 1] if result.history else {}
     return {
@@ -457,10 +531,14 @@ def train_network(
     }
 
 
-def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1) -> Any:
+def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1, replicas: Replicas | None = None) -> Any:
     """Save a trained ``pipeline`` in its run directory, report on ``test`` (a file or read data) if given, remove
     the checkpoints of its ``members`` (the run is finished, nothing is left to resume), and draw the training
-    curves: last, as the one thing a run can do without."""
+    curves: last, as the one thing a run can do without. Under torchrun, process 0 alone writes."""
+    pipeline.run_dir = run_dir
+    if replicas is not None and not replicas.main:
+        pipeline.report = None
+        return pipeline
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
     if pipeline.report is not None:

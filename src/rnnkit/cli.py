@@ -7,6 +7,7 @@ Heavy imports (torch) happen inside the commands, so ``rnnkit --help`` answers a
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import warnings
@@ -230,6 +231,12 @@ def task_option(*names: str, **kwargs) -> click.Option:
     help="Stop after this many minutes, keeping the best model so far.",
 )
 @click.option(
+    "--nproc",
+    type=click.IntRange(min=1),
+    help="Train with this many processes on this machine (torchrun and DistributedDataParallel; each takes its part "
+    "of every batch, so --batch-size is per process).",
+)
+@click.option(
     "--checkpoint-every",
     type=int,
     help="Also write a checkpoint every N steps within an epoch, for long epochs [default: at each epoch's end].",
@@ -294,6 +301,11 @@ def train(data, test, format_, text_column, **options) -> None:
     from rnnkit.metrics import format_report, format_tagging_report
     from rnnkit.training.trainer import TrainingInterrupted
 
+    nproc = options.pop("nproc", None)
+    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
+        TrainOptions(nproc=nproc, jobs=options.get("jobs")).resolve()  # options that cannot work there: one line
+        sys.exit(start_torchrun(nproc))
+
     def terminated(signum: int, frame: object) -> None:  # outside the training loop, which stops at a step's end
         raise TrainingInterrupted(signum, "terminated")
 
@@ -317,6 +329,8 @@ def train(data, test, format_, text_column, **options) -> None:
             err=True,
         )
         sys.exit(128 + signum)
+    if os.environ.get("RANK", "0") != "0":
+        return  # under torchrun, process 0 reports for all
     members = pipeline.training["members"]
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
@@ -348,6 +362,26 @@ def train(data, test, format_, text_column, **options) -> None:
         click.echo(f"\ntest set {pipeline.report['source']}:")
         click.echo(format_report(pipeline.report))
     click.echo(f'\nnext: rnnkit predict {pipeline.run_dir} "some text"')
+
+
+def start_torchrun(nproc: int) -> int:
+    """``rnnkit train ... --nproc N``: the same command under ``torchrun`` with N processes on this machine (the
+    process group on a free local port); its exit status."""
+    import subprocess
+
+    argv, skip = [], False
+    for arg in sys.argv[1:]:  # the command line less --nproc N, which would start torchrun again
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            argv.append(arg)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
+    try:
+        return subprocess.call([*command, "-m", "rnnkit", *argv])
+    except KeyboardInterrupt:  # torchrun passes the signal on to its processes, which checkpoint and stop
+        return EXIT_INTERRUPTED
 
 
 def format_lm_report(report: dict) -> str:

@@ -79,6 +79,7 @@ class TrainOptions:
     metric: str | None = None  # picks a classifier's best epoch
     max_minutes: float | None = None  # stop at this time budget, keeping the best model so far
     checkpoint_every: int | None = None  # also checkpoint every N steps within an epoch (always at each epoch's end)
+    nproc: int | None = None  # train with this many processes on this machine (torchrun, DistributedDataParallel)
     seed: int = 0
     out: str | None = None  # the run directory; default runs/<data name>
     overwrite: bool = False  # replace a finished model in --out (with its reports and logs)
@@ -127,6 +128,13 @@ class TrainOptions:
             raise RnnkitError(f"--ensemble must be in 1..16, got {self.ensemble}")
         if self.max_minutes is not None and not self.max_minutes > 0:
             raise RnnkitError(f"--max-minutes must be positive, got {self.max_minutes}")
+        if self.nproc is not None and (isinstance(self.nproc, bool) or self.nproc < 1):
+            raise RnnkitError(f"--nproc must be at least 1, got {self.nproc}")
+        if (self.nproc or 1) > 1 and (self.jobs or 1) > 1:
+            raise RnnkitError(
+                "--jobs trains members in processes of their own, which --nproc's processes cannot do: leave --jobs "
+                "out (an ensemble's members train one after another, each on every process)"
+            )
         if self.checkpoint_every is not None and (isinstance(self.checkpoint_every, bool) or self.checkpoint_every < 1):
             raise RnnkitError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
         if self.char_hidden is not None and self.char_hidden < 0:

@@ -64,27 +64,47 @@ class BucketBatchSampler:
     """
 
     def __init__(
-        self, lengths: Tensor, batch_size: int, shuffle: bool = True, seed: int = 0, pool_batches: int = 50
+        self,
+        lengths: Tensor,
+        batch_size: int,
+        shuffle: bool = True,
+        seed: int = 0,
+        pool_batches: int = 50,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world:
+            raise ValueError(f"rank must be in 0..{world - 1}, got {rank}")
         self.lengths = lengths.numpy()
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
         self.pool_batches = pool_batches
+        self.rank, self.world = rank, world
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
     def __len__(self) -> int:
-        return -(-len(self.lengths) // self.batch_size)
+        if not self.shuffle or self.world == 1:
+            return -(-len(self.lengths) // self.batch_size)
+        size = self.batch_size * self.world
+        pool = size * self.pool_batches
+        rest = len(self.lengths) % pool
+        dropped = 0 < rest % size < self.world  # a last batch too small to give every process a text
+        return len(self.lengths) // pool * self.pool_batches + -(-rest // size) - dropped
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        size = self.batch_size
+        """Under ``world`` processes, the batches of ``batch_size * world`` indices that one process would draw,
+        each cut into ``world`` parts of similar lengths (the batch is sorted by length) of which this ``rank``
+        takes its own: together the processes take one process's step, and every process takes the same number of
+        steps (a last batch smaller than ``world`` is left out: unequal step counts would hang the others)."""
+        size = self.batch_size * self.world
         if not self.shuffle:
-            yield from length_batches(self.lengths, size)
+            yield from length_batches(self.lengths, self.batch_size)
             return
         rng = np.random.default_rng([self.seed, self.epoch])
         order = rng.permutation(len(self.lengths))
@@ -95,4 +115,7 @@ class BucketBatchSampler:
             chunk = chunk[np.argsort(self.lengths[chunk], kind="stable")]
             batches.extend(chunk[i : i + size] for i in range(0, len(chunk), size))
         for i in rng.permutation(len(batches)):
-            yield batches[i]
+            if self.world == 1:
+                yield batches[i]
+            elif len(batches[i]) >= self.world:
+                yield np.array_split(batches[i], self.world)[self.rank]

@@ -53,11 +53,14 @@ class ClassifyTask:
         seed: int = 0,
         metric: str = "macro_f1",
         label_smoothing: float = 0.0,
+        rank: int = 0,
+        world: int = 1,
     ) -> None:
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
         self.train, self.valid, self.labels = train, valid, labels
-        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed)
+        # Under torchrun, this process's part of each batch (rank of world): see rnnkit.training.distributed.
+        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
         self.score = metric
         self.label_smoothing = label_smoothing
         self.has_validation = valid is not None

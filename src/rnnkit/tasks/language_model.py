@@ -47,8 +47,18 @@ class LanguageModelTask:
     score = "loss"
     higher_is_better = False
 
-    def __init__(self, train: Tensor, valid: Tensor | None, batch_size: int, window: int, characters: bool) -> None:
-        self.streams = batchify(train, batch_size)  # (B, N)
+    def __init__(
+        self,
+        train: Tensor,
+        valid: Tensor | None,
+        batch_size: int,
+        window: int,
+        characters: bool,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
+        # Under torchrun, ``world`` processes read ``world * batch_size`` streams, ``batch_size`` each.
+        self.streams = batchify(train, batch_size * world)[rank * batch_size : (rank + 1) * batch_size]  # (B, N)
         self.window = window
         self.valid = valid
         self.characters = characters

@@ -58,9 +58,18 @@ class TagTask:
     score = "accuracy"
     higher_is_better = True
 
-    def __init__(self, train: EncodedSentences, valid: EncodedSentences | None, batch_size: int, seed: int = 0):
+    def __init__(
+        self,
+        train: EncodedSentences,
+        valid: EncodedSentences | None,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ):
         self.train, self.valid = train, valid
-        self.sampler = BucketBatchSampler(torch.from_numpy(train.lengths), batch_size, shuffle=True, seed=seed)
+        lengths = torch.from_numpy(train.lengths)
+        self.sampler = BucketBatchSampler(lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
         self.has_validation = valid is not None
 
     def __len__(self) -> int:

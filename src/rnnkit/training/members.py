@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rnnkit.data import EncodedTexts
+from rnnkit.training.distributed import Replicas
 from rnnkit.training.trainer import FitResult, TrainConfig, fit, progress_bar, validation_summary
 
 
@@ -41,11 +42,13 @@ def fit_members(
     labels: list[str],
     jobs: int = 1,
     progress: bool = True,
+    replicas: Replicas | None = None,
 ) -> list[FitResult]:
-    """Train each member in place by its run; ``jobs`` members at a time, each in a process of its own."""
+    """Train each member in place by its run; ``jobs`` members at a time, each in a process of its own (or, under
+    torchrun, one after another, each on every process)."""
     if jobs <= 1 or len(members) == 1:
         return [
-            fit(m, train, valid, labels, r.config, r.run_dir, r.resume, r.fingerprint, progress, name=r.name)
+            fit(m, train, valid, labels, r.config, r.run_dir, r.resume, r.fingerprint, progress, None, r.name, replicas)
             for m, r in zip(members, runs, strict=True)
         ]
     threads = max(1, torch.get_num_threads() // jobs)

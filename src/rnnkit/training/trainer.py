@@ -10,6 +10,7 @@ weights as a run never interrupted (same seed, same data, CPU).
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -33,6 +34,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes, atomic_write_text
 from rnnkit.tasks import Batch, StepResult, Task
 from rnnkit.tasks.classify import METRICS, ClassifyTask, evaluate_model, predict_logits
+from rnnkit.training.distributed import Replicas, Replicated
 
 __all__ = ["METRICS", "SCHEDULES", "evaluate_model", "fit", "predict_logits", "train_loop", "train_step"]
 SCHEDULES = ("linear", "constant")
@@ -157,7 +159,8 @@ def adversarial_backward(model: nn.Module, task: Task, batch: Batch, size: float
     """
     zeros = torch.zeros(model.noise_shape(batch.ids), device=batch.ids.device, requires_grad=True)
     clean = task.loss(model, batch, zeros)
-    clean.loss.backward()
+    with model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext():  # DDP: sync the second only
+        clean.loss.backward()
     direction = zeros.grad.flatten(1)
     direction = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
     task.loss(model, batch, (size * direction).view(zeros.shape)).loss.backward()
@@ -244,6 +247,7 @@ def train_step(
     parameters: list[nn.Parameter],
     config: TrainConfig,
     where: str = "",
+    replicas: Replicas | None = None,
 ) -> StepResult:
     """One step: the batch's loss (and its adversarial twin) back-propagated, gradients clipped, weights updated.
     A loss that is not finite stops here (:class:`NonFiniteLoss`, naming ``where``), before any weight moves."""
@@ -254,8 +258,9 @@ def train_step(
         result = task.loss(model, batch)
         result.loss.backward()
     value = float(result.loss.detach())
-    if not math.isfinite(value):  # stop before the weights are touched: the last checkpoint stays the last good one
-        raise NonFiniteLoss(value, where)
+    bad = not math.isfinite(value)
+    if bad or (replicas is not None and replicas.any(bad)):  # before any weight moves, in every process at once
+        raise NonFiniteLoss(value if bad else float("nan"), where)
     clip_gradients(parameters, config.clip)
     optimizer.step()
     task.advance(result)
@@ -284,9 +289,20 @@ def train_loop(
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     name: str = "",
+    replicas: Replicas | None = None,
 ) -> FitResult:
-    """Train ``model`` on ``task`` in place and leave the best weights (by the task's validation score) in it."""
+    """Train ``model`` on ``task`` in place and leave the best weights (by the task's validation score) in it.
+
+    With ``replicas`` (one of several processes under ``torchrun``), the steps go through DistributedDataParallel,
+    ``task`` gives this process's part of each batch, and only process 0 writes to ``run_dir`` and shows progress.
+    """
     seed_everything(config.seed)
+    main = replicas is None or replicas.main
+    progress = progress and main
+    stepper: nn.Module = model
+    if replicas is not None:
+        torch.manual_seed(config.seed + 1_000_003 * replicas.rank)  # each process draws its own dropout masks
+        stepper = Replicated(model)  # the first weights are process 0's
     # fused=True: one kernel for the whole update; on a CPU it cut the optimizer from 30% to 9% of a step.
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True)
     linear = config.schedule == "linear"
@@ -300,6 +316,18 @@ def train_loop(
     run_dir = Path(run_dir) if run_dir is not None else None
     sign = 1.0 if task.higher_is_better else -1.0
     deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
+
+    writes = run_dir is not None and main
+
+    def everyone(value: Any) -> Any:
+        """``value``, or under ``torchrun`` one per process (a checkpoint keeps each process's own)."""
+        return value if replicas is None else replicas.gather(value)
+
+    def own(saved: Any) -> Any:
+        """This process's part of what :func:`everyone` saved (process 0's for a run with fewer processes)."""
+        if not isinstance(saved, list):
+            return saved
+        return saved[replicas.rank if replicas is not None and replicas.rank < len(saved) else 0]
 
     partial: dict[str, Any] | None = None  # where a checkpoint taken within an epoch left off
     if resume:
@@ -316,10 +344,15 @@ def train_loop(
         stale = state["stale"]
         start_epoch = state["epoch"] + 1
         partial = state.get("in_epoch")
-        torch.set_rng_state(state["torch_rng"])
+        torch.set_rng_state(own(state["torch_rng"]))
 
     def checkpoint(epoch_done: int, in_epoch: dict[str, Any] | None = None) -> None:
-        """Everything to go on from here: after epoch ``epoch_done``, and ``in_epoch`` where an epoch stands."""
+        """Everything to go on from here: after epoch ``epoch_done``, and ``in_epoch`` where an epoch stands. Under
+        ``torchrun`` every process takes part (what is its own, such as its random state, is gathered) and process
+        0 writes."""
+        rng = everyone(torch.get_rng_state())
+        if not writes:
+            return
         save_checkpoint(
             run_dir,
             {
@@ -334,7 +367,7 @@ def train_loop(
                 "stale": stale,
                 "epoch": epoch_done,
                 "in_epoch": in_epoch,
-                "torch_rng": torch.get_rng_state(),
+                "torch_rng": rng,
                 "fingerprint": fingerprint,
             },
         )
@@ -342,6 +375,11 @@ def train_loop(
     parameters = [p for p in model.parameters() if p.requires_grad]
     every = config.checkpoint_every if run_dir is not None else None
     with StopSignals(active=run_dir is not None) as stop:
+
+        def stopping() -> bool:  # asked by SIGINT or SIGTERM, in any process (all stop at the same step)
+            asked = stop.received is not None
+            return replicas.any(asked) if replicas is not None else asked
+
         for epoch in range(start_epoch, config.epochs + 1):
             if stale >= config.patience:
                 result.stopped_early = True
@@ -350,16 +388,19 @@ def train_loop(
             task.start_epoch()
             went_on = partial if partial is not None and partial["epoch"] == epoch else None
             partial = None
-            sums = went_on["sums"] if went_on else {"seen": 0, "tokens": 0, "steps": 0, "loss": 0.0, "correct": None}
+            sums = (
+                own(went_on["sums"]) if went_on else {"seen": 0, "tokens": 0, "steps": 0, "loss": 0.0, "correct": None}
+            )
             if went_on and hasattr(task, "load_state_dict"):
-                task.load_state_dict(went_on["task"])  # a language model's state carried from the batch before
+                task.load_state_dict(own(went_on["task"]))  # a language model's state carried from the batch before
             started = time.perf_counter() - (went_on["seconds"] if went_on else 0.0)
             bar = progress_bar(len(task), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
             bar.update(sums["steps"])
             for index, batch in enumerate(task.batches(epoch)):
                 if index < sums["steps"]:
                     continue  # done before the checkpoint this run resumed from
-                step = train_step(model, task, batch, optimizer, parameters, config, f"epoch {epoch}, step {index + 1}")
+                where = f"epoch {epoch}, step {index + 1}"
+                step = train_step(stepper, task, batch, optimizer, parameters, config, where, replicas)
                 schedule.step()
                 if average is not None:
                     average.update()
@@ -376,21 +417,30 @@ def train_loop(
                 bar.update()
                 within = sums["steps"] < len(task)  # the epoch's last step is followed by its own checkpoint
                 due = every is not None and schedule.last_epoch % every == 0
-                if within and (due or stop.received is not None):
-                    task_state = task.state_dict() if hasattr(task, "state_dict") else None
+                stop_now = stopping()
+                if within and (due or stop_now):
+                    task_state = everyone(task.state_dict() if hasattr(task, "state_dict") else None)
                     seconds = time.perf_counter() - started
-                    checkpoint(epoch - 1, {"epoch": epoch, "sums": dict(sums), "task": task_state, "seconds": seconds})
-                if within and stop.received is not None:
+                    at = {"epoch": epoch, "sums": everyone(dict(sums)), "task": task_state, "seconds": seconds}
+                    checkpoint(epoch - 1, at)
+                if within and stop_now:
                     bar.close()
                     raise TrainingInterrupted(
-                        stop.received, f"{name}stopped in epoch {epoch} after step {sums['steps']}", checkpointed=True
+                        stop.received or signal.SIGTERM,
+                        f"{name}stopped in epoch {epoch} after step {sums['steps']}",
+                        checkpointed=True,
                     )
-                if deadline is not None and time.perf_counter() > deadline:
+                late = deadline is not None and time.perf_counter() > deadline
+                if late or (replicas is not None and deadline is not None and replicas.any(late)):
                     result.out_of_time = True
                     break
             bar.close()
             seconds = time.perf_counter() - started
             steps, seen, tokens, correct = sums["steps"], sums["seen"], sums["tokens"], sums["correct"]
+            if replicas is not None:  # the epoch's figures over every process's part of the batches
+                seen, tokens, loss_sum, correct_sum = replicas.total([seen, tokens, sums["loss"], correct or 0])
+                sums = {**sums, "loss": loss_sum}
+                correct = None if correct is None else correct_sum
             record: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(1, seen)}
             if correct is not None:
                 record["train_accuracy"] = correct / seen
@@ -420,13 +470,16 @@ def train_loop(
                     f"best epoch {result.best_epoch}",
                     file=sys.stderr,
                 )
-            if run_dir is not None:
+            if writes:
                 write_log(run_dir, result.history)
+            if run_dir is not None:
                 checkpoint(epoch)
             if on_epoch_end is not None:
                 on_epoch_end(record)
-            if stop.received is not None:
-                raise TrainingInterrupted(stop.received, f"{name}stopped after epoch {epoch}", checkpointed=True)
+            if stopping():
+                raise TrainingInterrupted(
+                    stop.received or signal.SIGTERM, f"{name}stopped after epoch {epoch}", checkpointed=True
+                )
             if result.out_of_time:
                 if progress:
                     tqdm.write(
@@ -453,10 +506,14 @@ def fit(
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     name: str = "",
+    replicas: Replicas | None = None,
 ) -> FitResult:
     """Train a classifier in place and leave the best weights (by validation ``config.metric``) in it."""
-    task = ClassifyTask(train, valid, labels, config.batch_size, config.seed, config.metric, config.label_smoothing)
-    return train_loop(model, task, config, run_dir, resume, fingerprint, progress, on_epoch_end, name)
+    place = {"rank": replicas.rank, "world": replicas.world} if replicas is not None else {}
+    task = ClassifyTask(
+        train, valid, labels, config.batch_size, config.seed, config.metric, config.label_smoothing, **place
+    )
+    return train_loop(model, task, config, run_dir, resume, fingerprint, progress, on_epoch_end, name, replicas)
 
 
 def write_log(run_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -1,0 +1,97 @@
+"""Training in several processes with PyTorch's DistributedDataParallel, started by ``torchrun`` (or ``rnnkit train
+--nproc N``, which starts torchrun on this machine).
+
+Every process reads the same data and builds the same vocabulary, labels and first weights (the same seed); each
+takes its own part of every batch (:class:`rnnkit.data.BucketBatchSampler` with ``rank`` and ``world``, or its own
+streams of a language model's text), and DDP averages the gradients, so that ``world`` processes with batches of B
+take the steps of one process with batches of ``world * B``. Dropout draws its own masks in each process. Process 0
+alone writes the run directory (checkpoints, logs, the model) and shows the progress bar; all agree on where it is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+
+from rnnkit.errors import RnnkitError
+
+
+@dataclass(frozen=True)
+class Replicas:
+    """This process's place among ``world`` processes training one model."""
+
+    rank: int
+    world: int
+
+    @property
+    def main(self) -> bool:
+        """Process 0: the one that writes files and talks to the user."""
+        return self.rank == 0
+
+    def gather(self, value: Any) -> list[Any]:
+        """``value`` from every process, in rank order (pickled: small things only, such as a checkpoint's sums)."""
+        values: list[Any] = [None] * self.world
+        dist.all_gather_object(values, value)
+        return values
+
+    def share(self, value: Any) -> Any:
+        """Process 0's ``value``, in every process."""
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def any(self, flag: bool) -> bool:
+        """Whether ``flag`` is true in any process (all must stop at the same step, or the others wait forever)."""
+        tensor = torch.tensor([int(flag)])
+        dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+        return bool(tensor.item())
+
+    def total(self, values: list[float]) -> list[float]:
+        """The sums of ``values`` over the processes."""
+        tensor = torch.tensor(values, dtype=torch.float64)
+        dist.all_reduce(tensor)
+        return tensor.tolist()
+
+
+def replicas_from_environment() -> Replicas | None:
+    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1), their group joined (gloo on a CPU, NCCL on
+    GPUs); ``None`` for a plain run."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return None
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return Replicas(dist.get_rank(), dist.get_world_size())
+
+
+class Replicated(DistributedDataParallel):
+    """DDP that lets a task read the network's own attributes (``config``, ``noise_shape``, ``crf`` ...)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+def agree(replicas: Replicas | None, compute: Callable[[], Any]) -> Any:
+    """``compute()`` run by process 0 alone (choosing and making the run directory), its value, or the one-line
+    error it raised, shared with every process, so that all go on, or all stop, together."""
+    if replicas is None:
+        return compute()
+    outcome: tuple[str, Any] | None = None
+    if replicas.main:
+        try:
+            outcome = ("value", compute())
+        except RnnkitError as e:
+            outcome = ("error", str(e))
+    kind, value = replicas.share(outcome)
+    if kind == "error":
+        raise RnnkitError(value)
+    return value

@@ -1,0 +1,98 @@
+"""Training in several processes (torchrun, DistributedDataParallel, gloo on this CPU): two processes with batches
+of 16 end with the weights of one process with batches of 32 (dropout off); every process takes the same number of
+steps whatever the data's size (else DDP hangs); every task trains; options that cannot work are refused."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from checks import one_line_error
+from safetensors.numpy import load_file
+
+import rnnkit
+from rnnkit.data import BucketBatchSampler
+
+DATA = Path(__file__).parents[1] / "data"
+EXACT = ["--ensemble", "1", "--adversarial", "0", "--dropout", "0", "--word-dropout", "0", "--hidden", "16"]
+EXACT += ["--embedding-dim", "16", "--epochs", "2", "--quiet"]
+
+
+def rnnkit_train(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "rnnkit", "train", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.mark.parametrize("size", [900, 901, 929, 17, 3203])
+def test_each_process_takes_its_part_of_the_batches_one_process_would_take(size):
+    lengths = torch.randint(1, 60, (size,), generator=torch.Generator().manual_seed(size))
+    whole = BucketBatchSampler(lengths, 32, seed=4)
+    whole.set_epoch(3)
+    parts = []
+    for rank in range(2):
+        sampler = BucketBatchSampler(lengths, 16, seed=4, rank=rank, world=2)
+        sampler.set_epoch(3)
+        parts.append(list(sampler))
+        assert len(sampler) == len(parts[-1])
+    assert len(parts[0]) == len(parts[1])  # the same number of steps in every process
+    kept = [batch for batch in whole if len(batch) >= 2]  # a last batch of one text cannot be shared: left out
+    assert [np.concatenate(pair).tolist() for pair in zip(*parts, strict=True)] == [b.tolist() for b in kept]
+
+
+def test_two_processes_with_batches_of_16_equal_one_with_batches_of_32(tmp_path):
+    one = rnnkit_train(str(DATA / "trec_train.csv"), *EXACT, "--batch-size", "32", "--out", str(tmp_path / "one"))
+    assert one.returncode == 0, one.stderr
+    two = rnnkit_train(
+        str(DATA / "trec_train.csv"), *EXACT, "--batch-size", "16", "--nproc", "2", "--out", str(tmp_path / "two")
+    )
+    assert two.returncode == 0, two.stderr
+    a, b = (
+        load_file(str(tmp_path / "one" / "model.safetensors")),
+        load_file(str(tmp_path / "two" / "model.safetensors")),
+    )
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
+    assert (
+        not (tmp_path / "two" / "checkpoint.pt").exists() and (tmp_path / "two" / "test_report.json").exists() is False
+    )
+
+
+def test_a_language_model_and_a_tagger_train_in_two_processes_from_python(tmp_path):
+    lm = rnnkit.train(
+        DATA / "shakespeare_sample.txt",
+        task="lm",
+        hidden=8,
+        embedding_dim=8,
+        layers=1,
+        window=32,
+        batch_size=3,
+        epochs=1,
+        nproc=2,
+        out=tmp_path / "lm",
+        quiet=True,
+    )  # 3 streams per process over text that does not divide evenly
+    assert lm.task == "lm" and (tmp_path / "lm" / "model.safetensors").exists() and lm.generate("A", length=5)
+    tagger = rnnkit.train(
+        DATA / "ewt_train_sample.conllu",
+        hidden=8,
+        embedding_dim=8,
+        char_hidden=4,
+        layers=1,
+        batch_size=7,
+        epochs=1,
+        nproc=2,
+        out=tmp_path / "tag",
+        quiet=True,
+    )
+    assert tagger.task == "tag" and tagger.predict("I saw her.")
+
+
+def test_options_that_cannot_work_in_several_processes_are_refused_in_one_line(tmp_path):
+    result = rnnkit_train(str(DATA / "trec_train.csv"), "--nproc", "2", "--jobs", "2", "--out", str(tmp_path / "x"))
+    one_line_error(result, "--jobs")
+    assert not (tmp_path / "x").exists()

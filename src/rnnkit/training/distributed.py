@@ -60,13 +60,13 @@ class Replicas:
 
 
 def replicas_from_environment() -> Replicas | None:
-    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1), their group joined (gloo on a CPU, NCCL on
-    GPUs); ``None`` for a plain run."""
+    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1), their group joined; ``None`` for a plain run.
+    Training runs on the CPU, so the group is gloo's (NCCL, for GPUs, needs the model on the device)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return None
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        dist.init_process_group("gloo")
     return Replicas(dist.get_rank(), dist.get_world_size())
 
 

@@ -39,13 +39,15 @@ from rnnkit.tasks.tag import TagTask
 from rnnkit.text import TOKENIZERS, CharTokenizer, Vocab, WordTokenizer
 from rnnkit.text.sentences import encode_sentences, word_key
 from rnnkit.training import TrainConfig, classification_report, seed_everything, train_loop
+from rnnkit.training.device import choose_device
 from rnnkit.training.distributed import Replicas, agree, replicas_from_environment
 from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
 # Options that say how a run goes, not what it trains: left out of the saved settings and the resume fingerprint.
-RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet", "checkpoint_every", "nproc")  # never change the model
+# Options that never change the model (the device changes only the rounding): a run resumes with other ones.
+RUN_ONLY_OPTIONS = ("out", "resume", "overwrite", "quiet", "checkpoint_every", "nproc", "device")
 MEMBER_SEED_STEP = 7919  # a prime: members of runs with neighbouring seeds never share a seed
 
 
@@ -122,6 +124,7 @@ def train(
     if "task" not in options and data is not None and not isinstance(data, list | tuple) and is_tagged_file(data):
         options = {**options, "task": "tag"}  # CoNLL-U is the one kind of file that implies its task
     opts = train_options(options)
+    choose_device(opts.device)  # a GPU asked for where there is none: said before any data is read
     if opts.nproc is not None and opts.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return train_in_processes(data, opts)
     replicas = replicas_from_environment()  # under torchrun: this process's place among the others
@@ -581,4 +584,5 @@ def loop_config(opts: TrainOptions) -> TrainConfig:
         adversarial=opts.adversarial,
         max_minutes=opts.max_minutes,
         checkpoint_every=opts.checkpoint_every,
+        device=choose_device(opts.device),
     )

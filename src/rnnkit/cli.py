@@ -231,6 +231,13 @@ def task_option(*names: str, **kwargs) -> click.Option:
     help="Stop after this many minutes, keeping the best model so far.",
 )
 @click.option(
+    "--device",
+    type=click.Choice(CHOICES["device"]),
+    default="auto",
+    show_default=True,
+    help="Where to train: auto is a CUDA GPU when torch sees one, else the CPU.",
+)
+@click.option(
     "--nproc",
     type=click.IntRange(min=1),
     help="Train with this many processes on this machine (torchrun and DistributedDataParallel; each takes its part "

@@ -19,6 +19,7 @@ CHOICES = {
     "cell": ("lstm", "gru", "rnn"),
     "pooling": ("last", "mean", "max", "attention", "concat"),
     "backend": ("fused", "explicit"),
+    "device": ("auto", "cpu", "cuda"),
     "metric": ("accuracy", "macro_f1"),
     "schedule": ("linear", "constant"),
 }
@@ -80,6 +81,7 @@ class TrainOptions:
     max_minutes: float | None = None  # stop at this time budget, keeping the best model so far
     checkpoint_every: int | None = None  # also checkpoint every N steps within an epoch (always at each epoch's end)
     nproc: int | None = None  # train with this many processes on this machine (torchrun, DistributedDataParallel)
+    device: str = "auto"  # where training runs: auto (a CUDA GPU when there is one), cpu or cuda
     seed: int = 0
     out: str | None = None  # the run directory; default runs/<data name>
     overwrite: bool = False  # replace a finished model in --out (with its reports and logs)

@@ -30,6 +30,17 @@ class Batch:
     targets: Any
     spellings: Any = None
 
+    def to(self, device: Any) -> Batch:
+        """The batch on ``device`` (the network's): ``lengths`` stay where they are, read on the host."""
+        if device is None or getattr(self.ids, "device", device) == device:
+            return self
+
+        def move(t: Any) -> Any:
+            return None if t is None else t.to(device, non_blocking=True)
+
+        spellings = None if self.spellings is None else tuple(move(t) for t in self.spellings)
+        return Batch(move(self.ids), self.lengths, move(self.targets), spellings)
+
 
 @dataclass
 class StepResult:

@@ -23,9 +23,10 @@ def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) 
     was_training = model.training
     model.eval()
     outputs, order = [], []
+    device = next(model.parameters()).device
     for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
         ids, lengths, _ = collate(data, batch)
-        outputs.append(model(ids, lengths))
+        outputs.append(model(ids.to(device), lengths).cpu())
         order.append(torch.as_tensor(batch))
     model.train(was_training)
     logits = torch.cat(outputs)

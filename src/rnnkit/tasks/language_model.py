@@ -30,10 +30,12 @@ def validation_loss(model: nn.Module, ids: Tensor, window: int) -> float:
     was_training = model.training
     model.eval()
 
+    device = next(model.parameters()).device
+
     @torch.inference_mode()
     def step(inputs: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
-        logits, state = model(torch.from_numpy(inputs), state)  # (B, t, V)
-        return logits.numpy(), state
+        logits, state = model(torch.from_numpy(inputs).to(device), state)  # (B, t, V); the state stays on the device
+        return logits.cpu().numpy(), state
 
     loss, _ = text_loss(step, ids.numpy(), window=window)
     model.train(was_training)

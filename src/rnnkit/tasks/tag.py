@@ -29,8 +29,10 @@ def torch_scores(model: nn.Module):
 
     @torch.inference_mode()
     def scores(batch: SentenceBatch) -> np.ndarray:
+        device = next(model.parameters()).device
         ids, lengths, spellings = network_inputs(batch)
-        return model(ids, lengths, spellings if model.config.characters else None).numpy()
+        spellings = tuple(t.to(device) for t in spellings) if model.config.characters else None
+        return model(ids.to(device), lengths, spellings).cpu().numpy()
 
     return scores
 
@@ -40,7 +42,7 @@ def torch_transitions(model: nn.Module) -> Transitions | None:
     if not model.config.crf:
         return None
     crf = model.crf
-    return tuple(t.detach().numpy() for t in (crf.transitions, crf.start_transitions, crf.end_transitions))
+    return tuple(t.detach().cpu().numpy() for t in (crf.transitions, crf.start_transitions, crf.end_transitions))
 
 
 def tag_with(model: nn.Module, data: EncodedSentences, batch_size: int = 64) -> list[np.ndarray]:
@@ -112,7 +114,8 @@ class TagTask:
         for index in length_batches(self.valid.lengths, batch_size):
             batch = sentence_batch(self.valid, index)
             ids, lengths, spellings = network_inputs(batch)
-            result = self.loss(model, Batch(ids, lengths, torch.from_numpy(batch.tags), spellings))
+            on = Batch(ids, lengths, torch.from_numpy(batch.tags), spellings).to(next(model.parameters()).device)
+            result = self.loss(model, on)
             total += float(result.loss) * result.count
             tokens += result.count
         model.train(was_training)

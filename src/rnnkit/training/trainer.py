@@ -59,6 +59,7 @@ class TrainConfig:
     adversarial: float = 0.0  # size (L2 norm per text) of the adversarial move of the word embeddings; 0 = off
     max_minutes: float | None = None  # stop once this much time has passed, keeping the best model so far
     checkpoint_every: int | None = None  # also checkpoint every this many steps, within epochs (and at every epoch end)
+    device: str = "cpu"  # where the network and its batches live while training ("cpu", "cuda", "cuda:1" ...)
 
     def __post_init__(self) -> None:
         checks = [
@@ -252,6 +253,7 @@ def train_step(
     """One step: the batch's loss (and its adversarial twin) back-propagated, gradients clipped, weights updated.
     A loss that is not finite stops here (:class:`NonFiniteLoss`, naming ``where``), before any weight moves."""
     optimizer.zero_grad(set_to_none=True)
+    batch = batch.to(next(model.parameters()).device)
     if config.adversarial > 0:
         result = adversarial_backward(model, task, batch, config.adversarial)
     else:
@@ -297,6 +299,8 @@ def train_loop(
     ``task`` gives this process's part of each batch, and only process 0 writes to ``run_dir`` and shows progress.
     """
     seed_everything(config.seed)
+    device = torch.device(config.device)
+    model.to(device)  # and back to the CPU at the end, where prediction, saving and export expect it
     main = replicas is None or replicas.main
     progress = progress and main
     stepper: nn.Module = model
@@ -345,12 +349,15 @@ def train_loop(
         start_epoch = state["epoch"] + 1
         partial = state.get("in_epoch")
         torch.set_rng_state(own(state["torch_rng"]))
+        if device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(own(state["cuda_rng"]), device)
 
     def checkpoint(epoch_done: int, in_epoch: dict[str, Any] | None = None) -> None:
         """Everything to go on from here: after epoch ``epoch_done``, and ``in_epoch`` where an epoch stands. Under
         ``torchrun`` every process takes part (what is its own, such as its random state, is gathered) and process
         0 writes."""
         rng = everyone(torch.get_rng_state())
+        cuda_rng = everyone(torch.cuda.get_rng_state(device)) if device.type == "cuda" else None
         if not writes:
             return
         save_checkpoint(
@@ -368,6 +375,7 @@ def train_loop(
                 "epoch": epoch_done,
                 "in_epoch": in_epoch,
                 "torch_rng": rng,
+                "cuda_rng": cuda_rng,
                 "fingerprint": fingerprint,
             },
         )
@@ -491,6 +499,7 @@ def train_loop(
         else:
             result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
     model.load_state_dict(best_state)
+    model.to("cpu")
     return result
 
 
@@ -531,7 +540,7 @@ def load_checkpoint(run_dir: Path | None, fingerprint: str) -> dict[str, Any]:
     if path is None or not path.exists():
         raise RnnkitError(f"nothing to resume: no {CHECKPOINT} in {run_dir}; start the run without --resume")
     try:
-        state = torch.load(path, weights_only=True)
+        state = torch.load(path, weights_only=True, map_location="cpu")  # onto the device by load_state_dict
     except Exception as e:  # a damaged file: say so, do not show torch's traceback
         raise RnnkitError(f"{path}: cannot read the checkpoint ({type(e).__name__}); start the run again") from None
     if state.get("fingerprint") != fingerprint:

@@ -31,7 +31,7 @@ class Batch:
     spellings: Any = None
 
     def to(self, device: Any) -> Batch:
-        """The batch on ``device`` (the network's): ``lengths`` stay where they are, read on the host."""
+        """The batch on ``device`` (the network's), lengths too (masks are built beside the outputs)."""
         if device is None or getattr(self.ids, "device", device) == device:
             return self
 
@@ -39,7 +39,7 @@ class Batch:
             return None if t is None else t.to(device, non_blocking=True)
 
         spellings = None if self.spellings is None else tuple(move(t) for t in self.spellings)
-        return Batch(move(self.ids), self.lengths, move(self.targets), spellings)
+        return Batch(move(self.ids), move(self.lengths), move(self.targets), spellings)
 
 
 @dataclass

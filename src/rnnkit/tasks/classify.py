@@ -26,7 +26,7 @@ def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) 
     device = next(model.parameters()).device
     for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
         ids, lengths, _ = collate(data, batch)
-        outputs.append(model(ids.to(device), lengths).cpu())
+        outputs.append(model(ids.to(device), lengths.to(device)).cpu())
         order.append(torch.as_tensor(batch))
     model.train(was_training)
     logits = torch.cat(outputs)

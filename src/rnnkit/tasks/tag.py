@@ -32,7 +32,7 @@ def torch_scores(model: nn.Module):
         device = next(model.parameters()).device
         ids, lengths, spellings = network_inputs(batch)
         spellings = tuple(t.to(device) for t in spellings) if model.config.characters else None
-        return model(ids.to(device), lengths, spellings).cpu().numpy()
+        return model(ids.to(device), lengths.to(device), spellings).cpu().numpy()
 
     return scores
 

@@ -254,3 +254,17 @@ def test_model_work_never_blocks_the_event_loop(served):
         slow.predict = original
     assert health.status_code == 200 and prediction.status_code == 200
     assert health_time < 0.4 < total  # /health answered while the model was still working
+
+
+def test_the_service_of_a_model_directory_runs_without_torch(trained_models):
+    pytest.importorskip("onnxruntime")
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from rnnkit.serving.model import ServedModel; from rnnkit.serving.app import create_app; "
+        f"create_app(ServedModel.load({str(trained_models['classify'])!r})); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr

@@ -32,7 +32,33 @@ from rnnkit.text.sentences import SentenceBatch
 __all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "TaggerPipeline", "load"]
 
 
-class Pipeline(Inspectable, Predictor):
+class TrainedNetwork:
+    """What every trained pipeline (classifier, language model, tagger) holds beside its use side: the torch
+    network, its configuration, the record of its training, the engine that runs it (``"onnxruntime"`` or
+    ``"torch"``), and an onnxruntime session of the network, rebuilt whenever its weights have changed."""
+
+    def hold(self, model: nn.Module, config: Any, training: dict[str, Any] | None, engine: str) -> None:
+        self.model = model.eval()
+        self.model_config = config
+        self.training = training or {}
+        self.engine = choose_engine(engine)
+        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
+        self.run_dir: Path | None = None
+        self._session: tuple[tuple[int, ...], Any] | None = None
+
+    def onnx_session(self, build: Callable[[Any, dict[str, np.ndarray]], Any]) -> Any:
+        """The network in onnxruntime, made by ``build(config, weights)`` on first use and after any change."""
+        version = weights_version(self.model)
+        if self._session is None or self._session[0] != version:
+            self._session = (version, build(self.model_config, self.weights()))
+        return self._session[1]
+
+    def weights(self) -> dict[str, np.ndarray]:
+        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
+        return numpy_weights(self.model)
+
+
+class Pipeline(Inspectable, TrainedNetwork, Predictor):
     """A trained text classifier: raw strings in, labels and probabilities out."""
 
     def __init__(
@@ -47,13 +73,7 @@ class Pipeline(Inspectable, Predictor):
         engine: str = "auto",
     ) -> None:
         super().__init__(tokenizer, vocab, labels, max_length)
-        self.model = model.eval()
-        self.model_config = model_config
-        self.training = training or {}
-        self.engine = engine
-        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
-        self.run_dir: Path | None = None  # where rnnkit.train saved it
-        self._session: tuple[tuple[int, ...], OnnxSession] | None = None
+        self.hold(model, model_config, training, engine)
 
     @property
     def engine(self) -> str:
@@ -77,21 +97,10 @@ class Pipeline(Inspectable, Predictor):
 
     def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         if self.engine == "onnxruntime":
-            return self._onnx_session()(ids, lengths)
+            return self.onnx_session(OnnxSession)(ids, lengths)
         with torch.inference_mode():
             self.model.eval()
             return torch.softmax(self.model(torch.from_numpy(ids), torch.from_numpy(lengths)), dim=1).numpy()
-
-    def _onnx_session(self) -> OnnxSession:
-        """The network in onnxruntime, built on first use and again whenever its weights have changed."""
-        version = weights_version(self.model)
-        if self._session is None or self._session[0] != version:
-            self._session = (version, OnnxSession(self.model_config, self.weights()))
-        return self._session[1]
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
-        return numpy_weights(self.model)
 
     # ---------------------------------------------------------------------------------- saving
     @classmethod
@@ -140,32 +149,6 @@ def save_model_dir(directory: str | Path, saved: SavedModel, overwrite: bool) ->
     else:
         refuse_to_overwrite(directory, "pass overwrite=True")
     return write_model_dir(directory, saved)
-
-
-class TrainedNetwork:
-    """What a trained language model's or tagger's pipeline holds beside its use side: the torch network, its
-    configuration, the record of its training, the engine that runs it (``"onnxruntime"`` or ``"torch"``), and an
-    onnxruntime session of the network, rebuilt whenever its weights have changed."""
-
-    def hold(self, model: nn.Module, config: Any, training: dict[str, Any] | None, engine: str) -> None:
-        self.model = model.eval()
-        self.model_config = config
-        self.training = training or {}
-        self.engine = choose_engine(engine)
-        self.report: dict[str, Any] | None = None  # the test report, after rnnkit.train(..., test=...)
-        self.run_dir: Path | None = None
-        self._session: tuple[tuple[int, ...], Any] | None = None
-
-    def onnx_session(self, build: Callable[[Any, dict[str, np.ndarray]], Any]) -> Any:
-        """The network in onnxruntime, made by ``build(config, weights)`` on first use and after any change."""
-        version = weights_version(self.model)
-        if self._session is None or self._session[0] != version:
-            self._session = (version, build(self.model_config, self.weights()))
-        return self._session[1]
-
-    def weights(self) -> dict[str, np.ndarray]:
-        """The network's weights as NumPy arrays, named as in its ``state_dict``."""
-        return numpy_weights(self.model)
 
 
 class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):

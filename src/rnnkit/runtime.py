@@ -208,7 +208,11 @@ def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagg
     """A model directory, checked as :func:`rnnkit.load` checks it, ready to run on onnxruntime without torch: a
     classifier's :class:`OnnxPredictor`, a language model's :class:`rnnkit.generator.OnnxGenerator`, or a tagger's
     :class:`rnnkit.tagger.OnnxTagger`."""
-    saved = read_model_dir(directory)
+    return onnx_model(read_model_dir(directory), str(directory))
+
+
+def onnx_model(saved: SavedModel, source: str) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
+    """The onnxruntime model of a model directory already read and checked (:func:`load_onnx` reads it)."""
     if saved.task == "lm":
         from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 
@@ -220,9 +224,9 @@ def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagg
         session = OnnxTaggerSession.build(saved.config, saved.weights)
         crf = crf_of(saved.weights)
         return OnnxTagger(
-            saved.tokenizer, saved.vocab, saved.characters, saved.labels, saved.config, session, crf, str(directory)
+            saved.tokenizer, saved.vocab, saved.characters, saved.labels, saved.config, session, crf, source
         )
-    return OnnxPredictor.from_saved(saved, str(directory))
+    return OnnxPredictor.from_saved(saved, source)
 
 
 def choose_engine(engine: str) -> str:

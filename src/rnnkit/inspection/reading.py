@@ -226,22 +226,30 @@ def tag_marginals(network: nn.Module, scores: Tensor, lengths: Tensor) -> Tensor
     return marginals
 
 
-def inspect_tagger(pipeline: Any, text: str | list[str]) -> dict[str, Any]:
-    """The reading of a sentence (a raw string, split by the tagger's tokenizer, or a list of tokens) by a tagger:
-    each token's tag and tag distribution, with the states and gates."""
+def tagger_inputs(pipeline: Any, tokens: list[str]) -> tuple[Tensor, Tensor, Any, Tensor]:
+    """``(ids, lengths, spellings, vectors [T, F])`` of one sentence as a tagger's network reads it: the word
+    vectors joined with their spellings' where it reads characters."""
     from rnnkit.tasks.tag import network_inputs
     from rnnkit.text.sentences import sentence_batch
 
+    network = pipeline.model
+    ids, lengths, spellings = network_inputs(sentence_batch(pipeline.encode([tokens]), np.array([0])))
+    spellings = spellings if network.config.characters else None
+    with torch.no_grad():
+        vectors = network.embed(ids, None, spellings)[0]
+    return ids, lengths, spellings, vectors
+
+
+def inspect_tagger(pipeline: Any, text: str | list[str]) -> dict[str, Any]:
+    """The reading of a sentence (a raw string, split by the tagger's tokenizer, or a list of tokens) by a tagger:
+    each token's tag and tag distribution, with the states and gates."""
     tokens = pipeline.tokenize(text) if isinstance(text, str) else [str(t) for t in text]
     if not tokens:
         raise RnnkitError("the text has no token to inspect: give a sentence with at least one word")
     network = pipeline.model.eval()
-    data = pipeline.encode([tokens])
-    ids, lengths, spellings = network_inputs(sentence_batch(data, np.array([0])))
-    spellings = spellings if network.config.characters else None
+    ids, lengths, spellings, vectors = tagger_inputs(pipeline, tokens)
     with torch.no_grad():
         scores = network(ids, lengths, spellings)
-        vectors = network.embed(ids, None, spellings)[0]
         states = _states(network, vectors)
     distributions = tag_marginals(network, scores, lengths)[0]
     tags = pipeline.tag([tokens])[0]

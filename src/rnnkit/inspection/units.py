@@ -19,7 +19,7 @@ import torch
 
 from rnnkit.data.corpus import EOL, corpus_tokens
 from rnnkit.errors import RnnkitError
-from rnnkit.inspection.reading import classifier_tokens, summary
+from rnnkit.inspection.reading import classifier_tokens, summary, tagger_inputs
 from rnnkit.models.classifier import members_of
 
 FORMAT, VERSION = "rnnkit-units", 1
@@ -161,16 +161,9 @@ def _readings(pipeline: Any, network: torch.nn.Module, text: str, budget: int):
             yield torch.tensor(pipeline.vocab.encode(words), dtype=torch.long), words, [None] * len(words)
         return
     if pipeline.task == "tag":
-        from rnnkit.tasks.tag import network_inputs
-        from rnnkit.text.sentences import sentence_batch
-
         words = pipeline.tokenize(text)[:budget]
-        if not words:
-            return
-        ids, lengths, spellings = network_inputs(sentence_batch(pipeline.encode([words]), np.array([0])))
-        with torch.no_grad():
-            vectors = network.embed(ids, None, spellings if network.config.characters else None)[0]
-        yield vectors, words, pipeline.tag([words])[0]
+        if words:
+            yield tagger_inputs(pipeline, words)[3], words, pipeline.tag([words])[0]
         return
     if not pipeline.tokenizer(text):
         return

@@ -35,7 +35,7 @@ class ServedModel:
         threads sleeping between calls (a server idles between requests: see :mod:`rnnkit.onnxsessions`)."""
         from rnnkit.exported import is_exported, load_exported
         from rnnkit.onnxsessions import spin_between_calls
-        from rnnkit.runtime import load_onnx, onnxruntime_available
+        from rnnkit.runtime import onnx_model, onnxruntime_available
 
         spin_between_calls(False)
         path = str(path)
@@ -46,7 +46,7 @@ class ServedModel:
 
         saved = read_model_dir(path)
         if onnxruntime_available():
-            model, engine = load_onnx(path), "onnxruntime"
+            model, engine = onnx_model(saved, path), "onnxruntime"  # the directory read and checked once
         else:
             from rnnkit.pipeline import load
 

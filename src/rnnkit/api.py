@@ -124,10 +124,10 @@ def train(
     if "task" not in options and data is not None and not isinstance(data, list | tuple) and is_tagged_file(data):
         options = {**options, "task": "tag"}  # CoNLL-U is the one kind of file that implies its task
     opts = train_options(options)
-    choose_device(opts.device)  # a GPU asked for where there is none: said before any data is read
+    device = choose_device(opts.device)  # a GPU asked for where there is none: said before any data is read
     if opts.nproc is not None and opts.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return train_in_processes(data, opts)
-    replicas = replicas_from_environment()  # under torchrun: this process's place among the others
+    replicas = replicas_from_environment(device)  # under torchrun: this process's place among the others
     if replicas is not None:
         if (opts.jobs or 1) > 1:
             raise RnnkitError(
@@ -146,13 +146,11 @@ def train(
 def train_in_processes(
     data: str | Path | list[str | Path] | None, opts: TrainOptions
 ) -> Pipeline | LanguageModelPipeline | TaggerPipeline:
-    """``rnnkit.train(..., nproc=N)``: the same call in N new processes under ``torchrun`` on this machine (they
-    cannot share this one's objects, so the data and options travel as JSON: :mod:`rnnkit.training.launch`), then
-    the model loaded from the run directory, chosen here first so that it is known."""
-    import subprocess
-
+    """``rnnkit.train(..., nproc=N)``: the same call in N new processes under ``torchrun`` on this machine
+    (:mod:`rnnkit.training.launch`), then the model and its test report read from the run directory, chosen here
+    first so that it is known."""
     from rnnkit.pipeline import load
-    from rnnkit.training.launch import SPEC
+    from rnnkit.training.launch import train_in_processes as launch
 
     if opts.out is None:
         first = data[0] if isinstance(data, list | tuple) else data
@@ -161,13 +159,11 @@ def train_in_processes(
         run_dir = Path(opts.out)
     options = {k: v for k, v in asdict(opts).items() if k != "nproc"} | {"out": str(run_dir)}
     source = [str(d) for d in data] if isinstance(data, list | tuple) else None if data is None else str(data)
-    env = {**os.environ, SPEC: json.dumps({"data": source, "options": options})}
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={opts.nproc}"]
-    status = subprocess.call([*command, "-m", "rnnkit.training.launch"], env=env)
-    if status:
-        raise RnnkitError(f"training in {opts.nproc} processes failed (exit status {status}); see above")
+    launch(opts.nproc, source, options)
     pipeline = load(run_dir, engine="torch")
     pipeline.run_dir = run_dir
+    report = run_dir / TEST_REPORT
+    pipeline.report = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
     return pipeline
 
 

@@ -308,11 +308,6 @@ def train(data, test, format_, text_column, **options) -> None:
     from rnnkit.metrics import format_report, format_tagging_report
     from rnnkit.training.trainer import TrainingInterrupted
 
-    nproc = options.pop("nproc", None)
-    if nproc and nproc > 1 and "WORLD_SIZE" not in os.environ:
-        TrainOptions(nproc=nproc, jobs=options.get("jobs")).resolve()  # options that cannot work there: one line
-        sys.exit(start_torchrun(nproc))
-
     def terminated(signum: int, frame: object) -> None:  # outside the training loop, which stops at a step's end
         raise TrainingInterrupted(signum, "terminated")
 
@@ -369,26 +364,6 @@ def train(data, test, format_, text_column, **options) -> None:
         click.echo(f"\ntest set {pipeline.report['source']}:")
         click.echo(format_report(pipeline.report))
     click.echo(f'\nnext: rnnkit predict {pipeline.run_dir} "some text"')
-
-
-def start_torchrun(nproc: int) -> int:
-    """``rnnkit train ... --nproc N``: the same command under ``torchrun`` with N processes on this machine (the
-    process group on a free local port); its exit status."""
-    import subprocess
-
-    argv, skip = [], False
-    for arg in sys.argv[1:]:  # the command line less --nproc N, which would start torchrun again
-        if skip:
-            skip = False
-        elif arg == "--nproc":
-            skip = True
-        elif not arg.startswith("--nproc="):
-            argv.append(arg)
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}"]
-    try:
-        return subprocess.call([*command, "-m", "rnnkit", *argv])
-    except KeyboardInterrupt:  # torchrun passes the signal on to its processes, which checkpoint and stop
-        return EXIT_INTERRUPTED
 
 
 def format_lm_report(report: dict) -> str:

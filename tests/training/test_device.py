@@ -81,3 +81,23 @@ def test_a_gpu_run_resumes_from_its_checkpoint(tmp_path):
     resumed = rnnkit.train(DATA / "trec_train.csv", out=tmp_path / "cut", resume=True, **options)
     for name, value in whole.model.state_dict().items():
         np.testing.assert_allclose(resumed.model.state_dict()[name].numpy(), value.numpy(), atol=1e-5, err_msg=name)
+
+
+def test_processes_training_on_gpus_join_an_nccl_group_and_on_cpus_a_gloo_one(monkeypatch):
+    from torch import distributed
+
+    from rnnkit.training.distributed import backend_for
+
+    monkeypatch.setattr(distributed, "is_nccl_available", lambda: True)
+    assert backend_for("cuda:1") == "nccl" and backend_for("cuda") == "nccl" and backend_for("cpu") == "gloo"
+    monkeypatch.setattr(distributed, "is_nccl_available", lambda: False)  # torch built without NCCL
+    assert backend_for("cuda:0") == "gloo"
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="two processes on NCCL need two CUDA GPUs")
+def test_two_processes_train_on_two_gpus_over_nccl(tmp_path):
+    pipeline = rnnkit.train(
+        DATA / "trec_train.csv", device="cuda", nproc=2, ensemble=1, adversarial=0, out=tmp_path / "m", **TINY
+    )
+    assert pipeline.predict(["What is the capital of France ?"])

@@ -96,3 +96,55 @@ def test_options_that_cannot_work_in_several_processes_are_refused_in_one_line(t
     result = rnnkit_train(str(DATA / "trec_train.csv"), "--nproc", "2", "--jobs", "2", "--out", str(tmp_path / "x"))
     one_line_error(result, "--jobs")
     assert not (tmp_path / "x").exists()
+
+
+def test_bad_input_in_several_processes_is_one_line_not_one_per_process(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_text("text,label\n")
+    result = rnnkit_train(str(empty), "--nproc", "2", "--out", str(tmp_path / "x"))
+    one_line_error(result, "no examples")  # not once per process, and no torchrun failure report
+    assert "FAILED" not in result.stderr and not (tmp_path / "x").exists()
+
+
+def processes_of(run_dir: Path) -> list[int]:
+    """The processes whose environment names ``run_dir`` (torchrun's workers carry it in RNNKIT_TRAIN)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if str(run_dir).encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc to find leftover processes")
+def test_sigterm_to_the_launcher_stops_every_process_after_a_checkpoint_and_the_run_resumes(tmp_path):
+    import signal
+    import time
+
+    args = [str(DATA / "trec_train.csv"), *EXACT, "--batch-size", "16", "--nproc", "2", "--checkpoint-every", "3"]
+    whole = rnnkit_train(*args, "--out", str(tmp_path / "whole"))
+    assert whole.returncode == 0, whole.stderr
+    run_dir = tmp_path / "run"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, "-m", "rnnkit", "train", *args, "--out", str(run_dir)]
+    launcher = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=env)
+    started = time.monotonic()
+    while not (run_dir / "checkpoint.pt").exists():
+        assert launcher.poll() is None, launcher.stderr.read()
+        assert time.monotonic() - started < 120, "no checkpoint was written"
+        time.sleep(0.01)
+    launcher.send_signal(signal.SIGTERM)
+    _, err = launcher.communicate(timeout=120)
+    assert launcher.returncode == 143, err
+    lines = err.strip().splitlines()
+    assert "SIGTERM" in lines[-1] and "--resume" in lines[-1], err
+    assert "Traceback" not in err and "FAILED" not in err and "death signal" not in err
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["in_epoch"] is not None
+    assert processes_of(run_dir) == []  # torchrun and both workers are gone
+    resumed = rnnkit_train(*args, "--out", str(run_dir), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    a, b = load_file(str(tmp_path / "whole" / "model.safetensors")), load_file(str(run_dir / "model.safetensors"))
+    for name in a:
+        np.testing.assert_allclose(a[name], b[name], atol=1e-6, rtol=0, err_msg=name)

@@ -12,6 +12,10 @@ Two backends share one set of parameters, named and laid out as in ``torch.nn.LS
 
 The backward direction is the forward algorithm run on each sequence reversed within its own length, so the
 backward state of a sequence starts at its own last token, never on padding.
+
+On a CUDA device the parameters of each layer and direction live in one flat buffer of their own
+(:meth:`Recurrent.flatten_parameters`), the layout cuDNN uses in place; otherwise cuDNN copies them into one at every
+call and warns that they are "not part of single contiguous chunk of memory".
 """
 
 from __future__ import annotations
@@ -159,6 +163,55 @@ class Recurrent(nn.Module):
         for p in self.parameters():
             nn.init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """Lay each layer and direction's parameters (``weight_ih, weight_hh, bias_ih, bias_hh``) end to end in one
+        new tensor of their own and make the parameters views of it; the same ``Parameter`` objects stay, so
+        optimisers and state dicts are unaffected.
+
+        Why: cuDNN runs on the weights in place only if one call's weights lie, in order, from the start of one
+        storage, as ``torch._cudnn_rnn_flatten_weight`` lays them out; otherwise it copies them into a fresh buffer
+        at every call (and warns). The fused backend calls the kernel once per layer and direction on ragged
+        batches, so one buffer per layer and direction serves every such call. Without biases the buffer ends with
+        the zeros cuDNN keeps in their place. Done automatically when the module moves to a CUDA device (see
+        :meth:`_apply`); works on any device, and changes no value.
+        """
+        with torch.no_grad():
+            for layer in range(self.num_layers):
+                for suffix in self._suffixes(layer):
+                    params = self._weights(suffix, training=False)
+                    size = sum(p.numel() for p in params)
+                    spare = 0 if self.bias else 2 * params[1].shape[0]  # cuDNN's bias slots, zero without biases
+                    buffer = params[0].new_zeros(size + spare)
+                    offset = 0
+                    for p in params:
+                        view = buffer[offset : offset + p.numel()].view_as(p)
+                        view.copy_(p)
+                        p.data = view
+                        offset += p.numel()
+
+    def _is_flat(self) -> bool:
+        """Whether every layer and direction's parameters lie, in order, from the start of one storage of their own
+        (as :meth:`flatten_parameters` leaves them, and as cuDNN can use them in place)."""
+        for layer in range(self.num_layers):
+            for suffix in self._suffixes(layer):
+                params = self._weights(suffix, training=False)
+                start = params[0].untyped_storage().data_ptr()
+                at = start
+                for p in params:
+                    if p.untyped_storage().data_ptr() != start or p.data_ptr() != at or not p.is_contiguous():
+                        return False
+                    at += p.numel() * p.element_size()
+        return True
+
+    def _apply(self, fn: Any, recurse: bool = True) -> Recurrent:
+        """After ``.to()``, ``.cuda()``, ``.half()``, ...: on a CUDA device, rebuild the flat buffers, which a move
+        or a cast does not keep (each parameter is moved or cast on its own). Elsewhere the parameters stay
+        ordinary, independent tensors: the CPU kernels gain nothing from a flat buffer."""
+        module = super()._apply(fn, recurse)
+        if all(p.is_cuda for p in self.parameters(recurse=False)):
+            self.flatten_parameters()
+        return module
+
     def _weights(self, suffix: str, training: bool | None = None) -> list[Tensor]:
         """The weights of one layer and direction as this forward call uses them. Called once per layer and
         direction per call, so with ``weight_drop`` each call draws one DropConnect mask per ``weight_hh``,
@@ -256,10 +309,32 @@ class Recurrent(nn.Module):
             final = tuple(f.index_select(1, plan.restore) for f in final)
         return output, (final if lstm else final[0])
 
-    def _fused_whole(self, x: Tensor, states: tuple[Tensor, ...]) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """All sequences are T long: one call to torch's kernel for every layer and direction."""
-        weights = [w for layer in range(self.num_layers) for s in self._suffixes(layer) for w in self._weights(s)]
-        return self._fused_kernel(x, states, weights, self.num_layers, self.bidirectional, self.dropout)
+    def _fused_whole(
+        self, x: Tensor, states: tuple[Tensor, ...], layerwise: bool | None = None
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """All sequences are T long: one call to torch's kernel for every layer and direction, or, ``layerwise``,
+        one call per layer.
+
+        A single call takes the weights of every layer, which lie in one buffer per layer (:meth:`flatten_parameters`),
+        so cuDNN would copy them all at every call. So on CUDA with flat weights a unidirectional stack (a language
+        model) runs layer by layer, each call on its own buffer, with the dropout between layers applied here in
+        training (as the ragged path does); in evaluation the results are the same. A bidirectional stack always
+        keeps the single call, so on CUDA cuDNN still copies its weights at every equal-length call (and warns).
+        ``layerwise=None`` chooses as described; ``True`` forces the layer-by-layer path on a unidirectional stack
+        on any device (for tests on the CPU).
+        """
+        if layerwise is None:
+            layerwise = x.is_cuda and self.num_layers > 1 and not self.bidirectional and self._is_flat()
+        if not layerwise or self.bidirectional:
+            weights = [w for layer in range(self.num_layers) for s in self._suffixes(layer) for w in self._weights(s)]
+            return self._fused_kernel(x, states, weights, self.num_layers, self.bidirectional, self.dropout)
+        finals = []
+        for layer in range(self.num_layers):
+            if layer > 0 and self.dropout > 0 and self.training:
+                x = dropout(x, self.dropout)
+            x, last = self._fused_kernel(x, tuple(s[layer : layer + 1] for s in states), self._weights(f"_l{layer}"))
+            finals.append(last)
+        return x, tuple(torch.cat(parts, dim=0) for parts in zip(*finals, strict=True))
 
     def _run_direction(
         self, x: Tensor, plan: LengthPlan, state: tuple[Tensor, ...], weights: list[Tensor]

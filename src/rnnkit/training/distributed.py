@@ -46,27 +46,43 @@ class Replicas:
         dist.broadcast_object_list(box, src=0)
         return box[0]
 
+    @property
+    def device(self) -> torch.device:
+        """Where the group's collectives take their tensors: this process's GPU under NCCL, else the CPU."""
+        if dist.get_backend() == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+
     def any(self, flag: bool) -> bool:
         """Whether ``flag`` is true in any process (all must stop at the same step, or the others wait forever)."""
-        tensor = torch.tensor([int(flag)])
+        tensor = torch.tensor([int(flag)], device=self.device)
         dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
         return bool(tensor.item())
 
     def total(self, values: list[float]) -> list[float]:
         """The sums of ``values`` over the processes."""
-        tensor = torch.tensor(values, dtype=torch.float64)
+        tensor = torch.tensor(values, dtype=torch.float64, device=self.device)
         dist.all_reduce(tensor)
         return tensor.tolist()
 
 
-def replicas_from_environment() -> Replicas | None:
-    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1), their group joined; ``None`` for a plain run.
-    Training runs on the CPU, so the group is gloo's (NCCL, for GPUs, needs the model on the device)."""
+def backend_for(device: str) -> str:
+    """The process group for training on ``device``: NCCL between GPUs (where torch has it), gloo on CPUs."""
+    return "nccl" if device.startswith("cuda") and dist.is_nccl_available() else "gloo"
+
+
+def replicas_from_environment(device: str = "cpu") -> Replicas | None:
+    """The processes of a ``torchrun`` launch (``WORLD_SIZE`` > 1), their group joined on the first call, for
+    training on ``device`` (each process on the GPU of its ``LOCAL_RANK``, as
+    :func:`rnnkit.training.device.choose_device` chooses it); ``None`` for a plain run."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
         return None
     if not dist.is_initialized():
-        dist.init_process_group("gloo")
+        backend = backend_for(device)
+        if backend == "nccl":
+            torch.cuda.set_device(torch.device(device))  # NCCL's collectives run on the current device
+        dist.init_process_group(backend)
     return Replicas(dist.get_rank(), dist.get_world_size())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import sys
 import warnings
 from collections import Counter
@@ -25,23 +26,36 @@ from rnnkit.data.bundled import ag_news_sample
 from rnnkit.data.corpus import corpus_tokens, read_corpus
 from rnnkit.data.labels import label_order, label_problems
 from rnnkit.data.tagged import TaggedCorpus, is_tagged_file, read_tagged
+from rnnkit.data.unlabeled import read_unlabeled
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_bytes, atomic_write_json
 from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model, members_of
+from rnnkit.models.pretraining import start_from
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
 from rnnkit.plots import notice_missing, plots_available, png, training_curves
-from rnnkit.rundir import CHECKPOINT, CURVES, TEST_REPORT, choose_run_dir, data_name, member_dirs, prepare_run_dir
+from rnnkit.rundir import (
+    CHECKPOINT,
+    CURVES,
+    PRETRAIN_DIR,
+    TEST_REPORT,
+    choose_run_dir,
+    data_name,
+    member_dirs,
+    prepare_run_dir,
+)
 from rnnkit.tagger import check_tags
 from rnnkit.tasks.language_model import LanguageModelTask
 from rnnkit.tasks.tag import TagTask
 from rnnkit.text import TOKENIZERS, CharTokenizer, Vocab, WordTokenizer
 from rnnkit.text.sentences import encode_sentences, word_key
+from rnnkit.text.subwords import Subwords
 from rnnkit.training import TrainConfig, classification_report, seed_everything, train_loop
 from rnnkit.training.device import choose_device
 from rnnkit.training.distributed import Replicas, agree, replicas_from_environment
 from rnnkit.training.members import MemberRun, fit_members
+from rnnkit.training.pretraining import pretrain_body, pretraining_loop
 from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
@@ -210,6 +224,12 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         if unseen:
             raise DataError(f"{opts.valid}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in {data}")
 
+    unlabeled: list[str] = []
+    if opts.unlabeled:
+        extra = read_unlabeled(opts.unlabeled, opts.text_column)
+        say(f"{extra.summary()} (unlabelled, for --pretrain)", quiet=opts.quiet)
+        unlabeled = extra.texts
+
     seed_everything(opts.seed)
     if valid is not None:  # the given validation file, appended after the training rows
         train_idx, valid_idx = list(range(len(examples))), list(range(len(examples), len(examples) + len(valid)))
@@ -219,8 +239,11 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
     else:
         train_idx, valid_idx = list(range(len(examples))), []
     tokenizer = TOKENIZERS[opts.tokenizer](lowercase=opts.lowercase)
+    subwords = Subwords(opts.subwords) if opts.subwords else None
     train_texts = [examples.texts[i] for i in train_idx]
-    vocab = Vocab.build((tokenizer(t) for t in train_texts), min_freq=opts.min_freq, max_size=opts.max_vocab)
+    # With --pretrain, the language model's vocabulary: the training texts' and the unlabelled ones' words.
+    words = (tokenizer(t) for t in [*train_texts, *unlabeled])
+    vocab = Vocab.build(words, min_freq=opts.min_freq, max_size=opts.max_vocab)
     label_index = {label: i for i, label in enumerate(labels)}
 
     def encode(indices: list[int]):
@@ -230,6 +253,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
             vocab,
             opts.max_length,
             [label_index[examples.labels[i]] for i in indices],
+            subwords,
         )
 
     train_set = encode(train_idx)
@@ -250,6 +274,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
             word_dropout=opts.word_dropout,
             backend=opts.backend,
             members=ensemble_members(opts, len(train_idx)),
+            subwords=opts.subwords,
         )
         train_config = loop_config(opts)
     except ValueError as e:
@@ -270,6 +295,24 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
             [settings, str(data), labels, vocab.tokens, len(train_idx), world(replicas)], sort_keys=True
         ).encode()
     ).hexdigest()
+    pretraining = None
+    if opts.pretrain:
+        say(f"pretraining a language model on {len(train_texts) + len(unlabeled):,} texts", quiet=opts.quiet)
+        corpus = encode_texts([*train_texts, *unlabeled], tokenizer, vocab, opts.max_length, subwords=subwords)
+        body, pretraining = pretrain_body(
+            model_config,
+            corpus,
+            valid_set,
+            pretraining_loop(train_config, opts.pretrain_epochs),
+            run_dir,
+            opts.resume,
+            f"{fingerprint}/pretrain",
+            progress=not opts.quiet,
+            replicas=replicas,
+            embedding=members_of(model)[0].embedding.weight.detach() if opts.vectors else None,
+        )
+        for member in members_of(model):
+            start_from(member, body)
     say(
         f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
         f"{len(vocab)} words; {model_config.members} network{'s' if model_config.members > 1 else ''}) -> {run_dir}",
@@ -317,6 +360,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         "valid": None if valid_report is None else {k: valid_report[k] for k in ("accuracy", "macro_f1")},
         "valid_baseline": baseline,
         "members": members,
+        **({"pretraining": pretraining} if pretraining is not None else {}),
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
     return finish(pipeline, run_dir, test, model_config.members, replicas)
@@ -544,6 +588,8 @@ def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1, replicas: 
         atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
     for member_dir in member_dirs(run_dir, members):
         (member_dir / CHECKPOINT).unlink(missing_ok=True)
+    if (run_dir / PRETRAIN_DIR).is_dir():
+        shutil.rmtree(run_dir / PRETRAIN_DIR)  # --pretrain's language model: its body is in the model now
     pipeline.run_dir = run_dir
     write_curves(pipeline, run_dir)
     return pipeline
@@ -570,6 +616,8 @@ def loop_config(opts: TrainOptions) -> TrainConfig:
         batch_size=opts.batch_size,
         lr=opts.lr,
         schedule=opts.schedule,
+        layer_decay=opts.layer_decay,
+        unfreeze=opts.unfreeze,
         weight_decay=opts.weight_decay,
         clip=opts.clip,
         patience=opts.patience,

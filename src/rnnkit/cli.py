@@ -184,6 +184,24 @@ def task_option(*names: str, **kwargs) -> click.Option:
     type=click.Path(dir_okay=False),
     help="Start the embedding from pretrained word vectors in a local text file (word2vec, GloVe, fastText).",
 )
+@task_option(
+    "--subwords",
+    type=int,
+    help="Hash buckets of the words' character n-grams (3 to 6 characters), whose mean vector is added to each "
+    "word's embedding: unseen and rare words are read from their pieces (fastText's way); 0: none.",
+)
+@click.option(
+    "--pretrain",
+    is_flag=True,
+    help="First train a language model of the texts (forward and backward for a bidirectional encoder), then "
+    "fine-tune its body as the classifier's, the ULMFiT way; its vocabulary becomes the classifier's.",
+)
+@click.option(
+    "--unlabeled",
+    type=click.Path(dir_okay=False),
+    help="More texts for --pretrain's language model: one per line, or the text column of a CSV, TSV or JSONL file.",
+)
+@task_option("--pretrain-epochs", type=int, help="Epochs of --pretrain's language model.")
 @task_option("--pooling", type=choice("pooling"))
 @task_option("--dropout", type=float)
 @task_option(
@@ -253,9 +271,20 @@ def task_option(*names: str, **kwargs) -> click.Option:
 @click.option(
     "--schedule",
     type=choice("schedule"),
-    default=D.schedule,
-    show_default=True,
-    help="linear: 5% warm-up, then down to 0 at the last epoch; constant: --lr throughout.",
+    help="linear: 5% warm-up, then down to 0 at the last epoch; constant: --lr throughout; slanted: ULMFiT's "
+    "slanted triangular rate [default: slanted with --pretrain, else linear].",
+)
+@click.option(
+    "--layer-decay",
+    type=float,
+    help="Discriminative learning rates: each layer's rate is the one above's divided by this, the embeddings "
+    "lowest [default: 2.6 with --pretrain, else 1: one rate].",
+)
+@click.option(
+    "--unfreeze/--no-unfreeze",
+    default=None,
+    help="Gradual unfreezing: epoch 1 trains the head only, each epoch after thaws the layer below [default: on "
+    "with --pretrain].",
 )
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
 @task_option(

@@ -23,6 +23,8 @@ from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir
 from rnnkit.tagger import crf_of
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import Subwords
 
 CRF_KEYS = ("transitions", "start", "end")  # a CRF's arrays in an exported tagger's metadata
 
@@ -61,11 +63,17 @@ def metadata(saved: SavedModel) -> dict[str, str]:
             "outputs": "logits: float32 [batch, steps, vocabulary], the next token's scores after each position; "
             "hn (and cn): the state after the last position, to feed back as h0 (c0)",
         }
+    subwords = Subwords.of(saved.config)
+    spelled = (
+        "; forms: int64 [batch, steps], each token's row of ngrams (0 at padding); ngrams: int64 [words, n], the "
+        "buckets of each distinct token's character n-grams (metadata 'subwords'), padded with 0, row 0 all 0"
+    )
     return common | {
         "labels": json.dumps(saved.labels, ensure_ascii=False),
         "max_length": json.dumps(saved.max_length),
+        **({"subwords": json.dumps(subwords.to_dict())} if subwords is not None else {}),
         "inputs": "ids: int64 [batch, steps], token ids padded with 0 (<pad>), unknown words 1 (<unk>); "
-        "lengths: int64 [batch], each in 1..steps",
+        "lengths: int64 [batch], each in 1..steps" + (spelled if subwords is not None else ""),
         "outputs": "probabilities: float32 [batch, classes], columns in the order of labels",
     }
 
@@ -86,18 +94,32 @@ def random_batches(vocab_size: int, seed: int = 0) -> list[tuple[np.ndarray, np.
     return batches
 
 
+def random_spellings(ids: np.ndarray, buckets: int, rng: np.random.Generator) -> Spellings:
+    """Sub-words for a batch of ``ids``: each position a random row (row 0, none, at padding) of random n-gram
+    buckets, rows of different lengths padded with 0, a full-width row among them."""
+    rows = int(rng.integers(2, 8))
+    ngrams = rng.integers(1, buckets + 1, (rows, 9))
+    ngrams[np.arange(9)[None, :] >= rng.integers(1, 10, rows)[:, None]] = 0
+    ngrams[0], ngrams[1] = 0, rng.integers(1, buckets + 1, 9)
+    forms = np.where(ids == 0, 0, rng.integers(1, rows, ids.shape))
+    return Spellings(forms, ngrams=ngrams)
+
+
 def largest_difference(saved: SavedModel, model_bytes: bytes) -> float:
     """The largest difference of any probability between onnxruntime on ``model_bytes`` and torch."""
     import onnxruntime
 
     from rnnkit.pipeline import Pipeline
+    from rnnkit.runtime import classifier_inputs
 
     torch_network = Pipeline.from_saved(saved, engine="torch")
     session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
     worst = 0.0
     for ids, lengths in random_batches(saved.config.vocab_size):
-        expected = torch_network.probabilities(ids, lengths)
-        got = session.run(None, {"ids": ids, "lengths": lengths})[0]
+        spellings = random_spellings(ids, saved.config.subwords, rng) if saved.config.subwords else None
+        expected = torch_network.probabilities(ids, lengths, spellings)
+        got = session.run(None, classifier_inputs(ids, lengths, spellings))[0]
         worst = max(worst, float(np.abs(got - expected).max()))
     return worst
 

@@ -27,10 +27,13 @@ from rnnkit.modeldir import (
 )
 from rnnkit.models.config import LanguageModelConfig, TaggerConfig
 from rnnkit.onnxsessions import session_options
-from rnnkit.runtime import OnnxPredictor
+from rnnkit.options import MAX_SUBWORDS
+from rnnkit.runtime import OnnxPredictor, classifier_inputs
 from rnnkit.tagger import OnnxTagger, OnnxTaggerSession
 from rnnkit.text import UNK_ID, Vocab
 from rnnkit.text.sentences import SentenceBatch
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import MAX_WORD_CHARS, Subwords
 
 INT64, FLOAT = 7, 1  # onnx.TensorProto's element types, named without importing onnx
 CLASSIFIER_INPUTS = {"ids": INT64, "lengths": INT64}
@@ -40,8 +43,8 @@ MAX_EXPORTED_BYTES = 2**31 - 1  # protobuf reads no message over 2 GiB, so no ex
 # The operators rnnkit.onnxgraph writes (tests hold every network to this list). Anything else in a file is not
 # ours; refusing it also refuses operators that loop (Loop, Scan) or read other files.
 OPERATORS = frozenset(
-    ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Mean", "Mul"]
-    + ["Range"]
+    ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Max", "Mean"]
+    + ["Mul", "Range"]
     + ["ReduceMax", "ReduceSum", "Reshape", "RNN", "Shape", "Softmax", "Transpose", "Unsqueeze", "Where"]
 )
 
@@ -132,18 +135,24 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
         elif task == "classify":
             labels = check_labels(values["labels"])
             max_length = check_max_length(values["max_length"])
+            subwords = _subwords(json.loads(meta["subwords"])) if "subwords" in meta else None
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
     if task == "lm":
         return _language_model(path, model.graph, data, tokenizer, vocab, config)
     if task == "tag":
         return _tagger(path, model.graph, data, tokenizer, vocab, values)
-    _check_graph(model.graph, len(vocab), path, CLASSIFIER_INPUTS, CLASSIFIER_OUTPUTS)
+    inputs = CLASSIFIER_INPUTS | ({"forms": INT64, "ngrams": INT64} if subwords is not None else {})
+    tables = (subwords.buckets + 1,) if subwords is not None else ()
+    _check_graph(model.graph, len(vocab), path, inputs, CLASSIFIER_OUTPUTS, tables)
     options = session_options(log_level=4)  # fatal only: the error is raised, and reported once, below
     ids = np.array([[len(vocab) - 1, UNK_ID]], dtype=np.int64)
+    spellings = None
+    if subwords is not None:  # the largest bucket, and a word with no n-gram
+        spellings = Spellings(np.array([[1, 0]]), ngrams=np.array([[0], [subwords.buckets]]))
     try:
         session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        trial = session.run(None, {"ids": ids, "lengths": np.array([2], dtype=np.int64)})[0]
+        trial = session.run(None, classifier_inputs(ids, np.array([2], dtype=np.int64), spellings))[0]
     except Exception as e:  # onnxruntime's errors share no base class short of Exception
         raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
     if not isinstance(trial, np.ndarray) or trial.shape != (1, len(labels)):
@@ -152,10 +161,21 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
     if not np.isfinite(trial).all() or abs(float(trial.sum()) - 1) > 1e-3:
         raise ModelFileError(f"{path}: the network does not give probabilities ({trial[0].tolist()}); it is damaged")
 
-    def run(ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return session.run(None, {"ids": ids, "lengths": lengths})[0]
+    def run(ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
+        return session.run(None, classifier_inputs(ids, lengths, spellings))[0]
 
-    return OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path))
+    return OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path), subwords)
+
+
+def _subwords(value: Any) -> Subwords:
+    """An exported classifier's sub-word settings, checked: whole numbers in range."""
+    if not isinstance(value, dict) or set(value) != {"buckets", "min_n", "max_n"}:
+        raise ValueError("subwords must be an object of buckets, min_n and max_n")
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
+        raise ValueError("subwords must hold whole numbers")
+    if not 1 <= value["buckets"] <= MAX_SUBWORDS or not 1 <= value["min_n"] <= value["max_n"] <= MAX_WORD_CHARS + 2:
+        raise ValueError(f"subwords out of range: {value}")
+    return Subwords(value["buckets"], value["min_n"], value["max_n"])
 
 
 def _language_model(
@@ -202,7 +222,7 @@ def _tagger(path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, v
     inputs = {"ids": INT64, "lengths": INT64}
     if characters is not None:
         inputs |= {"forms": INT64, "chars": INT64, "char_lengths": INT64}
-    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, config.alphabet_size)
+    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, (config.alphabet_size,))
     options = session_options(log_level=4)
     largest = max(len(characters) - 1, 1) if characters is not None else 1
     batch = SentenceBatch(
@@ -238,11 +258,12 @@ def _check_graph(
     path: Path,
     inputs: dict[str, int],
     outputs: dict[str, int],
-    alphabet_size: int = 0,
+    tables: tuple[int, ...] = (),
 ) -> None:
     """The graph of an exported file: the ``inputs`` and ``outputs`` its task has (name: element type), rnnkit's
     operators only, every weight inside the file, and an embedding (a float matrix gathered) of one row per word
-    (or, for a character table, one row per character of ``alphabet_size``)."""
+    (or, for another table, as many rows as ``tables`` allows: a character table's alphabet, a sub-word table's
+    buckets and padding)."""
     from onnx import TensorProto
 
     initializers = {t.name: t for t in graph.initializer}
@@ -268,7 +289,7 @@ def _check_graph(
     for node in graph.node:
         table = initializers.get(node.input[0]) if node.op_type == "Gather" and node.input else None
         embedding = table is not None and table.data_type == TensorProto.FLOAT and len(table.dims) == 2
-        if embedding and table.dims[0] not in (vocab_size, alphabet_size or vocab_size):
+        if embedding and table.dims[0] not in (vocab_size, *tables):
             raise ModelFileError(
                 f"{path}: the network's embedding has {table.dims[0]} rows but the metadata's vocabulary "
                 f"lists {vocab_size} words; the file was edited or damaged"

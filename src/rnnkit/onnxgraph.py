@@ -1,9 +1,10 @@
 """A trained classifier as an ONNX graph: the same network, built from its config and weights, without torch.
 
 The graph takes ``ids`` ``[B, T]`` (int64 token ids, padded with 0) and ``lengths`` ``[B]`` (int64, each in
-``1..T``) and returns ``probabilities`` ``[B, C]``. It is built node by node rather than traced from torch: the
-recurrent layers become ONNX's own ``LSTM`` / ``GRU`` / ``RNN`` operators, whose ``sequence_lens`` input runs
-each sequence over its own tokens only (the backward direction from its own last token), exactly as
+``1..T``), and for a network that reads sub-words ``forms`` ``[B, T]`` and ``ngrams`` ``[U, K]``
+(:mod:`rnnkit.text.subwords`), and returns ``probabilities`` ``[B, C]``. It is built node by node rather than traced
+from torch: the recurrent layers become ONNX's own ``LSTM`` / ``GRU`` / ``RNN`` operators, whose ``sequence_lens``
+input runs each sequence over its own tokens only (the backward direction from its own last token), exactly as
 :class:`rnnkit.nn.Recurrent` does; pooling is masked the same way, so padding never reaches a result.
 
 Gate order differs between torch and ONNX (LSTM: torch ``i f g o``, ONNX ``i o f c``; GRU: torch ``r z n``,
@@ -125,9 +126,23 @@ def _pool(g: _Graph, prefix: str, c: ClassifierConfig, w: dict[str, np.ndarray],
     return g.op("Concat", parts, axis=1)
 
 
+def _subwords(g: _Graph, prefix: str, w: dict[str, np.ndarray], x: str) -> str:
+    """``x`` ``[T, B, E]`` plus each word's sub-word vector: the mean of the vectors of its n-grams, read from
+    ``ngrams`` ``[U, K]`` (the batch's distinct words, padded with 0, whose row is zero) and placed by ``forms``
+    ``[B, T]``, as :meth:`rnnkit.models.body.RecurrentBody.subword_vectors` computes it."""
+    table = g.weight(f"{prefix}subwords", w[f"{prefix}subwords.weight"])  # [buckets + 1, E]
+    total = g.op("ReduceSum", [g.op("Gather", [table, "ngrams"]), "axis_1"], keepdims=0)  # [U, E]
+    present = g.op("Cast", [g.op("Less", ["zero", "ngrams"])], to=TensorProto.FLOAT)  # [U, K]
+    counts = g.op("Max", [g.op("ReduceSum", [present, "axis_1"], keepdims=1), "one_float"])  # [U, 1]
+    words = g.op("Div", [total, counts])  # [U, E]
+    return g.op("Add", [x, g.op("Gather", [words, "forms_time_major"])])  # [T, B, E]
+
+
 def _member(g: _Graph, prefix: str, c: ClassifierConfig, w: dict[str, np.ndarray]) -> str:
-    """One network: ``ids`` -> class probabilities ``[B, C]``."""
+    """One network: ``ids`` (and with sub-words ``forms``, ``ngrams``) -> class probabilities ``[B, C]``."""
     x = g.op("Gather", [g.weight(f"{prefix}embedding", w[f"{prefix}embedding.weight"]), "ids_time_major"])  # [T, B, E]
+    if c.subwords:
+        x = _subwords(g, prefix, w, x)
     if c.model == "bag":  # the mean of the real tokens' embeddings
         total = g.op("ReduceSum", [g.op("Mul", [x, "mask_float"]), "axis_0"], keepdims=0)
         pooled = g.op("Div", [total, "lengths_float"])
@@ -159,6 +174,7 @@ def classifier_graph(
     g.const("one", np.array(1, dtype=np.int64))
     g.const("axis_1", np.array([1], dtype=np.int64))
     g.const("axis_2", np.array([2], dtype=np.int64))
+    g.const("one_float", np.array(1, dtype=np.float32))
     # Shared by every member: time-major ids, the lengths in the types the operators want, the padding mask.
     g.nodes += [
         helper.make_node("Transpose", ["ids"], ["ids_time_major"], perm=[1, 0]),  # [T, B]
@@ -173,6 +189,16 @@ def classifier_graph(
         helper.make_node("Unsqueeze", ["valid", "axis_2"], ["mask"]),  # [T, B, 1]
         helper.make_node("Cast", ["mask"], ["mask_float"], to=TensorProto.FLOAT),
     ]
+    inputs = [
+        helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "steps"]),
+        helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]),
+    ]
+    if config.subwords:
+        g.nodes.append(helper.make_node("Transpose", ["forms"], ["forms_time_major"], perm=[1, 0]))  # [T, B]
+        inputs += [
+            helper.make_tensor_value_info("forms", TensorProto.INT64, ["batch", "steps"]),
+            helper.make_tensor_value_info("ngrams", TensorProto.INT64, ["words", "ngrams_per_word"]),
+        ]
     members = [""] if config.members == 1 else [f"members.{i}." for i in range(config.members)]
     member_config = ClassifierConfig(**{**config.to_dict(), "members": 1})
     probabilities = [_member(g, prefix, member_config, weights) for prefix in members]
@@ -184,10 +210,7 @@ def classifier_graph(
     graph = helper.make_graph(
         g.nodes,
         "rnnkit_text_classifier",
-        [
-            helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "steps"]),
-            helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]),
-        ],
+        inputs,
         [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", config.num_classes])],
         g.initializers,
     )

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 
 from rnnkit.errors import RnnkitError
 
+MAX_SUBWORDS = 2**24  # hash buckets of --subwords: 16 million rows of the n-gram table at most
+
 # Checked against the layers that implement them by tests/apps/test_options.py.
 CHOICES = {
     "format": ("csv", "tsv", "jsonl", "agnews"),
@@ -21,7 +23,7 @@ CHOICES = {
     "backend": ("fused", "explicit"),
     "device": ("auto", "cpu", "cuda"),
     "metric": ("accuracy", "macro_f1"),
-    "schedule": ("linear", "constant"),
+    "schedule": ("linear", "constant", "slanted"),
 }
 
 
@@ -55,6 +57,10 @@ class TrainOptions:
     hidden: int | None = None
     embedding_dim: int | None = None
     vectors: str | None = None  # pretrained word vectors (word2vec / GloVe / fastText text format)
+    pretrain: bool = False  # first a language model of the texts, whose body the classifier starts from (ULMFiT)
+    unlabeled: str | None = None  # more texts for --pretrain: one per line, or a CSV/TSV/JSONL file's text column
+    pretrain_epochs: int | None = None  # epochs of the language model of --pretrain
+    subwords: int | None = None  # hash buckets of the words' character n-grams added to their embeddings; 0: none
     pooling: str | None = None
     dropout: float | None = None
     word_dropout: float | None = None  # share of training tokens replaced by <unk>
@@ -70,7 +76,9 @@ class TrainOptions:
     epochs: int | None = None
     batch_size: int | None = None
     lr: float | None = None
-    schedule: str = "linear"  # linear: 5% warm-up, then down to 0 at the last epoch; constant: lr throughout
+    schedule: str | None = None  # linear: 5% warm-up, then down to 0; constant: lr throughout; slanted: ULMFiT's
+    layer_decay: float | None = None  # each layer group's rate is the one above's divided by this (ULMFiT: 2.6)
+    unfreeze: bool | None = None  # gradual unfreezing: epoch k trains the top k layer groups (ULMFiT)
     weight_decay: float = 0.01
     average: float | None = None  # decay of the moving average of the weights that validation scores and keeps
     label_smoothing: float | None = None
@@ -106,7 +114,12 @@ class TrainOptions:
                 raise RnnkitError(
                     f"{flag} is an option of {' and '.join(owners)} models, not of --task {self.task}; remove it"
                 )
-        for name, value in defaults.items():
+        if self.task != "classify" and (self.pretrain or self.unlabeled):
+            raise RnnkitError(f"--pretrain and --unlabeled are options of classify models, not of --task {self.task}")
+        if self.unlabeled and not self.pretrain:
+            raise RnnkitError("--unlabeled texts are read by the language model of --pretrain: add --pretrain")
+        fine_tuning = FINE_TUNING if self.pretrain else PLAIN_TRAINING
+        for name, value in {**defaults, **fine_tuning}.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
         if self.task == "lm" and self.tie_weights is None:  # tied where the sizes allow (Press & Wolf 2017)
@@ -117,7 +130,17 @@ class TrainOptions:
     def check(self) -> None:
         if not 0.0 <= self.valid_split < 1.0:
             raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
-        for name in ("max_length", "min_freq", "layers", "hidden", "embedding_dim", "jobs", "window"):
+        if self.layer_decay is not None and not self.layer_decay >= 1:
+            raise RnnkitError(f"--layer-decay must be at least 1 (1: one rate for every layer), got {self.layer_decay}")
+        if self.pretrain and self.model == "bag":
+            raise RnnkitError("--pretrain pretrains a recurrent body: leave out --model bag")
+        if self.pretrain and self.bidirectional and (self.layers or 1) > 1:
+            raise RnnkitError(
+                "--pretrain: a bidirectional body is pretrained one layer deep (deeper, each direction would see what "
+                "the other must predict): use --layers 1, or --no-bidirectional"
+            )
+        positive = ("max_length", "min_freq", "layers", "hidden", "embedding_dim", "jobs", "window", "pretrain_epochs")
+        for name in positive:
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise RnnkitError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(self, name)}")
         for name, allowed in CHOICES.items():
@@ -139,6 +162,10 @@ class TrainOptions:
             )
         if self.checkpoint_every is not None and (isinstance(self.checkpoint_every, bool) or self.checkpoint_every < 1):
             raise RnnkitError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
+        if self.subwords is not None and (isinstance(self.subwords, bool) or not 0 <= self.subwords <= MAX_SUBWORDS):
+            raise RnnkitError(f"--subwords must be in 0..{MAX_SUBWORDS} hash buckets (0: none), got {self.subwords}")
+        if self.subwords and self.model == "bag":
+            raise RnnkitError("--subwords is read by the recurrent network: leave it out with --model bag")
         if self.char_hidden is not None and self.char_hidden < 0:
             raise RnnkitError(f"--char-hidden must not be negative (0: no character encoder), got {self.char_hidden}")
         if self.adversarial is not None and self.adversarial < 0:
@@ -163,6 +190,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "hidden": 128,
         "embedding_dim": 128,
         "pooling": "max",
+        "subwords": 0,
         "dropout": 0.3,
         "word_dropout": 0.0,
         "jobs": 1,
@@ -173,6 +201,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "adversarial": 5.0,  # L2 size per text of the adversarial move of the embeddings
         "average": 0.0,
         "metric": "macro_f1",  # unlike accuracy, it does not reward neglecting a small class
+        "pretrain_epochs": 5,
     },
     "lm": {
         "tokenizer": "char",  # every character as it is: case, spaces, line breaks
@@ -209,6 +238,11 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "average": 0.999,  # the moving average of the weights is what is scored and kept
     },
 }
+# The loop's settings that depend on whether the network starts pretrained (--pretrain): fine-tuned the ULMFiT way
+# (Howard & Ruder 2018), or trained from scratch as the measured defaults train it.
+FINE_TUNING: dict[str, object] = {"schedule": "slanted", "layer_decay": 2.6, "unfreeze": True}
+PLAIN_TRAINING: dict[str, object] = {"schedule": "linear", "layer_decay": 1.0, "unfreeze": False}
+
 # Options that have no default in a task's table but belong to some tasks only.
 TASK_ONLY: dict[str, tuple[str, ...]] = (
     {

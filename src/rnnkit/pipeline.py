@@ -28,6 +28,8 @@ from rnnkit.runtime import OnnxSession, Predictor, choose_engine, load
 from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.sentences import SentenceBatch
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import Subwords
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "TaggerPipeline", "load"]
 
@@ -72,7 +74,7 @@ class Pipeline(Inspectable, TrainedNetwork, Predictor):
         training: dict[str, Any] | None = None,
         engine: str = "auto",
     ) -> None:
-        super().__init__(tokenizer, vocab, labels, max_length)
+        super().__init__(tokenizer, vocab, labels, max_length, Subwords.of(model_config))
         self.hold(model, model_config, training, engine)
 
     @property
@@ -93,14 +95,16 @@ class Pipeline(Inspectable, TrainedNetwork, Predictor):
     # ------------------------------------------------------------------------------------ prediction
     def encode(self, texts: Sequence[str]) -> EncodedTexts:
         """Tokenise, truncate and encode texts exactly as in training."""
-        return encode_texts(texts, self.tokenizer, self.vocab, self.max_length)
+        return encode_texts(texts, self.tokenizer, self.vocab, self.max_length, subwords=self.subwords)
 
-    def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    def probabilities(self, ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
         if self.engine == "onnxruntime":
-            return self.onnx_session(OnnxSession)(ids, lengths)
+            return self.onnx_session(OnnxSession)(ids, lengths, spellings)
         with torch.inference_mode():
             self.model.eval()
-            return torch.softmax(self.model(torch.from_numpy(ids), torch.from_numpy(lengths)), dim=1).numpy()
+            spelled = None if spellings is None else spellings.map(torch.from_numpy)
+            logits = self.model(torch.from_numpy(ids), torch.from_numpy(lengths), spellings=spelled)
+            return torch.softmax(logits, dim=1).numpy()
 
     # ---------------------------------------------------------------------------------- saving
     @classmethod

@@ -1,7 +1,8 @@
 """Run directories: where a training run writes, and the rules that keep a finished model from being lost.
 
 A run directory holds the model (:mod:`rnnkit.modeldir`), the per-epoch log, the test report, the training curves
-and, while training, a checkpoint; an ensemble's members keep their checkpoint and log in ``member-K/``. A
+and, while training, a checkpoint; an ensemble's members keep their checkpoint and log in ``member-K/``, and
+``--pretrain``'s language model its own in ``pretrain/`` (gone when the run is finished). A
 directory that holds a finished model is never written over unless the user asks (``--overwrite``,
 ``save(..., overwrite=True)``), and then everything that belonged to the old run goes with it, so no report, log
 or figure is left describing a model that no longer exists. User files beside them are left alone.
@@ -22,6 +23,7 @@ from rnnkit.training.trainer import CHECKPOINT, LOG
 TEST_REPORT = "test_report.json"
 CURVES = "curves.png"  # the training curves (rnnkit.plots), when matplotlib is installed
 MEMBER_PREFIX = "member-"
+PRETRAIN_DIR = "pretrain"  # --pretrain's language model: its checkpoint and log while the run goes on
 # Everything a run writes at the top of its directory; members' directories go whole.
 RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT, CURVES)
 
@@ -47,7 +49,8 @@ def _member_dirs_present(directory: Path) -> list[Path]:
 
 def interrupted(directory: Path) -> bool:
     """Whether ``directory`` holds a run that stopped before it finished (a checkpoint is left to resume)."""
-    return (directory / CHECKPOINT).exists() or any((d / CHECKPOINT).exists() for d in _member_dirs_present(directory))
+    places = [directory, directory / PRETRAIN_DIR, *_member_dirs_present(directory)]
+    return any((d / CHECKPOINT).exists() for d in places)
 
 
 def holds_model(directory: Path) -> bool:
@@ -64,8 +67,9 @@ def clear_run(directory: Path) -> None:
     """Remove everything a run wrote to ``directory`` (model, reports, logs, checkpoint, members); keep the rest."""
     for name in RUN_FILES:
         (directory / name).unlink(missing_ok=True)
-    for member in _member_dirs_present(directory):
-        shutil.rmtree(member)
+    for member in [*_member_dirs_present(directory), directory / PRETRAIN_DIR]:
+        if member.is_dir():
+            shutil.rmtree(member)
 
 
 def refuse_to_overwrite(directory: Path, how: str) -> None:

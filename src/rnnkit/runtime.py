@@ -31,7 +31,9 @@ from rnnkit.modeldir import (
 )
 from rnnkit.models.config import ClassifierConfig
 from rnnkit.onnxsessions import session_options
-from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches, pad_batch
+from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import Subwords
 
 if TYPE_CHECKING:
     from rnnkit.data.readers import Examples
@@ -82,14 +84,23 @@ class Predictor:
 
     task = "classify"
 
-    def __init__(self, tokenizer: Tokenizer, vocab: Vocab, labels: list[str], max_length: int | None = None) -> None:
+    def __init__(
+        self,
+        tokenizer: Tokenizer,
+        vocab: Vocab,
+        labels: list[str],
+        max_length: int | None = None,
+        subwords: Subwords | None = None,
+    ) -> None:
         self.tokenizer = tokenizer
         self.vocab = vocab
         self.labels = list(labels)
         self.max_length = max_length
+        self.subwords = subwords  # the words' hashed n-grams, for a network that reads them
 
-    def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """Class probabilities ``[B, C]`` of a padded batch: ``ids`` ``[B, T]`` and ``lengths`` ``[B]``, int64."""
+    def probabilities(self, ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
+        """Class probabilities ``[B, C]`` of a padded batch: ``ids`` ``[B, T]`` and ``lengths`` ``[B]``, int64, and
+        the words' ``spellings`` (``forms``, ``ngrams``) where the network reads sub-words."""
         raise NotImplementedError
 
     def predict_proba(self, texts: Sequence[str] | str, batch_size: int = 256, *, warn: bool = True) -> np.ndarray:
@@ -107,9 +118,9 @@ class Predictor:
         if warn:
             blank = blank_texts(texts)
             warn_blank(len(blank), len(texts), blank, stacklevel=2)  # the line that called predict_proba
-        ids, offsets, lengths = encode_ids(texts, self.tokenizer, self.vocab, self.max_length)
-        for index in length_batches(lengths, batch_size):
-            result[index] = self.probabilities(*pad_batch(ids, offsets, lengths, index))
+        encoded = encode_ids(texts, self.tokenizer, self.vocab, self.max_length, self.subwords)
+        for index in length_batches(encoded.lengths, batch_size):
+            result[index] = self.probabilities(*encoded.batch(index))
         return result
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list[str]:
@@ -167,8 +178,16 @@ class OnnxSession:
             graph.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
 
-    def __call__(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"ids": ids, "lengths": lengths})[0]
+    def __call__(self, ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
+        return self.session.run(None, classifier_inputs(ids, lengths, spellings))[0]
+
+
+def classifier_inputs(ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None) -> dict[str, np.ndarray]:
+    """A padded batch as a classifier's ONNX graph takes it (the sub-words only where the network reads them)."""
+    inputs = {"ids": ids, "lengths": lengths}
+    if spellings is not None:
+        inputs |= {"forms": spellings.forms, "ngrams": spellings.ngrams}
+    return inputs
 
 
 class OnnxPredictor(Predictor):
@@ -184,10 +203,11 @@ class OnnxPredictor(Predictor):
         vocab: Vocab,
         labels: list[str],
         max_length: int | None,
-        session: Callable[[np.ndarray, np.ndarray], np.ndarray],
+        session: Callable[[np.ndarray, np.ndarray, Spellings | None], np.ndarray],
         source: str,
+        subwords: Subwords | None = None,
     ) -> None:
-        super().__init__(tokenizer, vocab, labels, max_length)
+        super().__init__(tokenizer, vocab, labels, max_length, subwords)
         self.session = session
         self.source = source
 
@@ -195,13 +215,14 @@ class OnnxPredictor(Predictor):
     def from_saved(cls, saved: SavedModel, source: str = "a model directory") -> OnnxPredictor:
         """The network of a read and checked model directory (:func:`rnnkit.modeldir.read_model_dir`)."""
         session = OnnxSession(saved.config, saved.weights)
-        return cls(saved.tokenizer, saved.vocab, saved.labels, saved.max_length, session, source)
+        subwords = Subwords.of(saved.config)
+        return cls(saved.tokenizer, saved.vocab, saved.labels, saved.max_length, session, source, subwords)
 
     def __repr__(self) -> str:
         return f"OnnxPredictor({self.source}, {len(self.vocab)} words, labels={self.labels})"
 
-    def probabilities(self, ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return self.session(ids, lengths)
+    def probabilities(self, ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
+        return self.session(ids, lengths, spellings)
 
 
 def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:

@@ -11,12 +11,28 @@ def test_encode_and_collate_pad_exactly():
     vocab = Vocab.build(tokenize(t) for t in texts)
     data = encode_texts(texts, tokenize, vocab, max_length=4, labels=[0, 1, 0, 1])
     assert data.lengths.tolist() == [3, 1, 4, 1]  # truncated to 4; the empty text becomes one <unk>
-    ids, lengths, labels = collate(data, [2, 1, 3])
-    assert ids.shape == (3, 4)
+    ids, lengths, labels, spellings = collate(data, [2, 1, 3])
+    assert ids.shape == (3, 4) and spellings is None
     assert ids[0].tolist() == vocab.encode(["c", "a", "b", "a"])
     assert ids[1].tolist() == [vocab.index["b"], PAD_ID, PAD_ID, PAD_ID]
     assert ids[2].tolist() == [UNK_ID, PAD_ID, PAD_ID, PAD_ID]
     assert lengths.tolist() == [4, 1, 1] and labels.tolist() == [0, 1, 1]
+
+
+def test_with_subwords_each_position_carries_its_words_ngrams_and_padding_none():
+    from rnnkit.text.subwords import Subwords
+
+    tokenize, subwords = WordTokenizer(), Subwords(1000)
+    texts = ["a cat sat", "zqxj", "cat"]
+    vocab = Vocab.build([["cat"]])
+    data = encode_texts(texts, tokenize, vocab, subwords=subwords)
+    ids, lengths, _, spellings = collate(data, [0, 1, 2])
+    assert ids[1].tolist() == [UNK_ID, PAD_ID, PAD_ID]  # unseen, yet spelled:
+    for b, text in enumerate(texts):
+        for t in range(ids.shape[1]):
+            row = spellings.ngrams[spellings.forms[b, t]]
+            expected = subwords(tokenize(text)[t]) if t < lengths[b] else []
+            assert row[row > 0].tolist() == expected
 
 
 def test_bucket_sampler_covers_everything_once_and_buckets_lengths():

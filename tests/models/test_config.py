@@ -14,6 +14,7 @@ CONFIGS = [
         ["rnn"], ["lstm", "gru", "rnn"], [True, False], [1, 2], ["last", "attention", "concat"], [1]
     )
 ] + [dict(model="bag"), dict(model="bag", members=3), dict(members=2, pooling="attention", num_layers=2)]
+CONFIGS += [dict(subwords=50), dict(subwords=7, members=2, cell="gru")]
 
 
 @pytest.mark.parametrize("settings", CONFIGS, ids=lambda s: "-".join(str(v) for v in s.values()))

@@ -14,17 +14,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from rnnkit.text import Vocab, encode_ids, length_batches, pad_batch
+from rnnkit.text import Vocab, encode_ids, length_batches
+from rnnkit.text.encoding import EncodedIds
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import Subwords
 
 
 @dataclass
 class EncodedTexts:
-    """``ids`` is every text's token ids end to end; text ``i`` is ``ids[offsets[i] : offsets[i] + lengths[i]]``."""
+    """``ids`` is every text's token ids end to end; text ``i`` is ``ids[offsets[i] : offsets[i] + lengths[i]]``.
+    For a network that reads sub-words, ``forms`` gives each token's row of ``ngrams``
+    (:class:`rnnkit.text.subwords.Subwords`)."""
 
     ids: Tensor  # (total tokens,) int64
     offsets: Tensor  # (N,) int64
     lengths: Tensor  # (N,) int64, each >= 1
     labels: Tensor | None  # (N,) int64 class indices
+    forms: np.ndarray | None = None  # (total tokens,) int64
+    ngrams: np.ndarray | None = None  # (distinct tokens + 1, K) int64
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -36,23 +43,31 @@ def encode_texts(
     vocab: Vocab,
     max_length: int | None = None,
     labels: Sequence[int] | None = None,
+    subwords: Subwords | None = None,
 ) -> EncodedTexts:
     """Tokenise and encode every text once (:func:`rnnkit.text.encode_ids`), as tensors with their labels."""
-    ids, offsets, lengths = encode_ids(texts, tokenize, vocab, max_length)
+    encoded = encode_ids(texts, tokenize, vocab, max_length, subwords)
     return EncodedTexts(
-        torch.from_numpy(ids),
-        torch.from_numpy(offsets),
-        torch.from_numpy(lengths),
+        torch.from_numpy(encoded.ids),
+        torch.from_numpy(encoded.offsets),
+        torch.from_numpy(encoded.lengths),
         None if labels is None else torch.as_tensor(labels, dtype=torch.long),
+        encoded.forms,
+        encoded.ngrams,
     )
 
 
-def collate(data: EncodedTexts, indices: Sequence[int] | Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
-    """``(ids [B, T], lengths [B], labels [B] or None)``, padded with ``<pad>`` to the longest in the batch."""
+def collate(
+    data: EncodedTexts, indices: Sequence[int] | Tensor
+) -> tuple[Tensor, Tensor, Tensor | None, Spellings | None]:
+    """``(ids [B, T], lengths [B], labels [B] or None, spellings)``, padded with ``<pad>`` to the longest in the
+    batch; ``spellings`` (``forms`` and ``ngrams``) where the texts were encoded with sub-words, else ``None``."""
     index = np.asarray(indices, dtype=np.int64)
-    ids, lengths = pad_batch(data.ids.numpy(), data.offsets.numpy(), data.lengths.numpy(), index)
+    encoded = EncodedIds(data.ids.numpy(), data.offsets.numpy(), data.lengths.numpy(), data.forms, data.ngrams)
+    ids, lengths, spellings = encoded.batch(index)
     labels = None if data.labels is None else data.labels[torch.from_numpy(index)]
-    return torch.from_numpy(ids), torch.from_numpy(lengths), labels
+    spellings = None if spellings is None else spellings.map(torch.from_numpy)
+    return torch.from_numpy(ids), torch.from_numpy(lengths), labels, spellings
 
 
 class BucketBatchSampler:

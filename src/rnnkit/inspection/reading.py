@@ -6,6 +6,7 @@ which is in :mod:`rnnkit.inspection`.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from rnnkit.inspection.attribution import CAPTUM_NOTE, captum_available, integra
 from rnnkit.inspection.states import layer_views, rounded
 from rnnkit.models.classifier import members_of
 from rnnkit.text import PAD_ID, UNK_ID
+from rnnkit.text.spellings import Spellings
 
 FORMAT, VERSION = "rnnkit-inspection", 1
 TOP_ALTERNATIVES = 5  # a language model's likeliest next tokens shown at each step
@@ -63,11 +65,63 @@ def _base(text: str, tokens: list[str], truncated: int, model: dict[str, Any], u
 
 
 # ------------------------------------------------------------------------------------------- classifier
-def _probabilities(network: nn.Module):
-    def probabilities(ids: Tensor, lengths: Tensor) -> Tensor:
-        return torch.softmax(network(ids, lengths), dim=-1)
+@dataclass
+class ClassifierText:
+    """One text as a classifier's inspection reads it: its ``tokens`` (the first ``max_length``; ``truncated`` more
+    were cut) and their ``ids`` ``[T]``, which prefixes and occlusion cut, replace by ``<unk>`` or remove.
 
-    return probabilities
+    A network that reads sub-words must see each remaining token's spelling go with it, so there each token the
+    vocabulary lacks gets an id of its own past it (``vocab_size`` + its position); :meth:`inputs` maps every id
+    back to the network's id and its spelling. A token replaced by ``<unk>`` has no spelling left: occluded.
+    """
+
+    tokens: list[str]
+    truncated: int
+    ids: Tensor  # [T]
+    unknown: list[bool]  # read as <unk>: the network never saw the token in training
+    vocab_size: int = 0
+    form_of: Tensor | None = None  # [V + T]: the row of ngrams spelling each id (0: none)
+    ngrams: Tensor | None = None  # [F + 1, K]
+
+    def inputs(self, ids: Tensor) -> tuple[Tensor, Spellings | None]:
+        """The network's ``(ids, spellings)`` for ids of this text ``[B, T]``."""
+        if self.form_of is None:
+            return ids, None
+        network_ids = torch.where(ids >= self.vocab_size, UNK_ID, ids)
+        return network_ids, Spellings(self.form_of[ids], ngrams=self.ngrams)
+
+    def probabilities(self, network: nn.Module):
+        """``network``'s class probabilities as a function of ``(ids [B, T], lengths [B])`` of this text."""
+
+        def probabilities(ids: Tensor, lengths: Tensor) -> Tensor:
+            network_ids, spellings = self.inputs(ids)
+            return torch.softmax(network(network_ids, lengths, spellings=spellings), dim=-1)
+
+        return probabilities
+
+    def vectors(self, network: nn.Module) -> Tensor:
+        """The word vectors ``[T, F]`` that ``network`` reads (what its layers and integrated gradients take)."""
+        network_ids, spellings = self.inputs(self.ids[None])
+        return network.embed(network_ids, spellings=spellings)[0]
+
+
+def classifier_text(pipeline: Any, text: str, budget: int | None = None) -> ClassifierText:
+    """``text`` as ``pipeline`` reads it (at most ``budget`` tokens)."""
+    tokens = pipeline.tokenizer(text)
+    if not tokens:
+        raise RnnkitError("the text has no token to inspect: give a text with at least one word")
+    kept = tokens[: pipeline.max_length] if pipeline.max_length else tokens
+    kept = kept[:budget] if budget is not None else kept
+    ids = torch.tensor(pipeline.vocab.encode(kept), dtype=torch.long)
+    unknown = [i == UNK_ID for i in ids.tolist()]
+    if pipeline.subwords is None:
+        return ClassifierText(kept, len(tokens) - len(kept), ids, unknown)
+    size = len(pipeline.vocab)
+    forms, ngrams = pipeline.subwords.table(kept)
+    own = torch.where(ids == UNK_ID, size + torch.arange(len(kept)), ids)
+    form_of = torch.zeros(size + len(kept), dtype=torch.long)
+    form_of[own] = torch.from_numpy(forms)
+    return ClassifierText(kept, len(tokens) - len(kept), own, unknown, size, form_of, torch.from_numpy(ngrams))
 
 
 def prefix_probabilities(probabilities, ids: Tensor) -> np.ndarray:
@@ -84,13 +138,15 @@ def prefix_probabilities(probabilities, ids: Tensor) -> np.ndarray:
 
 
 @torch.no_grad()
-def _classifier_member(network: nn.Module, ids: Tensor, labels: list[str], attributions: bool) -> dict[str, Any]:
-    probabilities = _probabilities(network)
-    by_prefix = prefix_probabilities(probabilities, ids)
+def _classifier_member(
+    network: nn.Module, text: ClassifierText, labels: list[str], attributions: bool
+) -> dict[str, Any]:
+    probabilities = text.probabilities(network)
+    by_prefix = prefix_probabilities(probabilities, text.ids)
     final = by_prefix[-1]
     target = int(final.argmax())
     bag = network.config.model == "bag"
-    vectors = network.embed(ids[None])[0]  # (T, E)
+    vectors = text.vectors(network)  # (T, E)
     view: dict[str, Any] = {
         "labels": labels,
         "prediction": {
@@ -102,18 +158,20 @@ def _classifier_member(network: nn.Module, ids: Tensor, labels: list[str], attri
         },
         **(_stateless() if bag else _states(network, vectors)),
     }
-    view["attributions"] = _attributions([network], probabilities, ids, labels, target) if attributions else None
+    view["attributions"] = _attributions([network], probabilities, text, labels, target) if attributions else None
     return view
 
 
-def _attributions(networks: list[nn.Module], probabilities, ids: Tensor, labels: list[str], target: int) -> dict:
+def _attributions(
+    networks: list[nn.Module], probabilities, text: ClassifierText, labels: list[str], target: int
+) -> dict:
     """Occlusion of ``probabilities`` (one network's or an ensemble's) and integrated gradients of class
     ``target``. An ensemble's probability is the mean of its members', each reading its own word vectors, and
     integrated gradients are linear in the function explained: the ensemble's are the mean of its members'."""
-    found: dict[str, Any] = {"target": labels[target], "occlusion": occlusion(probabilities, ids, target)}
+    found: dict[str, Any] = {"target": labels[target], "occlusion": occlusion(probabilities, text.ids, target)}
     if not captum_available():
         return {**found, "integrated_gradients": None, "note": CAPTUM_NOTE}
-    shares = [integrated_gradients(n.read, n.embed(ids[None])[0], target) for n in networks]
+    shares = [integrated_gradients(n.read, text.vectors(n), target) for n in networks]
     found["integrated_gradients"] = {
         **shares[0],
         "values": np.mean([s["values"] for s in shares], axis=0).tolist(),
@@ -122,46 +180,37 @@ def _attributions(networks: list[nn.Module], probabilities, ids: Tensor, labels:
     return {**found, "note": None}
 
 
-def classifier_tokens(pipeline: Any, text: str) -> tuple[list[str], int, Tensor]:
-    """The tokens the classifier reads from ``text`` (the first ``max_length``), how many were cut, their ids."""
-    tokens = pipeline.tokenizer(text)
-    if not tokens:
-        raise RnnkitError("the text has no token to inspect: give a text with at least one word")
-    kept = tokens[: pipeline.max_length] if pipeline.max_length else tokens
-    return kept, len(tokens) - len(kept), torch.tensor(pipeline.vocab.encode(kept), dtype=torch.long)
-
-
 def inspect_classifier(
     pipeline: Any, text: str, member: int | None = None, attributions: bool = True
 ) -> dict[str, Any]:
     """The reading of ``text`` by a classifier pipeline; an ensemble's members each (or member ``member``, from 1)."""
-    tokens, truncated, ids = classifier_tokens(pipeline, text)
+    read = classifier_text(pipeline, text)
+    tokens, truncated, unknown = read.tokens, read.truncated, read.unknown
     networks = members_of(pipeline.model)
     config = pipeline.model_config
-    unknown = [i == UNK_ID for i in ids.tolist()]
     if member is not None and not 1 <= member <= len(networks):
         raise RnnkitError(f"--member must be in 1..{len(networks)}: the model has {len(networks)} member(s)")
     pipeline.model.eval()
     if len(networks) == 1:
         return {
             **_base(text, tokens, truncated, summary(config, "classify"), unknown),
-            **_classifier_member(networks[0], ids, pipeline.labels, attributions),
+            **_classifier_member(networks[0], read, pipeline.labels, attributions),
         }
     chosen = range(1, len(networks) + 1) if member is None else [member]
     views = [
         {
             "model": summary(config, "classify", k),
-            **_classifier_member(networks[k - 1], ids, pipeline.labels, attributions),
+            **_classifier_member(networks[k - 1], read, pipeline.labels, attributions),
         }
         for k in chosen
     ]
     if member is not None:
         return {**_base(text, tokens, truncated, views[0].pop("model"), unknown), **views[0]}
-    probabilities = _probabilities(pipeline.model)
+    probabilities = read.probabilities(pipeline.model)
     with torch.no_grad():
-        by_prefix = prefix_probabilities(probabilities, ids)
+        by_prefix = prefix_probabilities(probabilities, read.ids)
         target = int(by_prefix[-1].argmax())
-        found = _attributions(networks, probabilities, ids, pipeline.labels, target) if attributions else None
+        found = _attributions(networks, probabilities, read, pipeline.labels, target) if attributions else None
     ensemble = {
         "label": pipeline.labels[int(by_prefix[-1].argmax())],
         "probabilities": rounded(by_prefix[-1]),

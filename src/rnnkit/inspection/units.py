@@ -19,7 +19,7 @@ import torch
 
 from rnnkit.data.corpus import EOL, corpus_tokens
 from rnnkit.errors import RnnkitError
-from rnnkit.inspection.reading import classifier_tokens, summary, tagger_inputs
+from rnnkit.inspection.reading import classifier_text, summary, tagger_inputs
 from rnnkit.models.classifier import members_of
 
 FORMAT, VERSION = "rnnkit-units", 1
@@ -121,7 +121,7 @@ def find_units(pipeline: Any, texts: Iterable[str], member: int | None = None, m
         before = len(pieces)
         for ids, words, label in _readings(pipeline, network, text, max_tokens - read):
             with torch.no_grad():
-                vectors = network.embed(ids[None])[0] if task != "tag" else ids
+                vectors = network.embed(ids[None])[0] if task == "lm" else ids
             pieces.append(_trace(network, vectors))
             tokens += words
             labels += label
@@ -153,7 +153,8 @@ def find_units(pipeline: Any, texts: Iterable[str], member: int | None = None, m
 
 
 def _readings(pipeline: Any, network: torch.nn.Module, text: str, budget: int):
-    """``(ids or vectors, tokens, label per token)`` for each piece that ``network`` reads of ``text``."""
+    """``(ids or vectors, tokens, label per token)`` for each piece that ``network`` reads of ``text``: a language
+    model's ids, a tagger's or a classifier's word vectors as its layers read them."""
     if getattr(pipeline, "task", "classify") == "lm":
         tokens = corpus_tokens(text, pipeline.tokenizer)[:budget]
         for start in range(0, len(tokens), WINDOW):
@@ -167,8 +168,10 @@ def _readings(pipeline: Any, network: torch.nn.Module, text: str, budget: int):
         return
     if not pipeline.tokenizer(text):
         return
-    words, _, ids = classifier_tokens(pipeline, text)
-    words, ids = words[:budget], ids[:budget]
+    read = classifier_text(pipeline, text, budget)
     with torch.no_grad():
-        label = pipeline.labels[int(torch.softmax(network(ids[None], torch.tensor([len(ids)])), -1).argmax())]
-    yield ids, words, [label] * len(words)
+        label = pipeline.labels[
+            int(read.probabilities(network)(read.ids[None], torch.tensor([len(read.ids)])).argmax())
+        ]
+        vectors = read.vectors(network)
+    yield vectors, read.tokens, [label] * len(read.tokens)

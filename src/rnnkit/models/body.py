@@ -4,9 +4,13 @@ A classifier pools its outputs, a language model decodes the next token from eac
 a head on top, and their weights are named alike (``embedding.weight``, ``encoder.weight_ih_l0`` ...), so that the
 body of one loads into another by name: a language model's body starts a classifier (pretraining).
 
-A sub-word feature belongs to the body too: with ``characters`` = (alphabet, embedding size, hidden size), each
-word's spelling is read by a :class:`~rnnkit.nn.characters.CharacterEncoder` and joined to its embedding, so that
-words never seen in training still say something (a tagger's unseen words; any task may use it).
+Sub-word features belong to the body too, so that words never seen in training still say something:
+
+* with ``characters`` = (alphabet, embedding size, hidden size), each word's spelling is read by a
+  :class:`~rnnkit.nn.characters.CharacterEncoder` and its vector joined to the embedding (a tagger's way);
+* with ``subwords`` = the number of hash buckets, the mean of the vectors of the word's hashed character n-grams
+  (``subwords.weight``, row 0 the padding's, zero) is added to its embedding (fastText's way,
+  :mod:`rnnkit.text.subwords`): ``x = E[w] + mean_k G[g_k]``, the same size, so the recurrent layers do not change.
 """
 
 from __future__ import annotations
@@ -19,8 +23,7 @@ from torch import Tensor, nn
 from rnnkit.nn import Recurrent
 from rnnkit.nn.characters import CharacterEncoder
 from rnnkit.text import PAD_ID
-
-Spellings = tuple[Tensor, Tensor, Tensor]  # forms [B, T], chars [U, L], char_lengths [U]
+from rnnkit.text.spellings import Spellings
 
 
 class RecurrentBody(nn.Module):
@@ -38,9 +41,12 @@ class RecurrentBody(nn.Module):
         weight_drop: float = 0.0,
         backend: str = "fused",
         characters: tuple[int, int, int] | None = None,
+        subwords: int = 0,
     ) -> None:
         super().__init__()
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=PAD_ID)
+        if subwords:
+            self.subwords = nn.Embedding(subwords + 1, embedding_dim, padding_idx=PAD_ID)
         features = embedding_dim
         if characters is not None:
             self.characters = CharacterEncoder(*characters, backend=backend)
@@ -71,19 +77,33 @@ class RecurrentBody(nn.Module):
             "weight_drop": getattr(config, "weight_drop", 0.0),
             "backend": config.backend,
             "characters": getattr(config, "characters", None),
+            "subwords": getattr(config, "subwords", 0),
         }
 
     def embed(self, ids: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None) -> Tensor:
         """The word vectors ``[B, T, E]`` of ``ids`` ``[B, T]``, moved by ``noise`` if given (adversarial
-        training moves them the way that hurts most), joined by the vectors of their ``spellings``
-        ``(forms [B, T], chars [U, L], char_lengths [U])`` when the body reads characters: ``[B, T, E + 2C]``."""
+        training moves them the way that hurts most), with the mean vector of their n-grams added when the body
+        reads sub-words, and joined by the vectors of their characters when it reads characters:
+        ``[B, T, E + 2C]``. ``spellings`` (:class:`~rnnkit.text.spellings.Spellings`) spells each distinct word of
+        the batch once."""
         x = self.embedding(ids)
         x = x if noise is None else x + noise
-        if spellings is None:
-            return x
-        forms, chars, char_lengths = spellings
-        words = self.characters(chars, char_lengths)  # (U, 2C): each distinct spelling once
-        return torch.cat([x, words[forms]], dim=2)  # (B, T, E + 2C)
+        if hasattr(self, "subwords"):
+            if spellings is None or spellings.ngrams is None:
+                raise ValueError("this network reads sub-words: give the words' spellings (forms and ngrams)")
+            x = x + self.subword_vectors(spellings.ngrams)[spellings.forms]  # (B, T, E)
+        if hasattr(self, "characters"):
+            if spellings is None or spellings.chars is None:
+                raise ValueError("this network reads characters: give the words' spellings (forms and chars)")
+            words = self.characters(spellings.chars, spellings.char_lengths)  # (U, 2C): each distinct spelling once
+            x = torch.cat([x, words[spellings.forms]], dim=2)  # (B, T, E + 2C)
+        return x
+
+    def subword_vectors(self, ngrams: Tensor) -> Tensor:
+        """Each distinct word's sub-word vector ``[U, E]``: the mean of its n-grams' vectors (``ngrams`` ``[U, K]``,
+        padded with 0, whose vector is zero); zero for the padding's row, which has none."""
+        counts = (ngrams != PAD_ID).sum(1, keepdim=True).clamp_min(1)  # (U, 1)
+        return self.subwords(ngrams).sum(1) / counts  # (U, E)
 
     def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
         """The shape of what the body reads from its embedding, where ``noise`` is added."""

@@ -16,6 +16,7 @@ from rnnkit.models.body import RecurrentBody
 from rnnkit.models.config import ClassifierConfig
 from rnnkit.nn import Dropout, Pooling
 from rnnkit.text import PAD_ID, UNK_ID
+from rnnkit.text.spellings import Spellings
 
 
 def replace_words(ids: Tensor, rate: float) -> Tensor:
@@ -42,9 +43,11 @@ class TextClassifier(RecurrentBody):
         self.dropout = Dropout(config.dropout)
         self.output = nn.Linear(self.pooling.output_size, config.num_classes)
 
-    def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
+    def forward(
+        self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None
+    ) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
-        return self.read(self.embed(ids, noise), lengths)
+        return self.read(self.embed(ids, noise, spellings), lengths)
 
     def read(self, x: Tensor, lengths: Tensor) -> Tensor:
         """Class scores ``[B, C]`` from the word vectors ``x`` ``[B, T, E]``: where attributions to the embeddings
@@ -70,15 +73,19 @@ class BagOfEmbeddings(nn.Module):
     def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
         return (ids.shape[0], self.config.embedding_dim)
 
-    def forward(self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None) -> Tensor:
+    def forward(
+        self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None
+    ) -> Tensor:
         ids = replace_words(ids, self.config.word_dropout) if self.training else ids
         x = self.embedding(ids)  # (B, E)
         if noise is not None:
             x = x + noise
         return self.output(self.dropout(x))  # (B, C)
 
-    def embed(self, ids: Tensor) -> Tensor:
-        """Each token's vector ``[B, T, E]`` (``<pad>``'s is zero), before the average: what attributions read."""
+    def embed(self, ids: Tensor, spellings: Spellings | None = None) -> Tensor:
+        """Each token's vector ``[B, T, E]`` (``<pad>``'s is zero), before the average: what attributions read.
+        ``spellings`` are accepted as the recurrent body's :meth:`~RecurrentBody.embed` takes them (a bag reads
+        no sub-words)."""
         return F.embedding(ids, self.embedding.weight, padding_idx=PAD_ID)
 
     def read(self, x: Tensor, lengths: Tensor) -> Tensor:
@@ -101,8 +108,10 @@ class Ensemble(nn.Module):
         super().__init__()
         self.members = nn.ModuleList(members)
 
-    def forward(self, ids: Tensor, lengths: Tensor) -> Tensor:
-        probabilities = torch.stack([member(ids, lengths).softmax(-1) for member in self.members]).mean(0)
+    def forward(self, ids: Tensor, lengths: Tensor, spellings: Spellings | None = None) -> Tensor:
+        probabilities = torch.stack(
+            [member(ids, lengths, spellings=spellings).softmax(-1) for member in self.members]
+        ).mean(0)
         return probabilities.clamp_min(torch.finfo(probabilities.dtype).tiny).log()
 
 

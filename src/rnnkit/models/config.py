@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from rnnkit.options import CHOICES
+from rnnkit.options import CHOICES, MAX_SUBWORDS
+from rnnkit.text.subwords import MAX_N, MAX_WORD_CHARS, MIN_N
 
 MODELS = CHOICES["model"]
 MAX_MEMBERS = 16
@@ -35,6 +36,18 @@ class _Settings:
             if not isinstance(value, expected) or (known[name] == "int" and isinstance(value, bool)):
                 raise ValueError(f"model setting {name!r} must be {known[name]}, got {value!r}")
         return cls(**data)
+
+
+def _subword_checks(c: Any) -> list[tuple[bool, str]]:
+    """The checks of a body's sub-word settings (:mod:`rnnkit.text.subwords`)."""
+    return [
+        (0 <= c.subwords <= MAX_SUBWORDS, f"subwords must be in 0..{MAX_SUBWORDS} (hash buckets), got {c.subwords}"),
+        (
+            1 <= c.ngram_min <= c.ngram_max <= MAX_WORD_CHARS + 2,
+            f"n-gram sizes must satisfy 1 <= ngram_min <= ngram_max <= {MAX_WORD_CHARS + 2}, "
+            f"got {c.ngram_min} and {c.ngram_max}",
+        ),
+    ]
 
 
 def _check(checks: list[tuple[bool, str]]) -> None:
@@ -73,6 +86,9 @@ class ClassifierConfig(_Settings):
     word_dropout: float = 0.0  # in training, this share of the tokens is replaced by <unk>
     backend: str = "fused"
     members: int = 1  # networks trained from different seeds whose probabilities are averaged
+    subwords: int = 0  # hash buckets of the words' character n-grams, added to their embeddings; 0: none
+    ngram_min: int = MIN_N  # the n-grams' sizes, in characters (rnnkit.text.subwords)
+    ngram_max: int = MAX_N
 
     def __post_init__(self) -> None:
         _check(
@@ -86,6 +102,11 @@ class ClassifierConfig(_Settings):
                 (self.num_classes >= 2, f"num_classes must be at least 2, got {self.num_classes}"),
                 (0.0 <= self.word_dropout < 1.0, f"word_dropout must be in [0, 1), got {self.word_dropout}"),
                 (1 <= self.members <= MAX_MEMBERS, f"members must be in 1..{MAX_MEMBERS}, got {self.members}"),
+                *_subword_checks(self),
+                (
+                    self.subwords == 0 or self.model == "rnn",
+                    "sub-words are read by the recurrent body (--model rnn), not by the bag of embeddings",
+                ),
             ]
         )
 
@@ -109,7 +130,9 @@ def weight_shapes(config: ClassifierConfig | LanguageModelConfig | TaggerConfig)
         shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.vocab_size, c.embedding_dim)}
         features = c.embedding_dim
     else:
-        shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions)
+        shapes = body_shapes(
+            c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions, subwords=c.subwords
+        )
         features = c.hidden_size * c.directions
         if c.pooling == "attention":
             shapes["pooling.score.weight"] = (1, features)
@@ -130,11 +153,15 @@ def body_shapes(
     num_layers: int,
     directions: int,
     characters: tuple[int, int, int] | None = None,
+    subwords: int = 0,
 ) -> dict[str, tuple[int, ...]]:
-    """The shared body's weights, named as every task names them: ``embedding.weight`` and ``encoder.*``, and with
-    ``characters`` = (alphabet size, character embedding size, character hidden size) the sub-word encoder's
-    ``characters.*``, whose output joins the word embedding."""
+    """The shared body's weights, named as every task names them: ``embedding.weight`` and ``encoder.*``; with
+    ``characters`` = (alphabet size, character embedding size, character hidden size) the character encoder's
+    ``characters.*``, whose output joins the word embedding; with ``subwords`` hash buckets the n-gram table
+    ``subwords.weight`` (a row per bucket and the padding's), added to it."""
     shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (vocab_size, embedding_dim)}
+    if subwords:
+        shapes["subwords.weight"] = (subwords + 1, embedding_dim)
     features = embedding_dim
     if characters is not None:
         alphabet, char_dim, char_hidden = characters

@@ -23,7 +23,8 @@ TASK_TITLES = {"classify": "a text classifier", "lm": "a language model", "tag":
 class Batch:
     """A training batch as the network reads it: ``ids`` ``[B, T]``, ``lengths`` ``[B]`` (``None``: all ``T``
     long), the ``targets`` the loss compares with (a class per text, the next token or the tag at every step), and
-    the words' ``spellings`` where the network reads characters."""
+    the words' ``spellings`` (:class:`rnnkit.text.spellings.Spellings`) where the network reads more of a word than
+    its id: characters, or sub-words."""
 
     ids: Any
     lengths: Any
@@ -38,7 +39,7 @@ class Batch:
         def move(t: Any) -> Any:
             return None if t is None else t.to(device, non_blocking=True)
 
-        spellings = None if self.spellings is None else tuple(move(t) for t in self.spellings)
+        spellings = None if self.spellings is None else self.spellings.map(move)
         return Batch(move(self.ids), move(self.lengths), move(self.targets), spellings)
 
 

@@ -25,8 +25,9 @@ def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) 
     outputs, order = [], []
     device = next(model.parameters()).device
     for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
-        ids, lengths, _ = collate(data, batch)
-        outputs.append(model(ids.to(device), lengths.to(device)).cpu())
+        ids, lengths, _, spellings = collate(data, batch)
+        spellings = None if spellings is None else spellings.map(lambda t: t.to(device))
+        outputs.append(model(ids.to(device), lengths.to(device), spellings=spellings).cpu())
         order.append(torch.as_tensor(batch))
     model.train(was_training)
     logits = torch.cat(outputs)
@@ -78,7 +79,7 @@ class ClassifyTask:
         pass
 
     def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
-        logits = model(batch.ids, batch.lengths, noise)  # (B, C)
+        logits = model(batch.ids, batch.lengths, noise, batch.spellings)  # (B, C)
         loss = F.cross_entropy(logits, batch.targets, label_smoothing=self.label_smoothing)
         correct = int((logits.detach().argmax(1) == batch.targets).sum())
         return StepResult(loss, len(batch.ids), int(batch.lengths.sum()), correct)

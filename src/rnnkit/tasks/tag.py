@@ -16,12 +16,13 @@ from rnnkit.tagger import Transitions, tag_encoded
 from rnnkit.tasks import Batch, StepResult
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
+from rnnkit.text.spellings import Spellings
 
 
-def network_inputs(batch: SentenceBatch) -> tuple[Tensor, Tensor, tuple[Tensor, Tensor, Tensor]]:
+def network_inputs(batch: SentenceBatch) -> tuple[Tensor, Tensor, Spellings]:
     """``(ids, lengths, spellings)`` of a batch as tensors."""
-    spellings = tuple(torch.from_numpy(a) for a in (batch.forms, batch.chars, batch.char_lengths))
-    return torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths), spellings  # type: ignore[return-value]
+    spellings = Spellings(batch.forms, batch.chars, batch.char_lengths).map(torch.from_numpy)
+    return torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths), spellings
 
 
 def torch_scores(model: nn.Module):
@@ -31,7 +32,7 @@ def torch_scores(model: nn.Module):
     def scores(batch: SentenceBatch) -> np.ndarray:
         device = next(model.parameters()).device
         ids, lengths, spellings = network_inputs(batch)
-        spellings = tuple(t.to(device) for t in spellings) if model.config.characters else None
+        spellings = spellings.map(lambda t: t.to(device)) if model.config.characters else None
         return model(ids.to(device), lengths.to(device), spellings).cpu().numpy()
 
     return scores

@@ -1,35 +1,65 @@
 """Texts to token ids, once, into flat NumPy arrays; batches of similar lengths; a batch padded into a matrix.
 
-Training, evaluation and prediction all encode through here, so a text becomes the same ids everywhere, and the
-onnxruntime path predicts without importing torch.
+Training, evaluation and prediction all encode through here, so a text becomes the same ids (and, for a network
+that reads sub-words, the same n-grams) everywhere, and the onnxruntime path predicts without importing torch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-from rnnkit.text.vocab import PAD_ID, UNK_ID, Vocab
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import Subwords, batch_spellings
+from rnnkit.text.vocab import PAD_ID, UNK, Vocab
+
+
+@dataclass
+class EncodedIds:
+    """Texts end to end: text ``i`` is ``ids[offsets[i] : offsets[i] + lengths[i]]`` (int64). With sub-words,
+    ``forms`` gives each token's row of ``ngrams`` (:meth:`rnnkit.text.subwords.Subwords.table`)."""
+
+    ids: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    forms: np.ndarray | None = None
+    ngrams: np.ndarray | None = None
+
+    def batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, Spellings | None]:
+        """The texts ``index`` as ``(ids [B, T], lengths [B], spellings)``, padded with ``<pad>`` to the longest:
+        ``spellings`` holds ``forms [B, T]`` and ``ngrams [U, K]`` for a network that reads sub-words, else is
+        ``None``."""
+        ids, lengths = pad_batch(self.ids, self.offsets, self.lengths, index)
+        if self.forms is None or self.ngrams is None:
+            return ids, lengths, None
+        forms, _ = pad_batch(self.forms, self.offsets, self.lengths, index)  # padding: row 0, no n-gram
+        forms, ngrams = batch_spellings(forms, self.ngrams)
+        return ids, lengths, Spellings(forms, ngrams=ngrams)
 
 
 def encode_ids(
-    texts: Sequence[str], tokenize: Callable[[str], list[str]], vocab: Vocab, max_length: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(ids, offsets, lengths)``, int64: text ``i`` is ``ids[offsets[i] : offsets[i] + lengths[i]]``.
-
-    Keeps the first ``max_length`` tokens; a text with no token becomes a single ``<unk>``, so that every sequence
-    has a length of at least 1.
+    texts: Sequence[str],
+    tokenize: Callable[[str], list[str]],
+    vocab: Vocab,
+    max_length: int | None = None,
+    subwords: Subwords | None = None,
+) -> EncodedIds:
+    """Tokenise and encode every text, keeping its first ``max_length`` tokens; a text with no token becomes a
+    single ``<unk>``, so that every sequence has a length of at least 1. With ``subwords``, each token's n-grams too.
     """
-    encoded = [
-        vocab.encode(tokenize(text)[:max_length] if max_length else tokenize(text)) or [UNK_ID] for text in texts
-    ]
-    lengths = np.fromiter((len(e) for e in encoded), dtype=np.int64, count=len(encoded))
-    offsets = np.zeros(len(encoded), dtype=np.int64)
-    if len(encoded) > 1:
+    tokens = [(tokenize(text)[:max_length] if max_length else tokenize(text)) or [UNK] for text in texts]
+    lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    offsets = np.zeros(len(tokens), dtype=np.int64)
+    if len(tokens) > 1:
         np.cumsum(lengths[:-1], out=offsets[1:])
-    flat = np.fromiter((i for e in encoded for i in e), dtype=np.int64, count=int(lengths.sum()))
-    return flat, offsets, lengths
+    flat = [token for text in tokens for token in text]
+    ids = np.array(vocab.encode(flat), dtype=np.int64).reshape(-1)
+    if subwords is None:
+        return EncodedIds(ids, offsets, lengths)
+    forms, ngrams = subwords.table(flat)
+    return EncodedIds(ids, offsets, lengths, forms, ngrams)
 
 
 def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
@@ -42,8 +72,8 @@ def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
 def pad_batch(
     ids: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, index: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The texts ``index`` of an :func:`encode_ids` result as ``(ids [B, T], lengths [B])``, padded with
-    ``<pad>`` to the longest of them."""
+    """The texts ``index`` of a flat array ``ids`` (``offsets``, ``lengths``) as ``(ids [B, T], lengths [B])``,
+    padded with ``<pad>`` (0) to the longest of them."""
     batch_lengths = lengths[index]
     positions = np.arange(batch_lengths.max())
     valid = positions[None, :] < batch_lengths[:, None]  # (B, T)

@@ -1,0 +1,95 @@
+"""Pretraining: a classifier's body learns to predict each word of its texts from the words before it (and, for a
+bidirectional body, from the words after it), from labelled and unlabelled texts alike (ULMFiT's first stages).
+
+Texts are read one by one, batched by length as the classifier batches them (:class:`ClassifyTask`'s sampler);
+every word but a text's last is a target of the forward direction, every word but its first a target of the
+backward one. The loss is the mean cross-entropy over all those targets, in nats per word; validation reads the
+held-out texts the same way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
+from rnnkit.tasks import Batch, StepResult
+
+IGNORED = -100  # no target here: padding, or beyond a text's ends
+
+
+def shifted_targets(ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
+    """``(next, previous)`` ``[B, T]``: the word after each position and the word before it, ``IGNORED`` past a
+    text's ends and at padding."""
+    positions = torch.arange(ids.shape[1], device=ids.device)[None, :]
+    following = F.pad(ids[:, 1:], (0, 1), value=IGNORED).masked_fill(positions + 1 >= lengths[:, None], IGNORED)
+    preceding = F.pad(ids[:, :-1], (1, 0), value=IGNORED).masked_fill(positions >= lengths[:, None], IGNORED)
+    return following, preceding
+
+
+def text_loss(model: nn.Module, batch: Batch, noise: Tensor | None = None) -> tuple[Tensor, int]:
+    """The mean cross-entropy of every target of ``batch`` (both directions), and how many there are."""
+    following, preceding = shifted_targets(batch.ids, batch.lengths)
+    next_scores, previous_scores = model(batch.ids, batch.lengths, noise, batch.spellings)
+    pairs = [(next_scores, following)] + ([(previous_scores, preceding)] if previous_scores is not None else [])
+    total = sum(F.cross_entropy(s.flatten(0, 1), t.flatten(), ignore_index=IGNORED, reduction="sum") for s, t in pairs)
+    count = sum(int((t != IGNORED).sum()) for _, t in pairs)
+    return total / max(1, count), count
+
+
+class PretrainTask:
+    """Texts (labels unused) in length-bucketed batches of ``batch_size``; validation loss, lower is better."""
+
+    score = "loss"
+    higher_is_better = False
+
+    def __init__(
+        self,
+        train: EncodedTexts,
+        valid: EncodedTexts | None,
+        batch_size: int,
+        seed: int = 0,
+        rank: int = 0,
+        world: int = 1,
+    ) -> None:
+        self.train, self.valid = train, valid
+        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
+        self.has_validation = valid is not None
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        self.sampler.set_epoch(epoch)
+        for indices in self.sampler:
+            ids, lengths, _, spellings = collate(self.train, indices)
+            yield Batch(ids, lengths, None, spellings)
+
+    def start_epoch(self) -> None:
+        pass
+
+    def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
+        loss, count = text_loss(model, batch, noise)
+        return StepResult(loss, count, int(batch.lengths.sum()))
+
+    def advance(self, result: StepResult) -> None:
+        pass
+
+    @torch.inference_mode()
+    def validate(self, model: nn.Module) -> dict[str, float]:
+        """The loss over every target of the validation texts, and its perplexity."""
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        total = count = 0.0
+        for indices in BucketBatchSampler(self.valid.lengths, 256, shuffle=False):
+            batch = Batch(*collate(self.valid, indices)).to(device)
+            loss, n = text_loss(model, batch)
+            total, count = total + float(loss) * n, count + n
+        model.train(was_training)
+        loss = total / max(1.0, count)
+        return {"loss": loss, "perplexity": math.exp(min(loss, 50.0))}

@@ -30,6 +30,7 @@ from rnnkit.data.unlabeled import read_unlabeled
 from rnnkit.data.vectors import read_vectors
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_bytes, atomic_write_json
+from rnnkit.modeldir import SavedModel, read_model_dir
 from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model, members_of
 from rnnkit.models.pretraining import start_from
 from rnnkit.options import TrainOptions, ensemble_members
@@ -224,6 +225,16 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         if unseen:
             raise DataError(f"{opts.valid}: label(s) {', '.join(map(repr, unseen[:5]))} never occur in {data}")
 
+    encoder = read_encoder(opts.encoder) if opts.encoder else None
+    if encoder is not None:
+        c = encoder.config
+        opts = replace(opts, cell=c.cell, embedding_dim=c.embedding_dim, hidden=c.hidden_size, layers=c.num_layers)
+        opts.bidirectional = False  # a language model reads forwards
+        say(
+            f"starting from the language model {opts.encoder}: its tokenizer, its {len(encoder.vocab):,} tokens and "
+            f"its body ({c.cell.upper()} {c.num_layers}x{c.hidden_size}, embedding {c.embedding_dim}, forwards)",
+            quiet=opts.quiet,
+        )
     unlabeled: list[str] = []
     if opts.unlabeled:
         extra = read_unlabeled(opts.unlabeled, opts.text_column)
@@ -238,12 +249,14 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         train_idx, valid_idx = stratified_split(examples.labels, opts.valid_split, opts.seed)
     else:
         train_idx, valid_idx = list(range(len(examples))), []
-    tokenizer = TOKENIZERS[opts.tokenizer](lowercase=opts.lowercase)
     subwords = Subwords(opts.subwords) if opts.subwords else None
     train_texts = [examples.texts[i] for i in train_idx]
-    # With --pretrain, the language model's vocabulary: the training texts' and the unlabelled ones' words.
-    words = (tokenizer(t) for t in [*train_texts, *unlabeled])
-    vocab = Vocab.build(words, min_freq=opts.min_freq, max_size=opts.max_vocab)
+    if encoder is not None:  # the language model's tokenizer and vocabulary, with its body
+        tokenizer, vocab = encoder.tokenizer, encoder.vocab
+    else:  # with --pretrain, the language model's words: those of the training and the unlabelled texts
+        tokenizer = TOKENIZERS[opts.tokenizer](lowercase=opts.lowercase)
+        words = (tokenizer(t) for t in [*train_texts, *unlabeled])
+        vocab = Vocab.build(words, min_freq=opts.min_freq, max_size=opts.max_vocab)
     label_index = {label: i for i, label in enumerate(labels)}
 
     def encode(indices: list[int]):
@@ -313,6 +326,10 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         )
         for member in members_of(model):
             start_from(member, body)
+    if encoder is not None:
+        body = {k: torch.from_numpy(v) for k, v in encoder.weights.items() if k.startswith(("embedding.", "encoder."))}
+        for member in members_of(model):
+            start_from(member, body)
     say(
         f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
         f"{len(vocab)} words; {model_config.members} network{'s' if model_config.members > 1 else ''}) -> {run_dir}",
@@ -364,6 +381,14 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
     return finish(pipeline, run_dir, test, model_config.members, replicas)
+
+
+def read_encoder(path: str) -> SavedModel:
+    """``--encoder``: a language model's directory (``rnnkit train --task lm``), read and checked."""
+    saved = read_model_dir(path)
+    if saved.task != "lm":
+        raise RnnkitError(f"--encoder {path}: a {saved.task} model; give a language model (rnnkit train --task lm)")
+    return saved
 
 
 def train_language_model(data: str | Path | list[str | Path] | None, opts: TrainOptions) -> LanguageModelPipeline:

@@ -202,6 +202,12 @@ def task_option(*names: str, **kwargs) -> click.Option:
     help="More texts for --pretrain's language model: one per line, or the text column of a CSV, TSV or JSONL file.",
 )
 @task_option("--pretrain-epochs", type=int, help="Epochs of --pretrain's language model.")
+@click.option(
+    "--encoder",
+    type=click.Path(file_okay=False),
+    help="Start from a language model trained earlier (rnnkit train --task lm): the classifier takes its tokenizer, "
+    "vocabulary and body (its sizes; forwards) and is fine-tuned as with --pretrain.",
+)
 @task_option("--pooling", type=choice("pooling"))
 @task_option("--dropout", type=float)
 @task_option(

@@ -60,6 +60,7 @@ class TrainOptions:
     pretrain: bool = False  # first a language model of the texts, whose body the classifier starts from (ULMFiT)
     unlabeled: str | None = None  # more texts for --pretrain: one per line, or a CSV/TSV/JSONL file's text column
     pretrain_epochs: int | None = None  # epochs of the language model of --pretrain
+    encoder: str | None = None  # a language model's directory whose tokenizer, vocabulary and body the classifier takes
     subwords: int | None = None  # hash buckets of the words' character n-grams added to their embeddings; 0: none
     pooling: str | None = None
     dropout: float | None = None
@@ -114,11 +115,15 @@ class TrainOptions:
                 raise RnnkitError(
                     f"{flag} is an option of {' and '.join(owners)} models, not of --task {self.task}; remove it"
                 )
-        if self.task != "classify" and (self.pretrain or self.unlabeled):
-            raise RnnkitError(f"--pretrain and --unlabeled are options of classify models, not of --task {self.task}")
+        if self.task != "classify" and (self.pretrain or self.unlabeled or self.encoder):
+            raise RnnkitError(
+                f"--pretrain, --unlabeled and --encoder are options of classify models, not of --task {self.task}"
+            )
         if self.unlabeled and not self.pretrain:
             raise RnnkitError("--unlabeled texts are read by the language model of --pretrain: add --pretrain")
-        fine_tuning = FINE_TUNING if self.pretrain else PLAIN_TRAINING
+        if self.pretrain and self.encoder:
+            raise RnnkitError("--encoder gives a pretrained body and --pretrain trains one: choose one of them")
+        fine_tuning = FINE_TUNING if self.pretrain or self.encoder else PLAIN_TRAINING
         for name, value in {**defaults, **fine_tuning}.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
@@ -132,8 +137,8 @@ class TrainOptions:
             raise RnnkitError(f"--valid-split must be in [0, 1), got {self.valid_split}")
         if self.layer_decay is not None and not self.layer_decay >= 1:
             raise RnnkitError(f"--layer-decay must be at least 1 (1: one rate for every layer), got {self.layer_decay}")
-        if self.pretrain and self.model == "bag":
-            raise RnnkitError("--pretrain pretrains a recurrent body: leave out --model bag")
+        if (self.pretrain or self.encoder) and self.model == "bag":
+            raise RnnkitError("--pretrain and --encoder give a recurrent body: leave out --model bag")
         if self.pretrain and self.bidirectional and (self.layers or 1) > 1:
             raise RnnkitError(
                 "--pretrain: a bidirectional body is pretrained one layer deep (deeper, each direction would see what "

@@ -210,3 +210,29 @@ def test_fine_tuning_settings_come_with_pretraining_unless_given():
     assert train_options({"pretrain": True, "unfreeze": False, "schedule": "linear"}).unfreeze is False
     assert np.isclose(finetuning.RATIO, 32) and finetuning.CUT_FRAC == 0.1  # the paper's values
     _ = encode_texts
+
+
+def test_a_classifier_starts_from_a_language_model_saved_earlier(tmp_path):
+    from safetensors.numpy import load_file
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RnnkitWarning)
+        lm = rnnkit.train(
+            DATA / "shakespeare_sample.txt", task="lm", tokenizer="word", hidden=8, embedding_dim=8, layers=2,
+            window=16, batch_size=4, epochs=1, out=tmp_path / "lm", quiet=True,
+        )  # fmt: skip
+        pipeline = rnnkit.train(
+            DATA / "trec_train.csv", encoder=tmp_path / "lm", epochs=1, ensemble=1, out=tmp_path / "clf", quiet=True
+        )
+    config = pipeline.model_config
+    assert (config.cell, config.hidden_size, config.embedding_dim, config.num_layers) == ("lstm", 8, 8, 2)
+    assert not config.bidirectional and pipeline.vocab.tokens == lm.vocab.tokens
+    assert pipeline.tokenizer.to_dict() == lm.tokenizer.to_dict()
+    saved = load_file(str(tmp_path / "lm" / "model.safetensors"))
+    final = pipeline.model.state_dict()  # one epoch of gradual unfreezing trains the head only: the body is the LM's
+    body = [name for name in saved if name.startswith(("embedding.", "encoder."))]
+    assert len(body) == 1 + 8 and all(np.array_equal(final[name].numpy(), saved[name]) for name in body)
+    with pytest.raises(RnnkitError, match="give a language model"):
+        rnnkit.train(DATA / "trec_train.csv", encoder=tmp_path / "clf", out=tmp_path / "x", quiet=True)
+    with pytest.raises(RnnkitError, match="choose one of them"):
+        rnnkit.train(DATA / "trec_train.csv", encoder=tmp_path / "lm", pretrain=True, out=tmp_path / "x", quiet=True)

@@ -1,0 +1,125 @@
+"""The learning curve that made ULMFiT's name, on SST-2 sentences: 100, 500, 1,000 and all labelled training
+sentences, trained without and with ``--pretrain`` (the language model also reading the SST-2 GLUE phrases as
+unlabelled text), three seeds each, scored on the SST-2 sentences test file. Prints a Markdown table for
+RESULTS.md and draws ``benchmarks/few_labels.png``.
+
+Each seed draws its own class-balanced subset of each size (seeded; the same subset with and without pretraining).
+The GLUE phrases come from the SST training sentences only, so no test sentence is among them.
+
+Usage: python benchmarks/few_labels.py [--sizes 100,500,1000,all] [--seeds 0,1,2] [--shared ../shared]
+       [--set OPTION=VALUE ...] (options for both arms, e.g. --set pretrain_epochs=3)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import rnnkit
+
+
+def subset(rows: list[tuple[str, str]], size: int, seed: int) -> list[tuple[str, str]]:
+    """``size`` rows drawn without replacement, each class in its share of the whole (seeded)."""
+    rng = np.random.default_rng(seed)
+    by_label: dict[str, list[int]] = {}
+    for i, (label, _) in enumerate(rows):
+        by_label.setdefault(label, []).append(i)
+    chosen: list[int] = []
+    for _, indices in sorted(by_label.items()):
+        share = round(size * len(indices) / len(rows))
+        chosen += rng.choice(indices, size=share, replace=False).tolist()
+    return [rows[i] for i in sorted(chosen)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
+    parser.add_argument("--sizes", default="100,500,1000,all")
+    parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE")
+    parser.add_argument("--plot", type=Path, default=Path(__file__).parent / "few_labels.png")
+    args = parser.parse_args()
+    overrides = {}
+    for item in args.set:
+        key, value = item.split("=", 1)
+        try:
+            overrides[key.replace("-", "_")] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.replace("-", "_")] = value
+    root = args.shared / "datasets"
+    with open(root / "sst2_sentences" / "train.csv", newline="", encoding="utf-8") as f:
+        rows = [(r["label"], r["text"]) for r in csv.DictReader(f)]
+    test, unlabeled = root / "sst2_sentences" / "test.csv", root / "sst2_glue" / "train.csv"
+    sizes = [len(rows) if s == "all" else int(s) for s in args.sizes.split(",")]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    print(
+        f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+        f"options {overrides or 'defaults'}; seeds {seeds}; unlabelled: {unlabeled.name} of sst2_glue",
+        flush=True,
+    )
+    results: dict[tuple[int, bool], list[tuple[float, float]]] = {}
+    for size in sizes:
+        for seed in seeds:
+            with tempfile.TemporaryDirectory() as scratch:
+                data = Path(scratch) / "train.csv"
+                with open(data, "w", newline="", encoding="utf-8") as f:
+                    writer = csv.writer(f)
+                    writer.writerow(["label", "text"])
+                    writer.writerows(subset(rows, size, seed) if size < len(rows) else rows)
+                for pretrain in (False, True):
+                    extra = {"pretrain": True, "unlabeled": str(unlabeled)} if pretrain else {}
+                    started = time.perf_counter()
+                    pipeline = rnnkit.train(
+                        data, test=str(test), seed=seed, out=str(Path(scratch) / f"run{int(pretrain)}"), quiet=True,
+                        **{**overrides, **extra},
+                    )  # fmt: skip
+                    seconds = time.perf_counter() - started
+                    results.setdefault((size, pretrain), []).append((pipeline.report["accuracy"] * 100, seconds))
+                    print(
+                        f"size {size}, seed {seed}, pretrain {pretrain}: test {pipeline.report['accuracy'] * 100:.1f}, "
+                        f"{seconds:.0f} s",
+                        flush=True,
+                    )
+    print("\n| labelled sentences | without pretraining | with pretraining | seconds (without / with) |")
+    print("|---:|---:|---:|---:|")
+
+    def cell(values: list[float]) -> str:
+        spread = f" ± {statistics.stdev(values):.1f}" if len(values) > 1 else ""
+        return f"{statistics.mean(values):.1f}{spread} ({', '.join(f'{v:.1f}' for v in values)})"
+
+    for size in sizes:
+        plain, pre = results[(size, False)], results[(size, True)]
+        seconds = f"{statistics.mean(s for _, s in plain):.0f} / {statistics.mean(s for _, s in pre):.0f}"
+        print(f"| {size:,} | {cell([a for a, _ in plain])} | {cell([a for a, _ in pre])} | {seconds} |")
+    full, thousand = len(rows), 1000
+    if (thousand, False) in results and (full, False) in results:
+        mean = {k: statistics.mean(a for a, _ in v) for k, v in results.items()}
+        gap = mean[(full, False)] - mean[(thousand, False)]
+        closed = (mean[(thousand, True)] - mean[(thousand, False)]) / gap if gap > 0 else float("nan")
+        print(f"\nWith 1,000 labels, pretraining closes {closed:.0%} of the gap to all labels without it.")
+    try:
+        from rnnkit.plots import new_figure, png
+    except ImportError:
+        return
+    figure = new_figure(5.5, 3.6)
+    axes = figure.add_subplot()
+    for pretrain, name in ((False, "without pretraining"), (True, "with pretraining")):
+        means = [statistics.mean(a for a, _ in results[(s, pretrain)]) for s in sizes]
+        axes.plot(sizes, means, marker="o", label=name)
+    axes.set_xscale("log")
+    axes.set_xlabel("labelled training sentences")
+    axes.set_ylabel("SST-2 test accuracy (%)")
+    axes.legend()
+    args.plot.write_bytes(png(figure))
+
+
+if __name__ == "__main__":
+    main()

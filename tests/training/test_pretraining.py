@@ -111,7 +111,8 @@ def test_each_direction_reads_only_what_it_may():
     b[0, 2] = 9  # change the third word
     lengths = torch.tensor([5])
     with torch.no_grad():
-        (next_a, prev_a), (next_b, prev_b) = model(a, lengths), model(b, lengths)
+        (next_a, prev_a), (next_b, prev_b) = model.log_probabilities(a, lengths), model.log_probabilities(b, lengths)
+    assert torch.allclose(next_a.exp().sum(-1), torch.ones(1, 5), atol=1e-5)  # distributions over the vocabulary
     torch.testing.assert_close(next_a[0, :2], next_b[0, :2])  # the forward direction before it: unchanged
     torch.testing.assert_close(prev_a[0, 3:], prev_b[0, 3:])  # the backward direction after it: unchanged
     assert not torch.allclose(next_a[0, 2:], next_b[0, 2:]) and not torch.allclose(prev_a[0, :3], prev_b[0, :3])

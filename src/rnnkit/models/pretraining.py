@@ -12,26 +12,38 @@ models (as in ELMo, Peters et al. 2018), one layer deep so that neither directio
     p(w_{t-1} | w_t .. w_T) = softmax(W_b b_t + c_b)       the previous word, from the backward direction
 
 The decoders (``decoders.0``, ``decoders.1``) are its own and are left behind: the classifier takes the body only.
-They are not tied to the embedding, which keeps its scale (N(0, 1)), the scale adversarial training is sized for.
+Each is an adaptive softmax (Grave et al. 2017, torch's :class:`~torch.nn.AdaptiveLogSoftmaxWithLoss`): the
+vocabulary is sorted by frequency, so the most frequent words are scored in full and the rare ones in clusters of
+smaller vectors, a fifth of the cost of a full softmax over a 13,000-word vocabulary, where the full one was 90% of
+a step. They are not tied to the embedding, which keeps its scale (N(0, 1)), the scale adversarial training is
+sized for.
 """
 
 from __future__ import annotations
 
 from torch import Tensor, nn
-from torch.nn import functional as F
 
 from rnnkit.models.body import RecurrentBody
 from rnnkit.models.config import ClassifierConfig
-from rnnkit.models.language_model import Decoder
 from rnnkit.nn import Dropout
 from rnnkit.text.spellings import Spellings
 
 BODY = ("embedding.", "subwords.", "characters.", "encoder.")  # the weights a classifier takes from it
 
 
+CUTOFFS = (2_000, 10_000)  # the adaptive softmax's head: the 2,000 most frequent tokens; then two clusters
+
+
+def cutoffs(vocab_size: int) -> list[int]:
+    """Where the adaptive softmax's clusters start, for a vocabulary of ``vocab_size``: a small vocabulary gets one
+    small cluster of its rarest tenth (torch's module needs one)."""
+    found = [c for c in CUTOFFS if c < vocab_size - 1]
+    return found or [max(1, vocab_size - max(1, vocab_size // 10))]
+
+
 class TextLanguageModel(RecurrentBody):
-    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> ``(next, previous)``: the scores ``[B, T, V]`` of the word after
-    each position (forward direction) and, for a bidirectional body, of the word before it (else ``None``)."""
+    """``ids`` ``[B, T]``, ``lengths`` ``[B]`` -> the states of each direction ``[B, T, H]``, from which
+    :meth:`nll` scores the word after each position (forward) and, for a bidirectional body, the word before it."""
 
     def __init__(self, config: ClassifierConfig) -> None:
         if config.bidirectional and config.num_layers > 1:
@@ -43,17 +55,33 @@ class TextLanguageModel(RecurrentBody):
         self.config = config
         self.dropout = Dropout(config.dropout)
         self.decoders = nn.ModuleList(
-            Decoder(config.hidden_size, config.vocab_size, tied=False) for _ in range(config.directions)
+            nn.AdaptiveLogSoftmaxWithLoss(config.hidden_size, config.vocab_size, cutoffs(config.vocab_size))
+            for _ in range(config.directions)
         )
 
     def forward(
         self, ids: Tensor, lengths: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None
-    ) -> tuple[Tensor, Tensor | None]:
+    ) -> list[Tensor]:
         x = self.embed(ids, noise, spellings)  # (B, T, E)
         outputs, _ = self.encoder(self.dropout(x), lengths)  # (B, T, D*H), zero at padding
-        directions = self.dropout(outputs).split(self.config.hidden_size, dim=2)  # D of (B, T, H)
-        scores = [F.linear(h, d.weight, d.bias) for h, d in zip(directions, self.decoders, strict=True)]
-        return scores[0], scores[1] if len(scores) > 1 else None
+        return list(self.dropout(outputs).split(self.config.hidden_size, dim=2))  # D of (B, T, H)
+
+    def nll(self, states: list[Tensor], targets: list[Tensor], ignored: int) -> tuple[Tensor, int]:
+        """The summed negative log-likelihood of every target of each direction (``targets`` ``[B, T]``, ``ignored``
+        where there is none), and how many targets there were."""
+        total, count = states[0].sum() * 0.0, 0  # a batch of one-word texts has no target, and still a graph
+        for h, target, decoder in zip(states, targets, self.decoders, strict=False):
+            kept = target != ignored
+            if kept.any():
+                total = total + decoder(h[kept], target[kept]).loss * int(kept.sum())
+                count += int(kept.sum())
+        return total, count
+
+    def log_probabilities(self, ids: Tensor, lengths: Tensor) -> list[Tensor]:
+        """Each direction's log-probabilities ``[B, T, V]`` of the word after (forward) or before (backward) each
+        position: the whole distribution, for inspection and tests."""
+        states = self(ids, lengths)
+        return [d.log_prob(h.flatten(0, 1)).view(*h.shape[:2], -1) for h, d in zip(states, self.decoders, strict=False)]
 
     def body(self) -> dict[str, Tensor]:
         """The weights a classifier of the same configuration starts from, by name."""

@@ -33,11 +33,8 @@ def shifted_targets(ids: Tensor, lengths: Tensor) -> tuple[Tensor, Tensor]:
 
 def text_loss(model: nn.Module, batch: Batch, noise: Tensor | None = None) -> tuple[Tensor, int]:
     """The mean cross-entropy of every target of ``batch`` (both directions), and how many there are."""
-    following, preceding = shifted_targets(batch.ids, batch.lengths)
-    next_scores, previous_scores = model(batch.ids, batch.lengths, noise, batch.spellings)
-    pairs = [(next_scores, following)] + ([(previous_scores, preceding)] if previous_scores is not None else [])
-    total = sum(F.cross_entropy(s.flatten(0, 1), t.flatten(), ignore_index=IGNORED, reduction="sum") for s, t in pairs)
-    count = sum(int((t != IGNORED).sum()) for _, t in pairs)
+    states = model(batch.ids, batch.lengths, noise, batch.spellings)
+    total, count = model.nll(states, list(shifted_targets(batch.ids, batch.lengths)), IGNORED)
     return total / max(1, count), count
 
 

@@ -206,7 +206,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "adversarial": 5.0,  # L2 size per text of the adversarial move of the embeddings
         "average": 0.0,
         "metric": "macro_f1",  # unlike accuracy, it does not reward neglecting a small class
-        "pretrain_epochs": 5,
+        "pretrain_epochs": 3,
     },
     "lm": {
         "tokenizer": "char",  # every character as it is: case, spaces, line breaks

@@ -500,9 +500,11 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
     vocab = Vocab.build(words, min_freq=opts.min_freq, max_size=opts.max_vocab)
     characters = Vocab.build([list(t) for s in train_sentences for t in s.tokens]) if opts.char_hidden else None
 
+    subwords = Subwords(opts.subwords) if opts.subwords else None
+
     def encode(part):
         return encode_sentences(
-            [s.tokens for s in part], vocab, characters, lowercase, [s.tags for s in part], tag_index
+            [s.tokens for s in part], vocab, characters, lowercase, [s.tags for s in part], tag_index, subwords
         )
 
     train_set = encode(train_sentences)
@@ -523,6 +525,7 @@ def train_tagger(data: str | Path | None, opts: TrainOptions) -> TaggerPipeline:
             lowercase=lowercase,
             crf=bool(opts.crf),
             backend=opts.backend,
+            subwords=opts.subwords,
         )
         train_config = replace(loop_config(opts), metric="accuracy")
     except ValueError as e:

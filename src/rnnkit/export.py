@@ -168,7 +168,9 @@ def tagger_difference(saved: SavedModel, model_bytes: bytes) -> float:
 
     torch_network = TaggerPipeline.from_saved(saved, engine="torch")
     session = OnnxTaggerSession(
-        onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]), saved.characters is not None
+        onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"]),
+        saved.characters is not None,
+        bool(saved.config.subwords),
     )
     sentences = random_sentences(saved.config.vocab_size)
     sentences.append(saved.vocab.tokens[2:30] or ["word"])  # words the model knows

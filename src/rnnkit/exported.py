@@ -220,18 +220,25 @@ def _tagger(path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, v
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
     inputs = {"ids": INT64, "lengths": INT64}
+    if characters is not None or config.subwords:
+        inputs["forms"] = INT64
     if characters is not None:
-        inputs |= {"forms": INT64, "chars": INT64, "char_lengths": INT64}
-    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, (config.alphabet_size,))
+        inputs |= {"chars": INT64, "char_lengths": INT64}
+    if config.subwords:
+        inputs["ngrams"] = INT64
+    tables = (config.alphabet_size, config.subwords + 1)
+    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, tables)
     options = session_options(log_level=4)
     largest = max(len(characters) - 1, 1) if characters is not None else 1
     batch = SentenceBatch(
         np.array([[len(vocab) - 1, UNK_ID]]), np.array([2]), np.array([[0, 1]]), np.array([[largest], [1]]),
-        np.array([1, 1]), None,
+        np.array([1, 1]), None, np.array([[config.subwords], [0]]) if config.subwords else None,
     )  # fmt: skip
     try:
         session = OnnxTaggerSession(
-            onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]), characters is not None
+            onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]),
+            characters is not None,
+            bool(config.subwords),
         )
         trial = session(batch)
     except Exception as e:  # onnxruntime's errors share no base class short of Exception

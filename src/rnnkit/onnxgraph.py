@@ -323,6 +323,9 @@ def tagger_graph(
     g = _Graph()
     g.const("shape_t_b_all", np.array([0, 0, -1], dtype=np.int64))
     g.const("shape_b_all", np.array([0, -1], dtype=np.int64))
+    g.const("zero", np.array(0, dtype=np.int64))
+    g.const("axis_1", np.array([1], dtype=np.int64))
+    g.const("one_float", np.array(1, dtype=np.float32))
     g.nodes += [
         helper.make_node("Transpose", ["ids"], ["ids_time_major"], perm=[1, 0]),  # [T, B]
         helper.make_node("Cast", ["lengths"], ["lengths_int32"], to=TensorProto.INT32),
@@ -332,6 +335,12 @@ def tagger_graph(
         helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "steps"]),
         helper.make_tensor_value_info("lengths", TensorProto.INT64, ["batch"]),
     ]
+    if c.characters is not None or c.subwords:
+        g.nodes.append(helper.make_node("Transpose", ["forms"], ["forms_time_major"], perm=[1, 0]))  # [T, B]
+        inputs.append(helper.make_tensor_value_info("forms", TensorProto.INT64, ["batch", "steps"]))
+    if c.subwords:
+        x = _subwords(g, "", weights, x)
+        inputs.append(helper.make_tensor_value_info("ngrams", TensorProto.INT64, ["spellings", "ngrams_per_word"]))
     if c.characters is not None:
         _, char_dim, char_hidden = c.characters
         reader = CharacterReader(cell="lstm", hidden_size=char_hidden, bidirectional=True, directions=2, num_layers=1)
@@ -340,10 +349,9 @@ def tagger_graph(
         char_lengths = g.op("Cast", ["char_lengths"], to=TensorProto.INT32)
         _, final = _recurrent(g, "characters.", reader, weights, spelled, char_lengths)  # final: [2, U, H]
         words = g.op("Reshape", [g.op("Transpose", [final], perm=[1, 0, 2]), "shape_b_all"])  # [U, 2H]
-        forms = g.op("Gather", [words, g.op("Transpose", ["forms"], perm=[1, 0])])  # [T, B, 2H]
+        forms = g.op("Gather", [words, "forms_time_major"])  # [T, B, 2H]
         x = g.op("Concat", [x, forms], axis=2)  # [T, B, E + 2H]
         inputs += [
-            helper.make_tensor_value_info("forms", TensorProto.INT64, ["batch", "steps"]),
             helper.make_tensor_value_info("chars", TensorProto.INT64, ["spellings", "letters"]),
             helper.make_tensor_value_info("char_lengths", TensorProto.INT64, ["spellings"]),
         ]

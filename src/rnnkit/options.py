@@ -233,6 +233,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "hidden": 200,
         "embedding_dim": 100,
         "char_hidden": 64,
+        "subwords": 0,
         "dropout": 0.33,
         "word_dropout": 0.1,  # the <unk> vector learns from known words, for the 8% of words never seen
         "crf": False,

@@ -26,6 +26,7 @@ from rnnkit.onnxsessions import session_options
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import EncodedSentences, SentenceBatch, encode_sentences, sentence_batch, word_key
+from rnnkit.text.subwords import Subwords
 from rnnkit.viterbi import viterbi_decode_batch
 
 Transitions = tuple[np.ndarray, np.ndarray, np.ndarray]  # a CRF's transitions [K, K], start [K], end [K]
@@ -105,7 +106,8 @@ class Tagger:
 
     # ------------------------------------------------------------------------------------ tagging
     def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedSentences:
-        return encode_sentences(sentences, self.vocab, self.characters, self.config.lowercase)
+        subwords = Subwords.of(self.config)
+        return encode_sentences(sentences, self.vocab, self.characters, self.config.lowercase, subwords=subwords)
 
     def tokenize(self, text: str) -> list[str]:
         """``text`` split into tokens as the training data splits them (the model's tokenizer)."""
@@ -203,9 +205,10 @@ class OnnxTagger(Tagger):
 class OnnxTaggerSession:
     """A tagger's network in onnxruntime: a batch in, tag scores ``[B, T, K]`` out."""
 
-    def __init__(self, session: Any, characters: bool) -> None:
+    def __init__(self, session: Any, characters: bool, subwords: bool = False) -> None:
         self.session = session
         self.characters = characters
+        self.subwords = subwords
 
     @classmethod
     def build(cls, config: TaggerConfig, weights: dict[str, np.ndarray]) -> OnnxTaggerSession:
@@ -216,15 +219,20 @@ class OnnxTaggerSession:
         graph = tagger_graph(config, weights)
         options = session_options()
         session = onnxruntime.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        return cls(session, config.characters is not None)
+        return cls(session, config.characters is not None, bool(config.subwords))
 
     def __call__(self, batch: SentenceBatch) -> np.ndarray:
-        return self.session.run(["scores"], graph_inputs(batch, self.characters))[0]
+        return self.session.run(["scores"], graph_inputs(batch, self.characters, self.subwords))[0]
 
 
-def graph_inputs(batch: SentenceBatch, characters: bool) -> dict[str, np.ndarray]:
-    """A batch as the tagger's ONNX graph takes it (the spellings only where the network reads characters)."""
+def graph_inputs(batch: SentenceBatch, characters: bool, subwords: bool = False) -> dict[str, np.ndarray]:
+    """A batch as the tagger's ONNX graph takes it (the spellings only where the network reads them: characters,
+    sub-words or both, sharing ``forms``)."""
     inputs = {"ids": batch.ids, "lengths": batch.lengths}
+    if characters or subwords:
+        inputs["forms"] = batch.forms
     if characters:
-        inputs |= {"forms": batch.forms, "chars": batch.chars, "char_lengths": batch.char_lengths}
+        inputs |= {"chars": batch.chars, "char_lengths": batch.char_lengths}
+    if subwords:
+        inputs["ngrams"] = batch.ngrams
     return inputs

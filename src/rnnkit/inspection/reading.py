@@ -18,6 +18,7 @@ from rnnkit.errors import RnnkitError
 from rnnkit.inspection.attribution import CAPTUM_NOTE, captum_available, integrated_gradients, occlusion
 from rnnkit.inspection.states import layer_views, rounded
 from rnnkit.models.classifier import members_of
+from rnnkit.tasks.tag import spelled
 from rnnkit.text import PAD_ID, UNK_ID
 from rnnkit.text.spellings import Spellings
 
@@ -283,7 +284,7 @@ def tagger_inputs(pipeline: Any, tokens: list[str]) -> tuple[Tensor, Tensor, Any
 
     network = pipeline.model
     ids, lengths, spellings = network_inputs(sentence_batch(pipeline.encode([tokens]), np.array([0])))
-    spellings = spellings if network.config.characters else None
+    spellings = spellings if spelled(network.config) else None
     with torch.no_grad():
         vectors = network.embed(ids, None, spellings)[0]
     return ids, lengths, spellings, vectors

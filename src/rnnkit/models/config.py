@@ -249,11 +249,15 @@ class TaggerConfig(_Settings):
     lowercase: bool = True  # the word embedding's key; the character encoder always sees the case
     crf: bool = False
     backend: str = "fused"
+    subwords: int = 0  # hash buckets of the words' character n-grams, added to their embeddings; 0: none
+    ngram_min: int = MIN_N
+    ngram_max: int = MAX_N
 
     def __post_init__(self) -> None:
         _check(
             [
                 *_body_checks(self),
+                *_subword_checks(self),
                 (self.num_tags >= 2, f"num_tags must be at least 2, got {self.num_tags}"),
                 (
                     self.alphabet_size == 0 or self.alphabet_size >= 2,
@@ -276,7 +280,9 @@ class TaggerConfig(_Settings):
 
 
 def _tagger_shapes(c: TaggerConfig) -> dict[str, tuple[int, ...]]:
-    shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions, c.characters)
+    shapes = body_shapes(
+        c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, c.directions, c.characters, c.subwords
+    )
     shapes["output.weight"] = (c.num_tags, c.hidden_size * c.directions)
     shapes["output.bias"] = (c.num_tags,)
     if c.crf:

@@ -5,6 +5,7 @@ validation sentences, decoded exactly as prediction decodes them."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -21,8 +22,13 @@ from rnnkit.text.spellings import Spellings
 
 def network_inputs(batch: SentenceBatch) -> tuple[Tensor, Tensor, Spellings]:
     """``(ids, lengths, spellings)`` of a batch as tensors."""
-    spellings = Spellings(batch.forms, batch.chars, batch.char_lengths).map(torch.from_numpy)
+    spellings = Spellings(batch.forms, batch.chars, batch.char_lengths, batch.ngrams).map(torch.from_numpy)
     return torch.from_numpy(batch.ids), torch.from_numpy(batch.lengths), spellings
+
+
+def spelled(config: Any) -> bool:
+    """Whether a tagger of ``config`` reads its words' spellings (characters, or sub-words)."""
+    return config.characters is not None or bool(config.subwords)
 
 
 def torch_scores(model: nn.Module):
@@ -32,7 +38,7 @@ def torch_scores(model: nn.Module):
     def scores(batch: SentenceBatch) -> np.ndarray:
         device = next(model.parameters()).device
         ids, lengths, spellings = network_inputs(batch)
-        spellings = spellings.map(lambda t: t.to(device)) if model.config.characters else None
+        spellings = spellings.map(lambda t: t.to(device)) if spelled(model.config) else None
         return model(ids.to(device), lengths.to(device), spellings).cpu().numpy()
 
     return scores
@@ -89,7 +95,7 @@ class TagTask:
         pass
 
     def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
-        spellings = batch.spellings if model.config.characters else None
+        spellings = batch.spellings if spelled(model.config) else None
         scores = model(batch.ids, batch.lengths, spellings, noise)  # (B, T, K)
         tokens = int(batch.lengths.sum())
         if model.config.crf:

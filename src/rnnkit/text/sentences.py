@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnkit.text.subwords import Subwords
 from rnnkit.text.vocab import PAD_ID, Vocab
 
 MAX_WORD_CHARS = 24  # a longer word (a URL) is spelled by its first and last 12 characters: prefix and suffix
@@ -42,6 +43,7 @@ class EncodedSentences:
     lengths: np.ndarray
     spellings: list[list[int]]  # character ids of each distinct token
     tags: np.ndarray | None = None
+    ngrams: np.ndarray | None = None  # [distinct tokens, K]: each one's hashed n-grams, padded with 0 (sub-words)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -54,8 +56,10 @@ def encode_sentences(
     lowercase: bool,
     tags: Sequence[Sequence[str]] | None = None,
     tag_index: dict[str, int] | None = None,
+    subwords: Subwords | None = None,
 ) -> EncodedSentences:
-    """Encode ``sentences`` (each a non-empty list of tokens) and, if given, their ``tags`` (names in ``tag_index``)."""
+    """Encode ``sentences`` (each a non-empty list of tokens) and, if given, their ``tags`` (names in ``tag_index``);
+    with ``subwords``, each distinct token's hashed n-grams too (its spelling as the embedding's key sees it)."""
     lengths = np.fromiter((len(s) for s in sentences), dtype=np.int64, count=len(sentences))
     if len(sentences) and lengths.min() < 1:
         raise ValueError(f"sentence {int(np.argmin(lengths)) + 1} has no token")
@@ -70,7 +74,10 @@ def encode_sentences(
     flat_tags = None
     if tags is not None:
         flat_tags = np.array([tag_index[tag] for sentence in tags for tag in sentence], dtype=np.int64)
-    return EncodedSentences(ids, forms, offsets, lengths, spellings, flat_tags)
+    ngrams = None
+    if subwords is not None:
+        ngrams = subwords.rows([word_key(t, lowercase) for t in rows])  # a row per distinct token, as ``forms``
+    return EncodedSentences(ids, forms, offsets, lengths, spellings, flat_tags, ngrams)
 
 
 @dataclass
@@ -85,6 +92,7 @@ class SentenceBatch:
     chars: np.ndarray
     char_lengths: np.ndarray
     tags: np.ndarray | None
+    ngrams: np.ndarray | None = None  # [U, K]: the distinct spellings' hashed n-grams (sub-words), padded with 0
 
 
 def sentence_batch(data: EncodedSentences, index: np.ndarray) -> SentenceBatch:
@@ -101,7 +109,11 @@ def sentence_batch(data: EncodedSentences, index: np.ndarray) -> SentenceBatch:
     chars = np.zeros((len(spellings), char_lengths.max()), dtype=np.int64)
     for row, spelling in enumerate(spellings):
         chars[row, : len(spelling)] = spelling
-    if not data.spellings:
+    ngrams = None
+    if data.ngrams is not None:  # the same rows as the characters'
+        rows = data.ngrams[distinct]
+        ngrams = np.ascontiguousarray(rows[:, : max(1, int((rows > 0).sum(1).max()))])
+    elif not data.spellings:
         forms = np.zeros_like(ids)
     tags = None if data.tags is None else np.where(valid, data.tags[flat], IGNORED)
-    return SentenceBatch(ids, lengths, forms.reshape(ids.shape), chars, char_lengths, tags)
+    return SentenceBatch(ids, lengths, forms.reshape(ids.shape), chars, char_lengths, tags, ngrams)

@@ -59,12 +59,15 @@ class Subwords:
         K]``, the buckets of each distinct token padded with 0 (row 0: the padding's, none), int64."""
         rows: dict[str, int] = {}
         forms = np.fromiter((rows.setdefault(t, len(rows) + 1) for t in tokens), dtype=np.int64, count=len(tokens))
-        spelled = [self(token) for token in rows]
-        width = max((len(s) for s in spelled), default=1)
-        ngrams = np.zeros((len(spelled) + 1, width), dtype=np.int64)
-        for row, buckets in enumerate(spelled, start=1):
+        return forms, self.rows(["", *rows])
+
+    def rows(self, words: Sequence[str]) -> np.ndarray:
+        """The buckets of each of ``words`` ``[N, K]``, a row each, padded with 0 (``""``: a row of none)."""
+        spelled = [self(word) if word else [] for word in words]
+        ngrams = np.zeros((len(spelled), max((len(s) for s in spelled), default=1) or 1), dtype=np.int64)
+        for row, buckets in enumerate(spelled):
             ngrams[row, : len(buckets)] = buckets
-        return forms, ngrams
+        return ngrams
 
     def to_dict(self) -> dict[str, int]:
         return {"buckets": self.buckets, "min_n": self.min_n, "max_n": self.max_n}

@@ -131,3 +131,22 @@ def test_the_subwords_of_a_config_come_back_from_its_settings():
     assert Subwords.of(ClassifierConfig(vocab_size=9, num_classes=2)) is None
     with pytest.raises(ValueError, match="bag of embeddings"):
         ClassifierConfig(vocab_size=9, num_classes=2, model="bag", subwords=5)
+
+
+@pytest.mark.parametrize("char_hidden", [0, 4])
+def test_a_tagger_reads_subwords_alone_or_beside_its_characters(char_hidden, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RnnkitWarning)
+        tagger = rnnkit.train(
+            DATA / "ewt_train_sample.conllu", subwords=300, char_hidden=char_hidden, hidden=8, embedding_dim=8,
+            layers=1, epochs=1, out=tmp_path / "tagger", quiet=True,
+        )  # fmt: skip
+    assert tagger.model_config.subwords == 300 and "subwords.weight" in tagger.model.state_dict()
+    sentences = [["I", "saw", "the", "zqxjkian", "moons"], ["Frannce", "wins"]]
+    tagger.engine = "torch"
+    expected = tagger.tag(sentences)
+    assert rnnkit.load(tmp_path / "tagger").tag(sentences) == expected  # onnxruntime
+    assert export_onnx(tmp_path / "tagger", tmp_path / "tagger.onnx") < 1e-4  # the graph against torch
+    assert rnnkit.load(tmp_path / "tagger.onnx").tag(sentences) == expected
+    data = tagger.encode([["zqxjkian"], ["qwxzzyv"]])
+    assert data.ids.tolist() == [UNK_ID, UNK_ID] and not np.array_equal(data.ngrams[0], data.ngrams[1])

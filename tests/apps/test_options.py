@@ -65,3 +65,22 @@ def test_paths_may_be_given_as_path_objects(tmp_path):
         quiet=True,
     )
     assert pipeline.report["examples"] > 0 and (tmp_path / "m" / "config.json").exists()
+
+
+def test_a_classifiers_preset_fills_the_options_not_given():
+    from rnnkit.api import train_options
+    from rnnkit.errors import RnnkitError
+    from rnnkit.options import AUTO_ENSEMBLE, DEFAULT_PRESET, PRESETS, ensemble_members
+
+    fast, accurate = train_options({}), train_options({"preset": "accurate"})
+    assert fast.preset == DEFAULT_PRESET == "fast" and ensemble_members(fast, 5_000) == 1
+    assert accurate.preset == "accurate" and ensemble_members(accurate, 5_000) == AUTO_ENSEMBLE
+    assert ensemble_members(accurate, 50_000) == 1  # a large data set trains one network either way
+    assert train_options({"preset": "accurate", "ensemble": 2}).ensemble == 2  # an option given wins
+    for name, value in PRESETS["fast"].items():
+        assert getattr(fast, name) == value
+    assert train_options({"task": "tag"}).preset is None
+    with pytest.raises(RnnkitError, match="--preset is an option of classify"):
+        train_options({"task": "lm", "preset": "fast"})
+    with pytest.raises(RnnkitError, match="--preset must be one of fast, accurate"):
+        train_options({"preset": "slow"})

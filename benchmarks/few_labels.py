@@ -4,7 +4,10 @@ unlabelled text), three seeds each, scored on the SST-2 sentences test file. Pri
 RESULTS.md and draws ``benchmarks/few_labels.png``.
 
 Each seed draws its own class-balanced subset of each size (seeded; the same subset with and without pretraining).
-The GLUE phrases come from the SST training sentences only, so no test sentence is among them.
+The GLUE phrases come from the SST training sentences only, so no test sentence is among them. A hundred labels
+leave nothing worth holding out, so every run trains on all its labelled sentences (``valid_split=0``, the last
+epoch kept) for at least ``MIN_STEPS`` steps: 10 epochs, or more for a small subset (75 epochs of 4 batches for
+100 sentences), the same for both arms.
 
 Usage: python benchmarks/few_labels.py [--sizes 100,500,1000,all] [--seeds 0,1,2] [--shared ../shared]
        [--set OPTION=VALUE ...] (options for both arms, e.g. --set pretrain_epochs=3)
@@ -24,6 +27,13 @@ import numpy as np
 import torch
 
 import rnnkit
+
+MIN_STEPS = 300
+
+
+def epochs_for(size: int, batch_size: int = 32) -> int:
+    """Enough epochs of ``size`` sentences for ``MIN_STEPS`` steps, and at least the default 10."""
+    return max(10, -(-MIN_STEPS // -(-size // batch_size)))
 
 
 def subset(rows: list[tuple[str, str]], size: int, seed: int) -> list[tuple[str, str]]:
@@ -77,9 +87,10 @@ def main() -> None:
                 for pretrain in (False, True):
                     extra = {"pretrain": True, "unlabeled": str(unlabeled)} if pretrain else {}
                     started = time.perf_counter()
+                    protocol = {"valid_split": 0.0, "epochs": epochs_for(size)}
                     pipeline = rnnkit.train(
                         data, test=str(test), seed=seed, out=str(Path(scratch) / f"run{int(pretrain)}"), quiet=True,
-                        **{**overrides, **extra},
+                        **{**protocol, **overrides, **extra},
                     )  # fmt: skip
                     seconds = time.perf_counter() - started
                     results.setdefault((size, pretrain), []).append((pipeline.report["accuracy"] * 100, seconds))

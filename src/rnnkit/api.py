@@ -434,12 +434,14 @@ def train_language_model(data: str | Path | list[str | Path] | None, opts: Train
             weight_drop=opts.weight_drop,
             tie_weights=opts.tie_weights,
             backend=opts.backend,
+            subwords=opts.subwords,
         )
         train_config = loop_config(opts)
     except ValueError as e:
         raise RnnkitError(str(e)) from None
     seed_everything(opts.seed)
     model = build_model(config)
+    model.spell(vocab.tokens)  # its vocabulary's n-grams, where it reads sub-words
     replicas = replicas_from_environment()
     rank = {"rank": replicas.rank, "world": replicas.world} if replicas else {}
     task = LanguageModelTask(train_ids, valid_ids, opts.batch_size, opts.window, characters, **rank)

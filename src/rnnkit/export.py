@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,7 +25,7 @@ from rnnkit.io import atomic_write_bytes
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, read_model_dir
 from rnnkit.tagger import crf_of
 from rnnkit.text.spellings import Spellings
-from rnnkit.text.subwords import Subwords
+from rnnkit.text.subwords import Subwords, vocabulary_ngrams
 
 CRF_KEYS = ("transitions", "start", "end")  # a CRF's arrays in an exported tagger's metadata
 
@@ -203,8 +204,12 @@ def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, o
     from rnnkit.onnxgraph import classifier_graph, language_model_graph, tagger_graph
 
     saved = read_model_dir(model_dir)
+
+    def language_model(config: Any, weights: dict[str, np.ndarray], meta: dict[str, str]) -> Any:
+        return language_model_graph(config, weights, meta, ngrams=vocabulary_ngrams(config, saved.vocab.tokens))
+
     build, compare = {
-        "lm": (language_model_graph, language_model_difference),
+        "lm": (language_model, language_model_difference),
         "tag": (tagger_graph, tagger_difference),
     }.get(saved.task, (classifier_graph, largest_difference))
     model = build(saved.config, saved.weights, metadata(saved))

@@ -186,7 +186,8 @@ def _language_model(
 
     states = ["h", "c"] if config.cell == "lstm" else ["h"]
     inputs = {"ids": INT64} | {f"{s}0": FLOAT for s in states}
-    _check_graph(graph, len(vocab), path, inputs, {"logits": FLOAT} | {f"{s}n": FLOAT for s in states})
+    outputs = {"logits": FLOAT} | {f"{s}n": FLOAT for s in states}
+    _check_graph(graph, len(vocab), path, inputs, outputs, (config.subwords + 1,) if config.subwords else ())
     options = session_options(log_level=4)
     try:
         session = OnnxLanguageModelSession(

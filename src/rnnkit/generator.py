@@ -129,15 +129,18 @@ class OnnxLanguageModelSession:
         self.arrays = arrays  # weights handed to onnxruntime as they are: they must outlive the session
 
     @classmethod
-    def build(cls, config: LanguageModelConfig, weights: dict[str, np.ndarray]) -> OnnxLanguageModelSession:
-        """The network of ``config`` with ``weights`` (named as in its ``state_dict``), weights not copied."""
+    def build(
+        cls, config: LanguageModelConfig, weights: dict[str, np.ndarray], ngrams: np.ndarray | None = None
+    ) -> OnnxLanguageModelSession:
+        """The network of ``config`` with ``weights`` (named as in its ``state_dict``), weights not copied; ``ngrams``:
+        its vocabulary's, where it reads sub-words."""
         import onnxruntime
 
         from rnnkit.onnxgraph import language_model_graph
 
         options = session_options()
         arrays: dict[str, np.ndarray] = {}
-        graph = language_model_graph(config, weights, external=arrays)
+        graph = language_model_graph(config, weights, external=arrays, ngrams=ngrams)
         options.add_external_initializers(
             list(arrays), [onnxruntime.OrtValue.ortvalue_from_numpy(array) for array in arrays.values()]
         )

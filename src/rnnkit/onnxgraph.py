@@ -252,6 +252,7 @@ def language_model_graph(
     weights: dict[str, np.ndarray],
     metadata: dict[str, str] | None = None,
     external: dict[str, np.ndarray] | None = None,
+    ngrams: np.ndarray | None = None,
 ) -> onnx.ModelProto:
     """The ONNX model of the language model ``config`` with ``weights`` (named as in its torch ``state_dict``).
 
@@ -260,6 +261,8 @@ def language_model_graph(
     position) and ``hn`` (and ``cn``) ``[L, B, H]``, the state to feed back as ``h0`` (``c0``). One graph serves
     both reading a prompt (T = its length) and generating (T = 1). A tied decoder is a ``Gemm`` with the
     embedding table itself (``transB``), so the table is stored once. ``external`` as in :func:`classifier_graph`.
+    A model that reads sub-words takes ``ngrams`` ``[V, K]``, its vocabulary's
+    (:func:`rnnkit.text.subwords.vocabulary_ngrams`), stored in the graph.
     """
     c = config
     g = _Graph(external=external is not None)
@@ -273,6 +276,18 @@ def language_model_graph(
     ]
     embedding = g.weight("embedding", weights["embedding.weight"])  # [V, E]
     x = g.op("Gather", [embedding, "ids_time_major"])  # [T, B, E]
+    if c.subwords:
+        if ngrams is None:
+            raise ValueError("a language model that reads sub-words needs its vocabulary's n-grams")
+        table = g.weight("subwords", weights["subwords.weight"])  # [buckets + 1, E]
+        spelled = g.op("Gather", [g.const("vocabulary_ngrams", ngrams.astype(np.int64)), "ids_time_major"])  # [T, B, K]
+        axis = g.const("axis_2", np.array([2], dtype=np.int64))
+        total = g.op("ReduceSum", [g.op("Gather", [table, spelled]), axis], keepdims=0)  # [T, B, E]
+        zero = g.const("zero", np.array(0, dtype=np.int64))
+        present = g.op("Cast", [g.op("Less", [zero, spelled])], to=TensorProto.FLOAT)  # [T, B, K]
+        counts = g.op("ReduceSum", [present, axis], keepdims=1)  # [T, B, 1]
+        counts = g.op("Max", [counts, g.const("one_float", np.array(1, dtype=np.float32))])
+        x = g.op("Add", [x, g.op("Div", [total, counts])])  # [T, B, E]
     top, finals = _language_model_layers(g, c, weights, x)  # [T, B, H]
     rows = g.op("Reshape", [g.op("Transpose", [top], perm=[1, 0, 2]), "shape_rows_all"])  # [B*T, H]
     if c.projected:

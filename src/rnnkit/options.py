@@ -176,6 +176,8 @@ class TrainOptions:
             raise RnnkitError(f"--checkpoint-every must be at least 1, got {self.checkpoint_every}")
         if self.subwords is not None and (isinstance(self.subwords, bool) or not 0 <= self.subwords <= MAX_SUBWORDS):
             raise RnnkitError(f"--subwords must be in 0..{MAX_SUBWORDS} hash buckets (0: none), got {self.subwords}")
+        if self.subwords and self.task == "lm" and self.tokenizer == "char":
+            raise RnnkitError("--subwords spell words: a character language model has none; add --tokenizer word")
         if self.subwords and self.model == "bag":
             raise RnnkitError("--subwords is read by the recurrent network: leave it out with --model bag")
         if self.char_hidden is not None and self.char_hidden < 0:
@@ -224,6 +226,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
         "embedding_dim": 128,
         "dropout": 0.1,  # 0.1 and lr 3e-3: 1.426 on tinyshakespeare's validation text, against 1.491 with 0.2, 2e-3
         "window": 128,
+        "subwords": 0,
         "weight_drop": 0.0,
         "epochs": 7,  # about nine minutes on tinyshakespeare (1 MB) on 2 cores: the schedule ends with the budget
         "batch_size": 64,

@@ -29,7 +29,7 @@ from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.sentences import SentenceBatch
 from rnnkit.text.spellings import Spellings
-from rnnkit.text.subwords import Subwords
+from rnnkit.text.subwords import Subwords, vocabulary_ngrams
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "LanguageModelPipeline", "Pipeline", "TaggerPipeline", "load"]
 
@@ -169,6 +169,7 @@ class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):
         engine: str = "auto",
     ) -> None:
         super().__init__(tokenizer, vocab, model_config)
+        model.spell(vocab.tokens)  # its vocabulary's n-grams, where it reads sub-words
         self.hold(model, model_config, training, engine)
 
     def __repr__(self) -> str:
@@ -180,7 +181,8 @@ class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):
 
     def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         if self.engine == "onnxruntime":
-            return self.onnx_session(OnnxLanguageModelSession.build)(ids, state)
+            ngrams = vocabulary_ngrams(self.model_config, self.vocab.tokens)
+            return self.onnx_session(lambda c, w: OnnxLanguageModelSession.build(c, w, ngrams))(ids, state)
         with torch.inference_mode():
             self.model.eval()
             torch_state = None

@@ -33,7 +33,7 @@ from rnnkit.models.config import ClassifierConfig
 from rnnkit.onnxsessions import session_options
 from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches
 from rnnkit.text.spellings import Spellings
-from rnnkit.text.subwords import Subwords
+from rnnkit.text.subwords import Subwords, vocabulary_ngrams
 
 if TYPE_CHECKING:
     from rnnkit.data.readers import Examples
@@ -237,7 +237,8 @@ def onnx_model(saved: SavedModel, source: str) -> OnnxPredictor | OnnxGenerator 
     if saved.task == "lm":
         from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 
-        session = OnnxLanguageModelSession.build(saved.config, saved.weights)
+        ngrams = vocabulary_ngrams(saved.config, saved.vocab.tokens)
+        session = OnnxLanguageModelSession.build(saved.config, saved.weights, ngrams)
         return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, session)
     if saved.task == "tag":
         from rnnkit.tagger import OnnxTagger, OnnxTaggerSession, crf_of

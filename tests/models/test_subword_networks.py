@@ -111,7 +111,7 @@ def test_inspection_carries_each_tokens_spelling_with_it(trained):
 
 def test_subwords_are_refused_where_nothing_reads_them(tmp_path):
     for options, message in [
-        ({"task": "lm"}, "--subwords is an option of classify"),
+        ({"task": "lm"}, "a character language model has none"),
         ({"model": "bag"}, "--model bag"),
         ({"subwords": -1}, "--subwords must be in"),
     ]:
@@ -150,3 +150,25 @@ def test_a_tagger_reads_subwords_alone_or_beside_its_characters(char_hidden, tmp
     assert rnnkit.load(tmp_path / "tagger.onnx").tag(sentences) == expected
     data = tagger.encode([["zqxjkian"], ["qwxzzyv"]])
     assert data.ids.tolist() == [UNK_ID, UNK_ID] and not np.array_equal(data.ngrams[0], data.ngrams[1])
+
+
+def test_a_word_language_model_reads_its_vocabularys_subwords_on_torch_onnxruntime_and_an_exported_file(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RnnkitWarning)
+        lm = rnnkit.train(
+            DATA / "shakespeare_sample.txt", task="lm", tokenizer="word", subwords=200, hidden=8, embedding_dim=8,
+            layers=1, window=16, batch_size=4, epochs=1, out=tmp_path / "lm", quiet=True,
+        )  # fmt: skip
+    network = lm.model.eval()
+    word = lm.vocab.tokens[9]  # a word of its vocabulary
+    ids = torch.tensor([[lm.vocab.index[word], UNK_ID]])
+    with torch.no_grad():
+        vectors = network.embed(ids)[0]
+        pieces = network.subwords.weight[torch.tensor(Subwords(200)(word))].mean(0)
+    torch.testing.assert_close(vectors[0], network.embedding.weight[ids[0, 0]] + pieces)
+    assert torch.equal(vectors[1], network.embedding.weight[UNK_ID])  # <unk> has no spelling
+    lm.engine = "torch"
+    text = lm.generate("The king", length=12, seed=3)
+    assert rnnkit.load(tmp_path / "lm").generate("The king", length=12, seed=3) == text  # onnxruntime
+    assert export_onnx(tmp_path / "lm", tmp_path / "lm.onnx") < 1e-4
+    assert rnnkit.load(tmp_path / "lm.onnx").generate("The king", length=12, seed=3) == text

@@ -203,11 +203,15 @@ class LanguageModelConfig(_Settings):
     weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden matrices (AWD-LSTM), in training only
     tie_weights: bool = True
     backend: str = "fused"
+    subwords: int = 0  # hash buckets of its vocabulary's character n-grams, added to the embeddings; 0: none
+    ngram_min: int = MIN_N
+    ngram_max: int = MAX_N
 
     def __post_init__(self) -> None:
         _check(
             [
                 *_body_checks(self),
+                *_subword_checks(self),
                 (0.0 <= self.weight_drop < 1.0, f"weight_drop must be in [0, 1), got {self.weight_drop}"),
             ]
         )
@@ -219,7 +223,7 @@ class LanguageModelConfig(_Settings):
 
 
 def _language_model_shapes(c: LanguageModelConfig) -> dict[str, tuple[int, ...]]:
-    shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, 1)
+    shapes = body_shapes(c.vocab_size, c.embedding_dim, c.cell, c.hidden_size, c.num_layers, 1, subwords=c.subwords)
     if c.projected:
         shapes["projection.weight"] = (c.embedding_dim, c.hidden_size)
     if not c.tie_weights:

@@ -27,6 +27,8 @@ from rnnkit.models.body import RecurrentBody
 from rnnkit.models.config import LanguageModelConfig
 from rnnkit.nn import Dropout
 from rnnkit.text import PAD_ID
+from rnnkit.text.spellings import Spellings
+from rnnkit.text.subwords import vocabulary_ngrams
 
 State = Tensor | tuple[Tensor, Tensor]
 
@@ -73,6 +75,26 @@ class LanguageModel(RecurrentBody):
             self.projection = nn.Linear(config.hidden_size, config.embedding_dim, bias=False)
         features = config.embedding_dim if config.tie_weights else config.hidden_size
         self.decoder = Decoder(features, config.vocab_size, tied=config.tie_weights)
+
+    def spell(self, tokens: list[str]) -> None:
+        """Give a network that reads sub-words its vocabulary's n-grams
+        (:func:`rnnkit.text.subwords.vocabulary_ngrams`), derived again wherever the model is built, never saved: the
+        ids it reads are the vocabulary's."""
+        table = vocabulary_ngrams(self.config, tokens)
+        if table is not None:
+            self.register_buffer("vocabulary_ngrams", torch.from_numpy(table), persistent=False)
+
+    def embed(self, ids: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None) -> Tensor:
+        """The body's word vectors; with sub-words, each id spelled by the vocabulary's n-grams (a word outside the
+        vocabulary is ``<unk>``, which has none): each distinct id of the batch once."""
+        if spellings is None and hasattr(self, "subwords"):
+            if not hasattr(self, "vocabulary_ngrams"):
+                raise ValueError(
+                    "this language model reads sub-words: give it its vocabulary first, model.spell(tokens)"
+                )
+            distinct, forms = torch.unique(ids, return_inverse=True)
+            spellings = Spellings(forms, ngrams=self.vocabulary_ngrams[distinct])
+        return super().embed(ids, noise, spellings)
 
     @property
     def decoder_weight(self) -> Tensor:

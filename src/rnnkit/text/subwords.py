@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit.text.vocab import PAD, UNK
+
 MIN_N, MAX_N = 3, 6
 MAX_WORD_CHARS = 24
 
@@ -77,6 +79,15 @@ class Subwords:
         """The n-grams a network of ``config`` reads (any task's configuration), or ``None`` if it reads none."""
         buckets = getattr(config, "subwords", 0)
         return cls(buckets, config.ngram_min, config.ngram_max) if buckets else None
+
+
+def vocabulary_ngrams(config: Any, tokens: Sequence[str]) -> np.ndarray | None:
+    """The n-grams ``[V, K]`` of every token of a vocabulary (``<pad>`` and ``<unk>``: none), for a network of
+    ``config`` that reads its input by vocabulary id (a language model); ``None`` if it reads no sub-words."""
+    subwords = Subwords.of(config)
+    if subwords is None:
+        return None
+    return subwords.rows(["" if token in (PAD, UNK) else token for token in tokens])
 
 
 def batch_spellings(forms: np.ndarray, ngrams: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

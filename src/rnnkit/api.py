@@ -32,7 +32,7 @@ from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.io import atomic_write_bytes, atomic_write_json
 from rnnkit.modeldir import SavedModel, read_model_dir
 from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model, members_of
-from rnnkit.models.pretraining import start_from
+from rnnkit.models.pretraining import BODY, start_from
 from rnnkit.options import TrainOptions, ensemble_members
 from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
 from rnnkit.plots import notice_missing, plots_available, png, training_curves
@@ -228,7 +228,10 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
     encoder = read_encoder(opts.encoder) if opts.encoder else None
     if encoder is not None:
         c = encoder.config
-        opts = replace(opts, cell=c.cell, embedding_dim=c.embedding_dim, hidden=c.hidden_size, layers=c.num_layers)
+        opts = replace(
+            opts, cell=c.cell, embedding_dim=c.embedding_dim, hidden=c.hidden_size, layers=c.num_layers,
+            subwords=c.subwords,
+        )  # fmt: skip
         opts.bidirectional = False  # a language model reads forwards
         say(
             f"starting from the language model {opts.encoder}: its tokenizer, its {len(encoder.vocab):,} tokens and "
@@ -308,7 +311,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
             [settings, str(data), labels, vocab.tokens, len(train_idx), world(replicas)], sort_keys=True
         ).encode()
     ).hexdigest()
-    pretraining = None
+    pretraining, body = None, None
     if opts.pretrain:
         say(f"pretraining a language model on {len(train_texts) + len(unlabeled):,} texts", quiet=opts.quiet)
         corpus = encode_texts([*train_texts, *unlabeled], tokenizer, vocab, opts.max_length, subwords=subwords)
@@ -324,12 +327,10 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
             replicas=replicas,
             embedding=members_of(model)[0].embedding.weight.detach() if opts.vectors else None,
         )
-        for member in members_of(model):
-            start_from(member, body)
     if encoder is not None:
-        body = {k: torch.from_numpy(v) for k, v in encoder.weights.items() if k.startswith(("embedding.", "encoder."))}
-        for member in members_of(model):
-            start_from(member, body)
+        body = {k: torch.from_numpy(v) for k, v in encoder.weights.items() if k.startswith(BODY)}
+    for member in members_of(model) if body is not None else []:
+        start_from(member, body)
     say(
         f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
         f"{len(vocab)} words; {model_config.members} network{'s' if model_config.members > 1 else ''}) -> {run_dir}",

@@ -5,8 +5,10 @@ validation cut of that train file, and reports on its test file. Prints a Markdo
 "valid accuracy" column (the saved model's accuracy on the validation cut) is the one to choose defaults by; the
 test column is only reported.
 
-Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--shared ../shared] [any train option]
+Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--presets fast,accurate] [--shared ../shared]
+       [--set OPTION=VALUE ...]
        e.g. python benchmarks/accuracy.py --datasets trec --set dropout=0.5 --set pooling=mean
+With --presets, each preset trains in turn on each set, so their times are measured in one run, side by side.
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ def main() -> None:
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; mean and spread when several")
     parser.add_argument(
+        "--presets", default="", help="comma-separated presets (fast,accurate), each run in turn on every set"
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -73,44 +78,53 @@ def main() -> None:
         f"# rnnkit {rnnkit.__version__}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
         f"options: {overrides or 'defaults'}; seeds {seeds}"
     )
+    presets = args.presets.split(",") if args.presets else [None]
     print(
-        "| data set | valid accuracy | test accuracy | macro-F1 | train seconds | best epoch "
+        "| data set | preset | valid accuracy | test accuracy | macro-F1 | train seconds | best epoch "
         "| fastText here | floor (#3) |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
+    seconds_by_preset: dict[str | None, list[float]] = {}
     for name in args.datasets.split(","):
         train, test, fasttext, floor = DATASETS[name]
         classes = root / train.split("/")[0] / "classes.txt"
         names = read_class_names(classes)
-        runs = []
-        for seed in seeds:
-            with tempfile.TemporaryDirectory() as out:
-                started = time.perf_counter()
-                pipeline = rnnkit.train(
-                    root / train,
-                    test=str(root / test),
-                    classes=str(classes),
-                    seed=seed,
-                    out=out,
-                    quiet=True,
-                    **overrides,
+        for preset in presets:  # each preset in turn on the same set: times measured in one run, side by side
+            runs = []
+            for seed in seeds:
+                with tempfile.TemporaryDirectory() as out:
+                    started = time.perf_counter()
+                    pipeline = rnnkit.train(
+                        root / train,
+                        test=str(root / test),
+                        classes=str(classes),
+                        seed=seed,
+                        out=out,
+                        quiet=True,
+                        **({"preset": preset} if preset else {}),
+                        **overrides,
+                    )
+                    seconds = time.perf_counter() - started
+                runs.append(
+                    (
+                        pipeline.report["accuracy"] * 100,
+                        pipeline.report["macro_f1"] * 100,
+                        seconds,
+                        "/".join(str(m["best_epoch"]) for m in pipeline.training["members"]),
+                        pipeline.training["valid"]["accuracy"] * 100,
+                    )
                 )
-                seconds = time.perf_counter() - started
-            runs.append(
-                (
-                    pipeline.report["accuracy"] * 100,
-                    pipeline.report["macro_f1"] * 100,
-                    seconds,
-                    "/".join(str(m["best_epoch"]) for m in pipeline.training["members"]),
-                    pipeline.training["valid"]["accuracy"] * 100,
-                )
+            assert len(names) == len(pipeline.labels)
+            seconds_by_preset.setdefault(preset, []).extend(r[2] for r in runs)
+            print(
+                f"| {name} | {preset or pipeline.training['options'].get('preset')} | {show(runs, 4)} "
+                f"| {show(runs, 0)} | {show(runs, 1)} | {show(runs, 2, 0)} | {runs[0][3]} | {fasttext} "
+                f"| {floor or '-'} |",
+                flush=True,
             )
-        assert len(names) == len(pipeline.labels)
-        print(
-            f"| {name} | {show(runs, 4)} | {show(runs, 0)} | {show(runs, 1)} | {show(runs, 2, 0)} | {runs[0][3]} "
-            f"| {fasttext} | {floor or '-'} |",
-            flush=True,
-        )
+    if len(presets) > 1:
+        total = {preset: sum(seconds) for preset, seconds in seconds_by_preset.items()}
+        print("\ntraining seconds in all: " + ", ".join(f"{p} {t:.0f}" for p, t in total.items()))
 
 
 if __name__ == "__main__":

@@ -41,7 +41,30 @@ def evaluate_model(model: nn.Module, data: EncodedTexts, labels: list[str]) -> d
     return classification_report(data.labels.numpy(), predicted.numpy(), labels)
 
 
-class ClassifyTask:
+class BucketedTexts:
+    """Texts in length-bucketed batches of ``batch_size``, reshuffled each epoch (under torchrun, this process's
+    part of each: :mod:`rnnkit.training.distributed`): how every task on texts batches them."""
+
+    def __init__(self, train: EncodedTexts, batch_size: int, seed: int = 0, rank: int = 0, world: int = 1) -> None:
+        self.train = train
+        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
+
+    def __len__(self) -> int:
+        return len(self.sampler)
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        self.sampler.set_epoch(epoch)
+        for indices in self.sampler:
+            yield Batch(*collate(self.train, indices))
+
+    def start_epoch(self) -> None:
+        pass
+
+    def advance(self, result: StepResult) -> None:
+        pass
+
+
+class ClassifyTask(BucketedTexts):
     """Labelled texts in length-bucketed batches of ``batch_size``, scored by validation ``metric``."""
 
     higher_is_better = True
@@ -60,23 +83,11 @@ class ClassifyTask:
     ) -> None:
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-        self.train, self.valid, self.labels = train, valid, labels
-        # Under torchrun, this process's part of each batch (rank of world): see rnnkit.training.distributed.
-        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
+        super().__init__(train, batch_size, seed, rank, world)
+        self.valid, self.labels = valid, labels
         self.score = metric
         self.label_smoothing = label_smoothing
         self.has_validation = valid is not None
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def batches(self, epoch: int) -> Iterator[Batch]:
-        self.sampler.set_epoch(epoch)
-        for indices in self.sampler:
-            yield Batch(*collate(self.train, indices))
-
-    def start_epoch(self) -> None:
-        pass
 
     def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
         logits = model(batch.ids, batch.lengths, noise, batch.spellings)  # (B, C)

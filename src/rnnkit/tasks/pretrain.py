@@ -10,7 +10,6 @@ held-out texts the same way.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 import torch
 from torch import Tensor, nn
@@ -18,6 +17,7 @@ from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
 from rnnkit.tasks import Batch, StepResult
+from rnnkit.tasks.classify import BucketedTexts
 
 IGNORED = -100  # no target here: padding, or beyond a text's ends
 
@@ -38,7 +38,7 @@ def text_loss(model: nn.Module, batch: Batch, noise: Tensor | None = None) -> tu
     return total / max(1, count), count
 
 
-class PretrainTask:
+class PretrainTask(BucketedTexts):
     """Texts (labels unused) in length-bucketed batches of ``batch_size``; validation loss, lower is better."""
 
     score = "loss"
@@ -53,28 +53,13 @@ class PretrainTask:
         rank: int = 0,
         world: int = 1,
     ) -> None:
-        self.train, self.valid = train, valid
-        self.sampler = BucketBatchSampler(train.lengths, batch_size, shuffle=True, seed=seed, rank=rank, world=world)
+        super().__init__(train, batch_size, seed, rank, world)
+        self.valid = valid
         self.has_validation = valid is not None
-
-    def __len__(self) -> int:
-        return len(self.sampler)
-
-    def batches(self, epoch: int) -> Iterator[Batch]:
-        self.sampler.set_epoch(epoch)
-        for indices in self.sampler:
-            ids, lengths, _, spellings = collate(self.train, indices)
-            yield Batch(ids, lengths, None, spellings)
-
-    def start_epoch(self) -> None:
-        pass
 
     def loss(self, model: nn.Module, batch: Batch, noise: Tensor | None = None) -> StepResult:
         loss, count = text_loss(model, batch, noise)
         return StepResult(loss, count, int(batch.lengths.sum()))
-
-    def advance(self, result: StepResult) -> None:
-        pass
 
     @torch.inference_mode()
     def validate(self, model: nn.Module) -> dict[str, float]:

@@ -239,7 +239,7 @@ def task_option(*names: str, **kwargs) -> click.Option:
     "--ensemble",
     type=int,
     help="Networks trained from different seeds, their probabilities averaged "
-    "[default: 5 below 20,000 training texts, else 1].",
+    "[default: 1; with --preset accurate, 5 below 20,000 training texts, else 1].",
 )
 @task_option(
     "--jobs",

@@ -305,7 +305,8 @@ AUTO_ENSEMBLE_MAX_TEXTS = 20_000
 
 
 def ensemble_members(options: TrainOptions, train_texts: int) -> int:
-    """``--ensemble``, or when it is not given: 5 members below 20,000 training texts, else 1."""
+    """``--ensemble`` (1 under ``--preset fast``), or when it is not given (``--preset accurate``): 5 members below
+    20,000 training texts, else 1."""
     if options.ensemble is not None:
         return options.ensemble
     return AUTO_ENSEMBLE if train_texts < AUTO_ENSEMBLE_MAX_TEXTS else 1

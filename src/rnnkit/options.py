@@ -257,7 +257,7 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
 # A classifier's presets: each names the options it sets, over the task's defaults above (which are "accurate").
 # fast: a fifth of the training time of accurate, measured on the eight shared data sets (benchmarks/RESULTS.md).
 PRESETS: dict[str, dict[str, object]] = {
-    "fast": {"ensemble": 1},
+    "fast": {"ensemble": 1, "subwords": 10_000},
     "accurate": {},  # five adversarially trained networks averaged below 20,000 texts (AUTO_ENSEMBLE), else one
 }
 DEFAULT_PRESET = "fast"

@@ -46,11 +46,13 @@ def parse_value(text: str):
 
 
 def show(runs: list[tuple], i: int, digits: int = 1) -> str:
-    """The first seed's figure, and with several seeds their mean and standard deviation."""
+    """The first seed's figure, and with several seeds their mean, standard deviation and each seed's figure."""
     values = [r[i] for r in runs]
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
-    return f"{values[0]:.{digits}f} (mean {statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f})"
+    each = ", ".join(f"{v:.{digits}f}" for v in values)
+    mean, spread = statistics.mean(values), statistics.stdev(values)
+    return f"{values[0]:.{digits}f} (mean {mean:.{digits}f} ± {spread:.{digits}f}: {each})"
 
 
 def main() -> None:

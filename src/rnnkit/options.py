@@ -130,7 +130,10 @@ class TrainOptions:
             self.preset = self.preset or DEFAULT_PRESET
             if self.preset not in PRESETS:
                 raise RnnkitError(f"--preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
-            defaults = {**defaults, **PRESETS[self.preset]}
+            preset = dict(PRESETS[self.preset])
+            if self.model == "bag":
+                preset.pop("subwords", None)  # the bag of embeddings reads no sub-words, unless asked (and refused)
+            defaults = {**defaults, **preset}
         for name, value in {**defaults, **fine_tuning}.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)

@@ -80,6 +80,7 @@ def test_a_classifiers_preset_fills_the_options_not_given():
     for name, value in PRESETS["fast"].items():
         assert getattr(fast, name) == value
     assert train_options({"task": "tag"}).preset is None
+    assert train_options({"model": "bag"}).subwords == 0  # the bag reads no sub-words: the preset's are not its own
     with pytest.raises(RnnkitError, match="--preset is an option of classify"):
         train_options({"task": "lm", "preset": "fast"})
     with pytest.raises(RnnkitError, match="--preset must be one of fast, accurate"):

@@ -90,7 +90,10 @@ class Pipeline(Inspectable, TrainedNetwork, Predictor):
         c = self.model_config
         kind = "bag of embeddings" if c.model == "bag" else f"{'bi' if c.bidirectional else ''}{c.cell.upper()}"
         members = f" x {c.members}" if c.members > 1 else ""
-        return f"Pipeline({kind}{members}, {len(self.vocab)} words, labels={self.labels}, engine={self.engine!r})"
+        pieces = f" + {c.subwords:,} n-gram buckets" if c.subwords else ""
+        return (
+            f"Pipeline({kind}{members}{pieces}, {len(self.vocab)} words, labels={self.labels}, engine={self.engine!r})"
+        )
 
     # ------------------------------------------------------------------------------------ prediction
     def encode(self, texts: Sequence[str]) -> EncodedTexts:

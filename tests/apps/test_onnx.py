@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -139,13 +140,27 @@ def test_export_is_self_contained_and_checked(trained, tmp_path):
     meta = {p.key: p.value for p in model.metadata_props}
     labels, vocab = json.loads(meta["labels"]), json.loads(meta["vocab"])
     assert labels == pipeline.labels and vocab == pipeline.vocab.tokens
-    # Feed it from raw text using nothing but what the file says.
+    # Feed it from raw text using nothing but what the file says (its sub-words hashed here as its metadata says).
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     index = {token: i for i, token in enumerate(vocab)}
-    tokens = pipeline.tokenizer(texts[0])
+    tokens = pipeline.tokenizer(texts[0] + " zqxjkian")  # and a word it never saw
     ids = np.array([[index.get(t, 1) for t in tokens]], dtype=np.int64)
-    probabilities = session.run(None, {"ids": ids, "lengths": np.array([len(tokens)])})[0]
-    np.testing.assert_allclose(probabilities, pipeline.predict_proba([texts[0]]), atol=1e-6)
+    feed = {"ids": ids, "lengths": np.array([len(tokens)])}
+    settings = json.loads(meta["subwords"])
+    assert settings == {"buckets": 10_000, "min_n": 3, "max_n": 6} and "ngrams" in meta["inputs"]
+
+    def ngrams(word):  # the substrings of 3 to 6 characters of <word>, CRC-32 of their UTF-8 bytes, mod buckets, + 1
+        marked = f"<{word}>"
+        pieces = [marked[i : i + n] for i in range(len(marked)) for n in range(3, 7) if i + n <= len(marked)]
+        return [zlib.crc32(p.encode()) % settings["buckets"] + 1 for p in pieces or [marked]]
+
+    rows = [[], *(ngrams(t) for t in tokens)]  # row 0: no n-gram; then one row per position
+    table = np.zeros((len(rows), max(map(len, rows))), dtype=np.int64)
+    for r, buckets in enumerate(rows):
+        table[r, : len(buckets)] = buckets
+    feed |= {"forms": np.arange(1, len(tokens) + 1)[None], "ngrams": table}
+    probabilities = session.run(None, feed)[0]
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba([texts[0] + " zqxjkian"]), atol=1e-6)
 
 
 def test_export_that_fails_its_check_writes_nothing(trained, tmp_path, monkeypatch):

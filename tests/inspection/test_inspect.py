@@ -26,7 +26,9 @@ from rnnkit.models.classifier import members_of
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 DATA = Path(__file__).parents[1] / "data"
-SMALL = dict(embedding_dim=12, hidden=10, epochs=1, adversarial=0, quiet=True)
+# Word embeddings alone (subwords=0): these tests compute the word vectors by hand, and an unknown word is <unk>
+# and nothing more (tests/models/test_subword_networks.py inspects a network that reads sub-words).
+SMALL = dict(embedding_dim=12, hidden=10, epochs=1, adversarial=0, subwords=0, quiet=True)
 TEXT = "what is the zqxjk capital of france ?"  # "zqxjk" was never seen: it is read as <unk>
 
 

@@ -201,7 +201,7 @@ def task_option(*names: str, **kwargs) -> click.Option:
     "--pretrain",
     is_flag=True,
     help="First train a language model of the texts (forward and backward for a bidirectional encoder), then "
-    "fine-tune its body as the classifier's, the ULMFiT way; its vocabulary becomes the classifier's.",
+    "fine-tune its body as the classifier's; its vocabulary becomes the classifier's.",
 )
 @click.option(
     "--unlabeled",
@@ -213,7 +213,7 @@ def task_option(*names: str, **kwargs) -> click.Option:
     "--encoder",
     type=click.Path(file_okay=False),
     help="Start from a language model trained earlier (rnnkit train --task lm): the classifier takes its tokenizer, "
-    "vocabulary and body (its sizes; forwards) and is fine-tuned as with --pretrain.",
+    "vocabulary and body (its sizes; forwards) and is fine-tuned from it.",
 )
 @task_option("--pooling", type=choice("pooling"))
 @task_option("--dropout", type=float)
@@ -284,20 +284,24 @@ def task_option(*names: str, **kwargs) -> click.Option:
 @click.option(
     "--schedule",
     type=choice("schedule"),
+    default=D.schedule,
+    show_default=True,
     help="linear: 5% warm-up, then down to 0 at the last epoch; constant: --lr throughout; slanted: ULMFiT's "
-    "slanted triangular rate [default: slanted with --pretrain, else linear].",
+    "slanted triangular rate.",
 )
 @click.option(
     "--layer-decay",
     type=float,
+    default=D.layer_decay,
+    show_default=True,
     help="Discriminative learning rates: each layer's rate is the one above's divided by this, the embeddings "
-    "lowest [default: 2.6 with --pretrain, else 1: one rate].",
+    "lowest (ULMFiT: 2.6); 1: one rate.",
 )
 @click.option(
     "--unfreeze/--no-unfreeze",
-    default=None,
-    help="Gradual unfreezing: epoch 1 trains the head only, each epoch after thaws the layer below [default: on "
-    "with --pretrain].",
+    default=D.unfreeze,
+    show_default=True,
+    help="Gradual unfreezing (ULMFiT): epoch 1 trains the head only, each epoch after thaws the layer below.",
 )
 @click.option("--weight-decay", type=float, default=D.weight_decay, show_default=True)
 @task_option(

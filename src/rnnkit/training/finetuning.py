@@ -12,6 +12,8 @@ text classification*), so that what the language model learnt is kept while the 
 
 Each is a setting of the one training loop (:class:`rnnkit.training.trainer.TrainConfig`): ``layer_decay``,
 ``unfreeze`` and ``schedule="slanted"``; any network trains with them, the groups coming from its weights' names.
+None is a default: measured on validation after ``--pretrain``, they did worse here than plain fine-tuning
+(benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations

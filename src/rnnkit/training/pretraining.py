@@ -1,6 +1,7 @@
 """``--pretrain``: before it learns its labels, the classifier's body learns the language of its texts (and of any
 unlabelled ones), as a :class:`~rnnkit.models.pretraining.TextLanguageModel` trained by the one training loop; the
-classifier then starts from that body and is fine-tuned the ULMFiT way (:mod:`rnnkit.training.finetuning`).
+classifier then starts from that body and is fine-tuned (ULMFiT's way, :mod:`rnnkit.training.finetuning`, when
+asked).
 
 The language model trains in the run directory's ``pretrain/``, with its own checkpoints, so an interrupted run
 resumes there; once it has finished, its body is kept there (``body.safetensors``, with ``record.json``) and a

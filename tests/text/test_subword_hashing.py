@@ -36,6 +36,17 @@ def test_the_buckets_are_the_same_in_every_process_whatever_the_python_hash_seed
     assert out.strip() == str([here(w) for w in words])
 
 
+def test_the_remembered_words_stay_bounded(monkeypatch):
+    import rnnkit.text.subwords as module
+
+    monkeypatch.setattr(module, "CACHE_WORDS", 10)
+    subwords = Subwords(100)
+    first = subwords("word0")
+    for i in range(25):
+        subwords(f"word{i}")
+    assert len(subwords._cache) <= 10 and subwords("word0") == first  # forgotten, and found again the same
+
+
 def test_a_table_spells_each_distinct_token_once_and_row_zero_is_nothing():
     tokens = ["the", "cat", "the", "sat"]
     forms, ngrams = Subwords(100).table(tokens)

@@ -26,6 +26,7 @@ from rnnkit.text.vocab import PAD, UNK
 
 MIN_N, MAX_N = 3, 6
 MAX_WORD_CHARS = 24
+CACHE_WORDS = 200_000  # words whose buckets are remembered; a service reading strangers' texts must not grow forever
 
 
 class Subwords:
@@ -53,6 +54,8 @@ class Subwords:
                 if start + n <= len(marked)
             ] or [marked]
             found = [zlib.crc32(piece.encode("utf-8")) % self.buckets + 1 for piece in pieces]
+            if len(self._cache) >= CACHE_WORDS:
+                self._cache.clear()
             self._cache[word] = found
         return found
 

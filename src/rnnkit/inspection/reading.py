@@ -122,7 +122,9 @@ def classifier_text(pipeline: Any, text: str, budget: int | None = None) -> Clas
     own = torch.where(ids == UNK_ID, size + torch.arange(len(kept)), ids)
     form_of = torch.zeros(size + len(kept), dtype=torch.long)
     form_of[own] = torch.from_numpy(forms)
-    return ClassifierText(kept, len(tokens) - len(kept), own, unknown, size, form_of, torch.from_numpy(ngrams))
+    return ClassifierText(
+        kept, len(tokens) - len(kept), own, unknown, size, form_of, torch.from_numpy(ngrams.astype(np.int64))
+    )
 
 
 def prefix_probabilities(probabilities, ids: Tensor) -> np.ndarray:

@@ -19,6 +19,7 @@ language model's body loads into a unidirectional classifier of the same sizes b
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -82,7 +83,7 @@ class LanguageModel(RecurrentBody):
         ids it reads are the vocabulary's."""
         table = vocabulary_ngrams(self.config, tokens)
         if table is not None:
-            self.register_buffer("vocabulary_ngrams", torch.from_numpy(table), persistent=False)
+            self.register_buffer("vocabulary_ngrams", torch.from_numpy(table.astype(np.int64)), persistent=False)
 
     def embed(self, ids: Tensor, noise: Tensor | None = None, spellings: Spellings | None = None) -> Tensor:
         """The body's word vectors; with sub-words, each id spelled by the vocabulary's n-grams (a word outside the

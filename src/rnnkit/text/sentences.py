@@ -112,7 +112,7 @@ def sentence_batch(data: EncodedSentences, index: np.ndarray) -> SentenceBatch:
     ngrams = None
     if data.ngrams is not None:  # the same rows as the characters'
         rows = data.ngrams[distinct]
-        ngrams = np.ascontiguousarray(rows[:, : max(1, int((rows > 0).sum(1).max()))])
+        ngrams = np.ascontiguousarray(rows[:, : max(1, int((rows > 0).sum(1).max()))], dtype=np.int64)
     elif not data.spellings:
         forms = np.zeros_like(ids)
     tags = None if data.tags is None else np.where(valid, data.tags[flat], IGNORED)

@@ -60,16 +60,17 @@ class Subwords:
         return found
 
     def table(self, tokens: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """``(forms, ngrams)`` of a flat list of tokens: ``forms`` ``[N]`` each token's row of ``ngrams`` ``[F + 1,
-        K]``, the buckets of each distinct token padded with 0 (row 0: the padding's, none), int64."""
+        """``(forms, ngrams)`` of a flat list of tokens: ``forms`` ``[N]`` (int64) each token's row of ``ngrams``
+        ``[F + 1, K]`` (int32), the buckets of each distinct token padded with 0 (row 0: the padding's, none)."""
         rows: dict[str, int] = {}
         forms = np.fromiter((rows.setdefault(t, len(rows) + 1) for t in tokens), dtype=np.int64, count=len(tokens))
         return forms, self.rows(["", *rows])
 
     def rows(self, words: Sequence[str]) -> np.ndarray:
-        """The buckets of each of ``words`` ``[N, K]``, a row each, padded with 0 (``""``: a row of none)."""
+        """The buckets of each of ``words`` ``[N, K]``, a row each, padded with 0 (``""``: a row of none); int32, half
+        the memory of a whole data set's table (a batch's is int64: :func:`batch_spellings`)."""
         spelled = [self(word) if word else [] for word in words]
-        ngrams = np.zeros((len(spelled), max((len(s) for s in spelled), default=1) or 1), dtype=np.int64)
+        ngrams = np.zeros((len(spelled), max((len(s) for s in spelled), default=1) or 1), dtype=np.int32)
         for row, buckets in enumerate(spelled):
             ngrams[row, : len(buckets)] = buckets
         return ngrams
@@ -99,4 +100,4 @@ def batch_spellings(forms: np.ndarray, ngrams: np.ndarray) -> tuple[np.ndarray, 
     distinct, inverse = np.unique(forms, return_inverse=True)
     rows = ngrams[distinct]
     width = max(1, int((rows > 0).sum(1).max()))  # rows are filled from the left
-    return inverse.reshape(forms.shape), np.ascontiguousarray(rows[:, :width])
+    return inverse.reshape(forms.shape), np.ascontiguousarray(rows[:, :width], dtype=np.int64)

@@ -184,8 +184,12 @@ class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):
 
     def step(self, ids: np.ndarray, state: Any) -> tuple[np.ndarray, Any]:
         if self.engine == "onnxruntime":
-            ngrams = vocabulary_ngrams(self.model_config, self.vocab.tokens)
-            return self.onnx_session(lambda c, w: OnnxLanguageModelSession.build(c, w, ngrams))(ids, state)
+
+            def build(config: LanguageModelConfig, weights: dict[str, np.ndarray]) -> OnnxLanguageModelSession:
+                ngrams = vocabulary_ngrams(config, self.vocab.tokens)  # with the session: not at every step
+                return OnnxLanguageModelSession.build(config, weights, ngrams)
+
+            return self.onnx_session(build)(ids, state)
         with torch.inference_mode():
             self.model.eval()
             torch_state = None

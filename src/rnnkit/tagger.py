@@ -90,6 +90,7 @@ class Tagger:
         self.characters = characters
         self.labels = list(tags)
         self.config = config
+        self.subwords = Subwords.of(config)  # one for the tagger's life: it remembers the words it has hashed
 
     @property
     def tags(self) -> list[str]:
@@ -106,8 +107,7 @@ class Tagger:
 
     # ------------------------------------------------------------------------------------ tagging
     def encode(self, sentences: Sequence[Sequence[str]]) -> EncodedSentences:
-        subwords = Subwords.of(self.config)
-        return encode_sentences(sentences, self.vocab, self.characters, self.config.lowercase, subwords=subwords)
+        return encode_sentences(sentences, self.vocab, self.characters, self.config.lowercase, subwords=self.subwords)
 
     def tokenize(self, text: str) -> list[str]:
         """``text`` split into tokens as the training data splits them (the model's tokenizer)."""

@@ -56,7 +56,7 @@ def test_two_processes_with_batches_of_16_equal_one_with_batches_of_32(tmp_path)
     )
     assert a.keys() == b.keys()
     for name in a:
-        np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=0, err_msg=name)
+        np.testing.assert_allclose(a[name], b[name], atol=1e-5, rtol=1e-4, err_msg=name)  # sums in another order
     assert (
         not (tmp_path / "two" / "checkpoint.pt").exists() and (tmp_path / "two" / "test_report.json").exists() is False
     )

@@ -1,3 +1,4 @@
+import contextlib
 import json
 
 import pytest
@@ -6,10 +7,11 @@ from torch.nn import functional as F
 
 from rnnkit.data import encode_texts
 from rnnkit.errors import RnnkitError
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.tasks import Batch
+from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model
+from rnnkit.tasks import Batch, StepResult
 from rnnkit.tasks.classify import ClassifyTask
 from rnnkit.text import Vocab
+from rnnkit.text.spellings import Spellings
 from rnnkit.training import TrainConfig, fit
 from rnnkit.training.trainer import CHECKPOINT, LOG, WeightAverage, adversarial_backward, warmup_linear_decay
 
@@ -269,6 +271,74 @@ def test_adversarial_gradient_is_the_two_losses_computed_by_hand(model_kind):
     for name, p in model.named_parameters():
         torch.testing.assert_close(ours[name], p.grad, msg=name)
     assert float(clean.detach()) < float(total.detach() - clean.detach())  # the move hurts
+
+
+class SummedOutputs:
+    """A task whose loss is a fixed weighting of every output of the network, whatever the network is."""
+
+    def __init__(self, call):
+        self.call = call
+
+    def loss(self, model, batch, noise=None):
+        out = self.call(model, batch, noise)
+        weights = torch.linspace(-1.0, 1.0, out.numel()).view(out.shape)
+        return StepResult(loss=(out * weights).sum(), count=1, tokens=1)
+
+
+def spelled(forms, subwords=0, chars=False):
+    """Spellings of a batch whose positions read rows ``forms`` of four distinct words (row 0: padding)."""
+    ngrams = torch.tensor([[0, 0, 0], [1, 2, 0], [3, 4, 5], [6, 0, 0], [2, 7, 8]]) if subwords else None
+    letters = torch.tensor([[1, 0], [2, 3], [4, 0], [5, 6], [3, 3]]) if chars else None
+    lengths = (letters != 0).sum(1) if chars else None  # every row read, the padding's as one <unk> character
+    return Spellings(forms, chars=letters, char_lengths=lengths, ngrams=ngrams)
+
+
+NETWORKS = {
+    "classifier with sub-words": (
+        lambda: build_model(ClassifierConfig(vocab_size=12, num_classes=3, hidden_size=8, embedding_dim=6, subwords=9)),
+        lambda model, batch, noise: model(batch.ids, batch.lengths, noise, batch.spellings),
+    ),
+    "tagger with characters and sub-words": (
+        lambda: build_model(
+            TaggerConfig(
+                vocab_size=12,
+                num_tags=4,
+                alphabet_size=8,
+                char_embedding_dim=4,
+                char_hidden_size=3,
+                hidden_size=8,
+                embedding_dim=6,
+                subwords=9,
+            )
+        ),
+        lambda model, batch, noise: model(batch.ids, batch.lengths, batch.spellings, noise),
+    ),
+    "language model, tied weights": (
+        lambda: build_model(LanguageModelConfig(vocab_size=12, embedding_dim=8, hidden_size=8, num_layers=2)),
+        lambda model, batch, noise: model(batch.ids, None, noise)[0],
+    ),
+}
+
+
+@pytest.mark.parametrize("network", list(NETWORKS))
+def test_words_embedded_once_give_the_gradients_of_two_full_passes(network, monkeypatch):
+    """Adversarial training computes the words' vectors (embedding, n-grams, characters) once for both of its passes;
+    every gradient, the embedding tables' above all, is what two full passes through the whole network give."""
+    make, call = NETWORKS[network]
+    torch.manual_seed(0)
+    model = make().eval()  # no dropout: both computations see the same network
+    ids, lengths = torch.tensor([[3, 4, 5, 6], [7, 8, 0, 0], [9, 3, 0, 0]]), torch.tensor([4, 2, 2])
+    forms = torch.tensor([[1, 2, 3, 4], [2, 1, 0, 0], [4, 4, 0, 0]])
+    spellings = spelled(forms, subwords="sub-words" in network, chars="characters" in network)
+    batch, task = Batch(ids, lengths, None, spellings), SummedOutputs(call)
+    adversarial_backward(model, task, batch, size=2.0)
+    once = {name: p.grad.clone() for name, p in model.named_parameters()}
+    model.zero_grad(set_to_none=True)
+    monkeypatch.setattr(type(model), "embedded_once", lambda self: contextlib.nullcontext())
+    adversarial_backward(model, task, batch, size=2.0)
+    for name, p in model.named_parameters():
+        torch.testing.assert_close(once[name], p.grad, msg=name)
+    assert once["embedding.weight"].abs().sum() > 0
 
 
 def test_adversarial_training_learns(small_task):

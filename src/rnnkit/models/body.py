@@ -15,9 +15,12 @@ Sub-word features belong to the body too, so that words never seen in training s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rnnkit.nn import Recurrent
@@ -28,6 +31,8 @@ from rnnkit.text.spellings import Spellings
 
 class RecurrentBody(nn.Module):
     """``embedding`` ``[V, E]`` (``<pad>`` = 0 stays zero) and ``encoder``, a recurrent stack over it."""
+
+    _embedded_once: EmbeddedOnce | None = None  # set within embedded_once()
 
     def __init__(
         self,
@@ -85,26 +90,69 @@ class RecurrentBody(nn.Module):
         training moves them the way that hurts most), with the mean vector of their n-grams added when the body
         reads sub-words, and joined by the vectors of their characters when it reads characters:
         ``[B, T, E + 2C]``. ``spellings`` (:class:`~rnnkit.text.spellings.Spellings`) spells each distinct word of
-        the batch once."""
-        x = self.embedding(ids)
-        x = x if noise is None else x + noise
-        if hasattr(self, "subwords"):
-            if spellings is None or spellings.ngrams is None:
-                raise ValueError("this network reads sub-words: give the words' spellings (forms and ngrams)")
-            x = x + self.subword_vectors(spellings.ngrams)[spellings.forms]  # (B, T, E)
-        if hasattr(self, "characters"):
-            if spellings is None or spellings.chars is None:
-                raise ValueError("this network reads characters: give the words' spellings (forms and chars)")
-            words = self.characters(spellings.chars, spellings.char_lengths)  # (U, 2C): each distinct spelling once
-            x = torch.cat([x, words[spellings.forms]], dim=2)  # (B, T, E + 2C)
-        return x
+        the batch once. Within :meth:`embedded_once`, the words are embedded by the first call only."""
+        once = self._embedded_once
+        if once is not None and once.vectors is not None:
+            x = once.again()
+        else:
+            x = self.embedding(ids)
+            if hasattr(self, "subwords"):
+                if spellings is None or spellings.ngrams is None:
+                    raise ValueError("this network reads sub-words: give the words' spellings (forms and ngrams)")
+                x = x + self.subword_vectors(spellings.ngrams)[spellings.forms]  # (B, T, E)
+            if hasattr(self, "characters"):
+                if spellings is None or spellings.chars is None:
+                    raise ValueError("this network reads characters: give the words' spellings (forms and chars)")
+                words = self.characters(spellings.chars, spellings.char_lengths)  # (U, 2C): each spelling once
+                x = torch.cat([x, words[spellings.forms]], dim=2)  # (B, T, E + 2C)
+            if once is not None:
+                x = once.first(x)
+        if noise is None:
+            return x
+        return x + F.pad(noise, (0, x.shape[-1] - noise.shape[-1]))  # the word embedding's part only
+
+    @contextmanager
+    def embedded_once(self) -> Iterator[None]:
+        """Adversarial training reads each batch twice, the second time with its word vectors moved; the vectors
+        themselves (word embedding, n-grams, characters) are the same both times. Within this context they are
+        computed and back-propagated once: the first pass reads a detached copy, the second the vectors
+        themselves, whose gradient gains the first pass's, so every table's gradient is what two full passes give
+        (the second pass's backward delivers all of it, as distributed training's synchronised pass must)."""
+        self._embedded_once = EmbeddedOnce()
+        try:
+            yield
+        finally:
+            self._embedded_once = None
 
     def subword_vectors(self, ngrams: Tensor) -> Tensor:
         """Each distinct word's sub-word vector ``[U, E]``: the mean of its n-grams' vectors (``ngrams`` ``[U, K]``,
-        padded with 0, whose vector is zero); zero for the padding's row, which has none."""
-        counts = (ngrams != PAD_ID).sum(1, keepdim=True).clamp_min(1)  # (U, 1)
-        return self.subwords(ngrams).sum(1) / counts  # (U, E)
+        padded with 0, which is left out); zero for the padding's row, which has none. One fused gather-and-mean:
+        no ``[U, K, E]`` tensor of every n-gram's vector is made, forwards or backwards."""
+        return F.embedding_bag(ngrams, self.subwords.weight, mode="mean", padding_idx=PAD_ID)  # (U, E)
 
     def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
         """The shape of what the body reads from its embedding, where ``noise`` is added."""
         return (*ids.shape, self.embedding.embedding_dim)
+
+
+class EmbeddedOnce:
+    """The vectors of :meth:`RecurrentBody.embedded_once`: kept from the first call of ``embed``, read again by
+    the second."""
+
+    def __init__(self) -> None:
+        self.vectors: Tensor | None = None
+        self.copy: Tensor | None = None
+
+    def first(self, vectors: Tensor) -> Tensor:
+        """The first pass reads a detached copy; its gradient is kept for the second pass."""
+        self.vectors = vectors
+        self.copy = vectors.detach().requires_grad_(vectors.requires_grad)
+        return self.copy
+
+    def again(self) -> Tensor:
+        """The vectors themselves, whose backward pass adds the first pass's gradient to the second's."""
+        assert self.vectors is not None and self.copy is not None
+        earlier = self.copy.grad
+        if earlier is not None and self.vectors.requires_grad:
+            self.vectors.register_hook(lambda grad: grad + earlier)
+        return self.vectors

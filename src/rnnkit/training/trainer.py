@@ -161,15 +161,19 @@ def adversarial_backward(model: nn.Module, task: Task, batch: Batch, size: float
     Small data sets are learnt by heart within a few epochs; training against the worst small change of each text's
     embeddings makes the network's answer hold still around every training text, which generalises better
     (measured in benchmarks/RESULTS.md). The direction is the gradient of the loss with respect to the embeddings,
-    got for free from the first backward pass by adding zeros that require a gradient. Returns the clean pass.
+    got for free from the first backward pass by adding zeros that require a gradient. The words' vectors themselves
+    are computed once for both passes (:meth:`~rnnkit.models.body.RecurrentBody.embedded_once`). Returns the clean
+    pass.
     """
     zeros = torch.zeros(model.noise_shape(batch.ids), device=batch.ids.device, requires_grad=True)
-    clean = task.loss(model, batch, zeros)
-    with model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext():  # DDP: sync the second only
-        clean.loss.backward()
-    direction = zeros.grad.flatten(1)
-    direction = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    task.loss(model, batch, (size * direction).view(zeros.shape)).loss.backward()
+    once = model.embedded_once() if hasattr(model, "embedded_once") else contextlib.nullcontext()
+    with once:
+        clean = task.loss(model, batch, zeros)
+        with model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext():  # DDP: sync the second
+            clean.loss.backward()
+        direction = zeros.grad.flatten(1)
+        direction = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)
+        task.loss(model, batch, (size * direction).view(zeros.shape)).loss.backward()
     return clean
 
 

@@ -163,7 +163,7 @@ def task_option(*names: str, **kwargs) -> click.Option:
     "--preset",
     type=choice("preset"),
     help="A classifier's set of defaults: fast, one adversarially trained network reading sub-words (10,000 "
-    "buckets); accurate, five networks without sub-words averaged below 20,000 training texts (about four times "
+    "buckets); accurate, five networks without sub-words averaged below 20,000 training texts (about 4.5 times "
     "the time) [default: fast]. Options given still win.",
 )
 @click.option("--test", type=click.Path(dir_okay=False), help="A file to report on after training.")

@@ -259,8 +259,9 @@ TASK_DEFAULTS: dict[str, dict[str, object]] = {
     },
 }
 # A classifier's presets: each names the options it sets, over the task's defaults above (which are "accurate").
-# fast: a quarter of the training time of accurate (measured side by side); 0.5 to 0.6 points of test accuracy
-# short of it on four of the eight shared data sets, within 0.3 or ahead on the other four (benchmarks/RESULTS.md).
+# fast: 0.22 of the training time of accurate on the seven shared sets under 20,000 texts (measured side by side);
+# 0.5 to 0.6 points of test accuracy short of it on four of the eight, within 0.3 or ahead on the other four
+# (benchmarks/RESULTS.md).
 PRESETS: dict[str, dict[str, object]] = {
     "fast": {"ensemble": 1, "subwords": 10_000},
     "accurate": {},  # five adversarially trained networks averaged below 20,000 texts (AUTO_ENSEMBLE), else one

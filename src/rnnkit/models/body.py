@@ -109,7 +109,9 @@ class RecurrentBody(nn.Module):
                 x = once.first(x)
         if noise is None:
             return x
-        return x + F.pad(noise, (0, x.shape[-1] - noise.shape[-1]))  # the word embedding's part only
+        if noise.shape[-1] < x.shape[-1]:  # the characters' part is not moved
+            noise = F.pad(noise, (0, x.shape[-1] - noise.shape[-1]))
+        return x + noise
 
     @contextmanager
     def embedded_once(self) -> Iterator[None]:

@@ -119,7 +119,8 @@ class RecurrentBody(nn.Module):
         themselves (word embedding, n-grams, characters) are the same both times. Within this context they are
         computed and back-propagated once: the first pass reads a detached copy, the second the vectors
         themselves, whose gradient gains the first pass's, so every table's gradient is what two full passes give
-        (the second pass's backward delivers all of it, as distributed training's synchronised pass must)."""
+        (the second pass's backward delivers all of it, as distributed training's synchronised pass must). Both
+        passes read the same words: one that word dropout made ``<unk>`` in the first is ``<unk>`` in the second."""
         self._embedded_once = EmbeddedOnce()
         try:
             yield

@@ -31,7 +31,7 @@ class EncodedTexts:
     lengths: Tensor  # (N,) int64, each >= 1
     labels: Tensor | None  # (N,) int64 class indices
     forms: np.ndarray | None = None  # (total tokens,) int64
-    ngrams: np.ndarray | None = None  # (distinct tokens + 1, K) int64
+    ngrams: np.ndarray | None = None  # (distinct tokens + 1, K) int32; a batch's own are int64
 
     def __len__(self) -> int:
         return len(self.lengths)

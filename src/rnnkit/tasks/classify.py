@@ -24,11 +24,10 @@ def predict_logits(model: nn.Module, data: EncodedTexts, batch_size: int = 256) 
     model.eval()
     outputs, order = [], []
     device = next(model.parameters()).device
-    for batch in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
-        ids, lengths, _, spellings = collate(data, batch)
-        spellings = None if spellings is None else spellings.map(lambda t: t.to(device))
-        outputs.append(model(ids.to(device), lengths.to(device), spellings=spellings).cpu())
-        order.append(torch.as_tensor(batch))
+    for indices in BucketBatchSampler(data.lengths, batch_size, shuffle=False):
+        batch = Batch(*collate(data, indices)).to(device)
+        outputs.append(model(batch.ids, batch.lengths, spellings=batch.spellings).cpu())
+        order.append(torch.as_tensor(indices))
     model.train(was_training)
     logits = torch.cat(outputs)
     result = torch.empty_like(logits)

@@ -1,7 +1,8 @@
 """The learning curve that made ULMFiT's name, on SST-2 sentences: 100, 500, 1,000 and all labelled training
 sentences, trained without and with ``--pretrain`` (the language model also reading the SST-2 GLUE phrases as
-unlabelled text), three seeds each, scored on the SST-2 sentences test file. Prints a Markdown table for
-RESULTS.md and draws ``benchmarks/few_labels.png``.
+unlabelled text), three seeds each, scored on the SST-2 sentences test file (or, to choose settings, on its dev
+file: ``--score dev``). Prints a Markdown table for RESULTS.md and, scored on test, draws
+``benchmarks/few_labels.png``.
 
 Each seed draws its own class-balanced subset of each size (seeded; the same subset with and without pretraining).
 The GLUE phrases come from the SST training sentences only, so no test sentence is among them. A hundred labels
@@ -9,8 +10,8 @@ leave nothing worth holding out, so every run trains on all its labelled sentenc
 epoch kept) for at least ``MIN_STEPS`` steps: 10 epochs, or more for a small subset (75 epochs of 4 batches for
 100 sentences), the same for both arms.
 
-Usage: python benchmarks/few_labels.py [--sizes 100,500,1000,all] [--seeds 0,1,2] [--shared ../shared]
-       [--set OPTION=VALUE ...] (options for both arms, e.g. --set pretrain_epochs=3)
+Usage: python benchmarks/few_labels.py [--sizes 100,500,1000,all] [--seeds 0,1,2] [--score test|dev]
+       [--shared ../shared] [--set OPTION=VALUE ...] (options for both arms, e.g. --set pretrain_epochs=3)
 """
 
 from __future__ import annotations
@@ -54,8 +55,9 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
     parser.add_argument("--sizes", default="100,500,1000,all")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--score", choices=("test", "dev"), default="test", help="the SST-2 sentences file scored")
     parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE")
-    parser.add_argument("--plot", type=Path, default=Path(__file__).parent / "few_labels.png")
+    parser.add_argument("--plot", type=Path, help="where to draw the curve [default: few_labels.png, on test only]")
     args = parser.parse_args()
     overrides = {}
     for item in args.set:
@@ -67,7 +69,7 @@ def main() -> None:
     root = args.shared / "datasets"
     with open(root / "sst2_sentences" / "train.csv", newline="", encoding="utf-8") as f:
         rows = [(r["label"], r["text"]) for r in csv.DictReader(f)]
-    test, unlabeled = root / "sst2_sentences" / "test.csv", root / "sst2_glue" / "train.csv"
+    test, unlabeled = root / "sst2_sentences" / f"{args.score}.csv", root / "sst2_glue" / "train.csv"
     sizes = [len(rows) if s == "all" else int(s) for s in args.sizes.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
     print(
@@ -95,8 +97,8 @@ def main() -> None:
                     seconds = time.perf_counter() - started
                     results.setdefault((size, pretrain), []).append((pipeline.report["accuracy"] * 100, seconds))
                     print(
-                        f"size {size}, seed {seed}, pretrain {pretrain}: test {pipeline.report['accuracy'] * 100:.1f}, "
-                        f"{seconds:.0f} s",
+                        f"size {size}, seed {seed}, pretrain {pretrain}: "
+                        f"{args.score} {pipeline.report['accuracy'] * 100:.1f}, {seconds:.0f} s",
                         flush=True,
                     )
     print("\n| labelled sentences | without pretraining | with pretraining | seconds (without / with) |")
@@ -116,6 +118,9 @@ def main() -> None:
         gap = mean[(full, False)] - mean[(thousand, False)]
         closed = (mean[(thousand, True)] - mean[(thousand, False)]) / gap if gap > 0 else float("nan")
         print(f"\nWith 1,000 labels, pretraining closes {closed:.0%} of the gap to all labels without it.")
+    plot = args.plot or (Path(__file__).parent / "few_labels.png" if args.score == "test" else None)
+    if plot is None:
+        return
     try:
         from rnnkit.plots import new_figure, png
     except ImportError:
@@ -127,9 +132,9 @@ def main() -> None:
         axes.plot(sizes, means, marker="o", label=name)
     axes.set_xscale("log")
     axes.set_xlabel("labelled training sentences")
-    axes.set_ylabel("SST-2 test accuracy (%)")
+    axes.set_ylabel(f"SST-2 {args.score} accuracy (%)")
     axes.legend()
-    args.plot.write_bytes(png(figure))
+    plot.write_bytes(png(figure))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from rnnkit.data import Examples, encode_texts, read_class_names, read_examples, stratified_split
+from rnnkit.data import EncodedTexts, Examples, encode_texts, read_class_names, read_examples, stratified_split
 from rnnkit.data.bundled import ag_news_sample
 from rnnkit.data.corpus import corpus_tokens, read_corpus
 from rnnkit.data.labels import label_order, label_problems
@@ -39,7 +39,8 @@ from rnnkit.plots import notice_missing, plots_available, png, training_curves
 from rnnkit.rundir import (
     CHECKPOINT,
     CURVES,
-    PRETRAIN_DIR,
+    STAGE_DIRS,
+    TEACHER_DIR,
     TEST_REPORT,
     choose_run_dir,
     data_name,
@@ -57,6 +58,7 @@ from rnnkit.training.device import choose_device
 from rnnkit.training.distributed import Replicas, agree, replicas_from_environment
 from rnnkit.training.members import MemberRun, fit_members
 from rnnkit.training.pretraining import pretrain_body, pretraining_loop
+from rnnkit.training.selftraining import pseudo_labels, save_pseudo_labels, saved_pseudo_labels
 from rnnkit.training.trainer import evaluate_model
 
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
@@ -241,7 +243,7 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
     unlabeled: list[str] = []
     if opts.unlabeled:
         extra = read_unlabeled(opts.unlabeled, opts.text_column)
-        say(f"{extra.summary()} (unlabelled, for --pretrain)", quiet=opts.quiet)
+        say(f"{extra.summary()} (unlabelled)", quiet=opts.quiet)
         unlabeled = extra.texts
 
     seed_everything(opts.seed)
@@ -295,14 +297,21 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         train_config = loop_config(opts)
     except ValueError as e:
         raise RnnkitError(str(e)) from None
-    model = build_model(model_config)
-    if opts.vectors:
-        vectors, found = read_vectors(opts.vectors, vocab, opts.embedding_dim)
-        with torch.no_grad():
-            for member in members_of(model):
-                member.embedding.weight[found] = vectors[found]
-        say(f"{int(found.sum())} of {len(vocab) - 2} words found in {opts.vectors}", quiet=opts.quiet)
+    vectors = read_vectors(opts.vectors, vocab, opts.embedding_dim) if opts.vectors else None
+    if vectors is not None:
+        say(f"{int(vectors[1].sum())} of {len(vocab) - 2} words found in {opts.vectors}", quiet=opts.quiet)
 
+    def new_model() -> torch.nn.Module:
+        """A network of ``model_config`` as it starts: random, with the ``--vectors`` words' vectors."""
+        model = build_model(model_config)
+        if vectors is not None:
+            table, found = vectors
+            with torch.no_grad():
+                for member in members_of(model):
+                    member.embedding.weight[found] = table[found]
+        return model
+
+    model = new_model()
     replicas = replicas_from_environment()
     run_dir = make_run_dir(opts, name, model, train_config, replicas)
     settings = {k: v for k, v in asdict(opts).items() if k not in RUN_ONLY_OPTIONS}
@@ -331,39 +340,27 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         body = {k: torch.from_numpy(v) for k, v in encoder.weights.items() if k.startswith(BODY)}
     for member in members_of(model) if body is not None else []:
         start_from(member, body)
-    say(
-        f"training on {data} ({len(train_idx)} train / {len(valid_idx)} validation texts, {len(labels)} classes, "
-        f"{len(vocab)} words; {model_config.members} network{'s' if model_config.members > 1 else ''}) -> {run_dir}",
-        quiet=opts.quiet,
+    fit = dict(
+        train_config=train_config, valid=valid_set, labels=labels, opts=opts, replicas=replicas, vocab_size=len(vocab)
     )
-    count = model_config.members
-    runs = [
-        MemberRun(
-            # Member 1 keeps the run's seed, so a one-member run is the plain single network.
-            config=replace(train_config, seed=opts.seed + MEMBER_SEED_STEP * i),
-            run_dir=member_dir,
-            resume=opts.resume and (member_dir / CHECKPOINT).exists(),
-            fingerprint=f"{fingerprint}/{i}",
-            name=f"member {i + 1}/{count}, " if count > 1 else "",
+    self_training = None
+    if opts.self_train:  # the model above is the teacher; the model trained below starts afresh
+        texts = encode_texts(unlabeled, tokenizer, vocab, opts.max_length, subwords=subwords)
+        kept, pseudo, self_training = teach(
+            model, train_set, texts, run_dir / TEACHER_DIR, f"{fingerprint}/teacher", str(data), fit
         )
-        for i, member_dir in enumerate(member_dirs(run_dir, count))
-    ]
-    for run in runs:
-        run.run_dir.mkdir(exist_ok=True)
-    results = fit_members(
-        members_of(model),
-        runs,
-        train_set,
-        valid_set,
-        labels,
-        jobs=min(opts.jobs, count),
-        progress=not opts.quiet,
-        replicas=replicas,
-    )
-    members = [
-        {"seed": run.config.seed, "best_epoch": result.best_epoch, "history": result.history}
-        for run, result in zip(runs, results, strict=True)
-    ]
+        train_set = encode_texts(
+            [*train_texts, *(unlabeled[i] for i in kept)],
+            tokenizer,
+            vocab,
+            opts.max_length,
+            [*train_set.labels.tolist(), *pseudo.tolist()],
+            subwords,
+        )
+        model = new_model()
+        fit["train_config"] = replace(train_config, epochs=opts.self_train_epochs or train_config.epochs)
+    source = f"{data} and {self_training['pseudo_labeled']} pseudo-labelled texts" if self_training else str(data)
+    members = fit_classifier(model, train_set, run_dir, fingerprint, source, **fit)
     valid_report = baseline = None
     if valid_set is not None:
         valid_report = evaluate_model(model, valid_set, labels)
@@ -379,9 +376,103 @@ def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
         "valid_baseline": baseline,
         "members": members,
         **({"pretraining": pretraining} if pretraining is not None else {}),
+        **({"self_training": self_training} if self_training is not None else {}),
     }
     pipeline = Pipeline(tokenizer, vocab, labels, model, model_config, opts.max_length, training)
     return finish(pipeline, run_dir, test, model_config.members, replicas)
+
+
+def teach(
+    teacher: torch.nn.Module,
+    train: EncodedTexts,
+    unlabeled: EncodedTexts,
+    where: Path,
+    fingerprint: str,
+    source: str,
+    fit: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """``--self-train``'s first stage: train the ``teacher`` in ``where`` (or, resuming, take the labels it gave
+    before) and let it label the ``unlabeled`` texts; returns the indices of those it labelled confidently, their
+    labels, and the record of the stage."""
+    opts, labels = fit["opts"], fit["labels"]
+    where.mkdir(exist_ok=True)
+    saved = saved_pseudo_labels(where, fingerprint, len(unlabeled), len(labels)) if opts.resume else None
+    teacher_members = None
+    if saved is None:
+        teacher_members = fit_classifier(teacher, train, where, fingerprint, source, "teacher: ", **fit)
+        saved = pseudo_labels(teacher, unlabeled, opts.self_train_confidence)
+        if fit["replicas"] is None or fit["replicas"].main:
+            save_pseudo_labels(where, fingerprint, *saved)
+    kept, pseudo = saved
+    counts = dict(zip(labels, np.bincount(pseudo, minlength=len(labels)).tolist(), strict=True))
+    say(
+        f"self-training: the teacher labelled {len(kept):,} of {len(unlabeled):,} unlabelled texts with confidence >= "
+        f"{opts.self_train_confidence:g} ({', '.join(f'{label}: {n:,}' for label, n in counts.items())})",
+        quiet=opts.quiet,
+    )
+    if not len(kept):
+        warnings.warn(
+            f"--self-train: the teacher gave no unlabelled text a label with confidence >= "
+            f"{opts.self_train_confidence:g}, so the model learns from the labelled texts alone; lower "
+            "--self-train-confidence",
+            RnnkitWarning,
+            stacklevel=4,
+        )
+    record = {
+        "unlabeled": len(unlabeled),
+        "pseudo_labeled": len(kept),
+        "confidence": opts.self_train_confidence,
+        "pseudo_label_counts": counts,
+        **({"teacher_members": teacher_members} if teacher_members is not None else {}),
+    }
+    return kept, pseudo, record
+
+
+def fit_classifier(
+    model: torch.nn.Module,
+    train: EncodedTexts,
+    run_dir: Path,
+    fingerprint: str,
+    source: str,
+    stage: str = "",
+    *,
+    train_config: TrainConfig,
+    valid: EncodedTexts | None,
+    labels: list[str],
+    opts: TrainOptions,
+    replicas: Replicas | None,
+    vocab_size: int,
+) -> list[dict[str, Any]]:
+    """Train a classifier's networks (each member with its own seed, checkpoints in its own directory under
+    ``run_dir``) and return each one's record: its seed, best epoch and history. ``source`` says where the
+    ``train`` texts come from; ``stage`` names the networks in the progress bar."""
+    count = len(members_of(model))
+    say(
+        f"{stage}training on {source} ({len(train)} train / {0 if valid is None else len(valid)} validation texts, "
+        f"{len(labels)} classes, {vocab_size} words; {count} network{'s' if count > 1 else ''}) -> {run_dir}",
+        quiet=opts.quiet,
+    )
+    runs = [
+        MemberRun(
+            # Member 1 keeps the run's seed, so a one-member run is the plain single network.
+            config=replace(train_config, seed=opts.seed + MEMBER_SEED_STEP * i),
+            run_dir=member_dir,
+            resume=opts.resume and (member_dir / CHECKPOINT).exists(),
+            fingerprint=f"{fingerprint}/{i}",
+            name=stage + (f"member {i + 1}/{count}, " if count > 1 else ""),
+        )
+        for i, member_dir in enumerate(member_dirs(run_dir, count))
+    ]
+    for run in runs:
+        run.run_dir.mkdir(exist_ok=True)
+    results = fit_members(
+        members_of(model), runs, train, valid, labels, jobs=min(opts.jobs, count), progress=not opts.quiet,
+        replicas=replicas,
+    )  # fmt: skip
+    return [
+        {"seed": run.config.seed, "best_epoch": result.best_epoch, "history": result.history}
+        for run, result in zip(runs, results, strict=True)
+    ]
 
 
 def read_encoder(path: str) -> SavedModel:
@@ -619,8 +710,9 @@ def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1, replicas: 
         atomic_write_json(run_dir / TEST_REPORT, pipeline.report)
     for member_dir in member_dirs(run_dir, members):
         (member_dir / CHECKPOINT).unlink(missing_ok=True)
-    if (run_dir / PRETRAIN_DIR).is_dir():
-        shutil.rmtree(run_dir / PRETRAIN_DIR)  # --pretrain's language model: its body is in the model now
+    for stage in STAGE_DIRS:  # --pretrain's language model and --self-train's teacher: what they taught is in the model
+        if (run_dir / stage).is_dir():
+            shutil.rmtree(run_dir / stage)
     pipeline.run_dir = run_dir
     write_curves(pipeline, run_dir)
     return pipeline

@@ -206,9 +206,24 @@ def task_option(*names: str, **kwargs) -> click.Option:
 @click.option(
     "--unlabeled",
     type=click.Path(dir_okay=False),
-    help="More texts for --pretrain's language model: one per line, or the text column of a CSV, TSV or JSONL file.",
+    help="Unlabelled texts, for --pretrain's language model and for --self-train: one per line, or the text column "
+    "of a CSV, TSV or JSONL file.",
 )
 @task_option("--pretrain-epochs", type=int, help="Epochs of --pretrain's language model.")
+@click.option(
+    "--self-train",
+    is_flag=True,
+    help="Train a first classifier, let it label the --unlabeled texts, then train the model afresh on the labelled "
+    "texts and the unlabelled ones it labelled with --self-train-confidence (pseudo-labels).",
+)
+@task_option(
+    "--self-train-confidence",
+    type=float,
+    help="The least probability of a pseudo-label that --self-train keeps (0 keeps every unlabelled text).",
+)
+@task_option(
+    "--self-train-epochs", type=int, help="Epochs of --self-train's model on the pseudo-labels [default: --epochs]."
+)
 @click.option(
     "--encoder",
     type=click.Path(file_okay=False),

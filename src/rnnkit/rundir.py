@@ -24,6 +24,8 @@ TEST_REPORT = "test_report.json"
 CURVES = "curves.png"  # the training curves (rnnkit.plots), when matplotlib is installed
 MEMBER_PREFIX = "member-"
 PRETRAIN_DIR = "pretrain"  # --pretrain's language model: its checkpoint and log while the run goes on
+TEACHER_DIR = "teacher"  # --self-train's first classifier: its checkpoints, logs and pseudo-labels, likewise
+STAGE_DIRS = (PRETRAIN_DIR, TEACHER_DIR)  # what a run trains before its model, removed when the run finishes
 # Everything a run writes at the top of its directory; members' directories go whole.
 RUN_FILES = (*MODEL_FILES, TEST_REPORT, LOG, CHECKPOINT, CURVES)
 
@@ -49,7 +51,8 @@ def _member_dirs_present(directory: Path) -> list[Path]:
 
 def interrupted(directory: Path) -> bool:
     """Whether ``directory`` holds a run that stopped before it finished (a checkpoint is left to resume)."""
-    places = [directory, directory / PRETRAIN_DIR, *_member_dirs_present(directory)]
+    places = [directory, *(directory / stage for stage in STAGE_DIRS)]
+    places += [member for place in places for member in _member_dirs_present(place)]
     return any((d / CHECKPOINT).exists() for d in places)
 
 
@@ -67,7 +70,7 @@ def clear_run(directory: Path) -> None:
     """Remove everything a run wrote to ``directory`` (model, reports, logs, checkpoint, members); keep the rest."""
     for name in RUN_FILES:
         (directory / name).unlink(missing_ok=True)
-    for member in [*_member_dirs_present(directory), directory / PRETRAIN_DIR]:
+    for member in [*_member_dirs_present(directory), *(directory / stage for stage in STAGE_DIRS)]:
         if member.is_dir():
             shutil.rmtree(member)
 

@@ -60,7 +60,7 @@ class TrainOptions:
     embedding_dim: int | None = None
     vectors: str | None = None  # pretrained word vectors (word2vec / GloVe / fastText text format)
     pretrain: bool = False  # first a language model of the texts, whose body the classifier starts from (ULMFiT)
-    unlabeled: str | None = None  # more texts for --pretrain: one per line, or a CSV/TSV/JSONL file's text column
+    unlabeled: str | None = None  # texts for --pretrain and --self-train: one per line, or a CSV/TSV/JSONL text column
     pretrain_epochs: int | None = None  # epochs of the language model of --pretrain
     self_train: bool = False  # a first classifier labels the --unlabeled texts; the model learns from its sure labels
     self_train_confidence: float | None = None  # the least probability of an unlabelled text's label to keep it

@@ -392,24 +392,24 @@ def teach(
     fit: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
     """``--self-train``'s first stage: train the ``teacher`` in ``where`` (or, resuming, take the labels it gave
-    before) and let it label the ``unlabeled`` texts; returns the indices of those it labelled confidently, their
-    labels, and the record of the stage."""
+    before, with the record of its training) and let it label the ``unlabeled`` texts; returns the indices of those
+    it labelled confidently, their labels, and the record of the stage."""
     opts, labels = fit["opts"], fit["labels"]
     where.mkdir(exist_ok=True)
     saved = saved_pseudo_labels(where, fingerprint, len(unlabeled), len(labels)) if opts.resume else None
-    teacher_members = None
     if saved is None:
         teacher_members = fit_classifier(teacher, train, where, fingerprint, source, "teacher: ", **fit)
-        saved = pseudo_labels(teacher, unlabeled, opts.self_train_confidence)
+        saved = (*pseudo_labels(teacher, unlabeled, opts.self_train_confidence), teacher_members)
         if fit["replicas"] is None or fit["replicas"].main:
             save_pseudo_labels(where, fingerprint, *saved)
-    kept, pseudo = saved
+    kept, pseudo, teacher_members = saved
     counts = dict(zip(labels, np.bincount(pseudo, minlength=len(labels)).tolist(), strict=True))
     say(
         f"self-training: the teacher labelled {len(kept):,} of {len(unlabeled):,} unlabelled texts with confidence >= "
         f"{opts.self_train_confidence:g} ({', '.join(f'{label}: {n:,}' for label, n in counts.items())})",
         quiet=opts.quiet,
     )
+    missing = [label for label, n in counts.items() if n == 0]
     if not len(kept):
         warnings.warn(
             f"--self-train: the teacher gave no unlabelled text a label with confidence >= "
@@ -418,12 +418,20 @@ def teach(
             RnnkitWarning,
             stacklevel=4,
         )
+    elif missing:
+        warnings.warn(
+            f"--self-train: the teacher gave no unlabelled text the label(s) {', '.join(map(repr, missing[:5]))}, "
+            "so the model learns them from the labelled texts alone; the teacher's validation scores (config.json: "
+            "training.self_training.teacher_members) say how far to trust it",
+            RnnkitWarning,
+            stacklevel=4,
+        )
     record = {
         "unlabeled": len(unlabeled),
         "pseudo_labeled": len(kept),
         "confidence": opts.self_train_confidence,
         "pseudo_label_counts": counts,
-        **({"teacher_members": teacher_members} if teacher_members is not None else {}),
+        "teacher_members": teacher_members,
     }
     return kept, pseudo, record
 

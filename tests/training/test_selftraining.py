@@ -48,10 +48,11 @@ def test_pseudo_labels_are_the_texts_whose_most_probable_class_reaches_the_confi
 
 
 def test_saved_pseudo_labels_belong_to_their_run_and_fit_the_texts(tmp_path):
-    kept, labels = np.array([0, 3, 7]), np.array([1, 0, 1])
-    save_pseudo_labels(tmp_path, "run", kept, labels)
+    kept, labels, teacher = np.array([0, 3, 7]), np.array([1, 0, 1]), [{"seed": 0, "best_epoch": 2, "history": []}]
+    save_pseudo_labels(tmp_path, "run", kept, labels, teacher)
     again = saved_pseudo_labels(tmp_path, "run", texts=8, classes=2)
     assert again is not None and again[0].tolist() == [0, 3, 7] and again[1].tolist() == [1, 0, 1]
+    assert again[2] == teacher
     assert saved_pseudo_labels(tmp_path, "another run", texts=8, classes=2) is None
     assert saved_pseudo_labels(tmp_path, "run", texts=7, classes=2) is None  # text 7 is not there
     assert saved_pseudo_labels(tmp_path, "run", texts=8, classes=1) is None  # nor class 1
@@ -69,6 +70,7 @@ def unlabelled_questions(tmp_path) -> tuple[Path, list[str]]:
     return path, texts
 
 
+@pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")  # a small teacher leaves out classes
 def test_the_model_learns_from_the_labels_and_the_teachers_confident_labels(tmp_path, monkeypatch):
     path, texts = unlabelled_questions(tmp_path)
     fitted = []  # (model, texts it trained on, their labels) for the teacher, then the model
@@ -103,6 +105,7 @@ def test_the_model_learns_from_the_labels_and_the_teachers_confident_labels(tmp_
     assert not (tmp_path / "run" / "teacher").exists()  # a finished run leaves its model only
 
 
+@pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")  # a small teacher leaves out classes
 def test_a_resumed_run_takes_the_labels_its_teacher_gave(tmp_path, monkeypatch):
     path, _ = unlabelled_questions(tmp_path)
     run = dict(unlabeled=path, self_train=True, self_train_epochs=1, out=tmp_path / "run", **SMALL)
@@ -131,7 +134,8 @@ def test_a_resumed_run_takes_the_labels_its_teacher_gave(tmp_path, monkeypatch):
     pipeline = rnnkit.train(DATA / "trec_train.csv", resume=True, **run)
     assert calls == ["run"]  # the teacher is not trained again
     record = pipeline.training["self_training"]
-    assert record["pseudo_labeled"] == len(taught) and "teacher_members" not in record
+    assert record["pseudo_labeled"] == len(taught)
+    assert len(record["teacher_members"][0]["history"]) == 4  # the teacher's record, kept when it was not retrained
 
 
 def test_no_confident_label_is_warned_and_the_model_learns_from_the_labels(tmp_path):
@@ -162,3 +166,17 @@ def test_self_training_options_are_checked_in_one_line(tmp_path):
         warnings.simplefilter("error")
         options = rnnkit.api.train_options({"self_train": True, "unlabeled": "x.txt"})
     assert options.self_train_confidence == 0.8 and options.self_train_epochs is None
+
+
+def test_a_class_the_teacher_never_gives_is_warned(tmp_path, monkeypatch):
+    path, texts = unlabelled_questions(tmp_path)
+
+    def everything_is_the_first_class(model, data, confidence):
+        return np.arange(len(data)), np.zeros(len(data), dtype=np.int64)
+
+    monkeypatch.setattr(rnnkit.api, "pseudo_labels", everything_is_the_first_class)
+    with pytest.warns(RnnkitWarning, match="no unlabelled text the label.s. 'DESC', 'ENTY', 'HUM', 'LOC', 'NUM'"):
+        pipeline = rnnkit.train(
+            DATA / "trec_train.csv", unlabeled=path, self_train=True, out=tmp_path / "r", **{**SMALL, "epochs": 1}
+        )
+    assert pipeline.training["self_training"]["pseudo_label_counts"]["ABBR"] == len(texts)

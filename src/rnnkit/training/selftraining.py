@@ -39,26 +39,29 @@ def pseudo_labels(model: nn.Module, texts: EncodedTexts, confidence: float) -> t
     return kept.numpy(), labels[kept].numpy()
 
 
-def save_pseudo_labels(where: Path, fingerprint: str, kept: np.ndarray, labels: np.ndarray) -> None:
-    """Keep the teacher's labels in ``where`` (atomically), for a resumed run."""
-    record = {"fingerprint": fingerprint, "kept": kept.tolist(), "labels": labels.tolist()}
+def save_pseudo_labels(where: Path, fingerprint: str, kept: np.ndarray, labels: np.ndarray, teacher: Any) -> None:
+    """Keep the teacher's labels and the record of its training (``teacher``) in ``where`` (atomically), for a
+    resumed run."""
+    record = {"fingerprint": fingerprint, "kept": kept.tolist(), "labels": labels.tolist(), "teacher": teacher}
     atomic_write_text(where / PSEUDO_LABELS_FILE, json.dumps(record))
 
 
 def saved_pseudo_labels(
     where: Path, fingerprint: str, texts: int, classes: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """The labels a teacher of the same run (``fingerprint``) kept in ``where``, checked against the number of
-    unlabelled ``texts`` and of ``classes``; ``None`` if there are none, or they belong to another run."""
+) -> tuple[np.ndarray, np.ndarray, Any] | None:
+    """``(kept, labels, teacher)`` as a teacher of the same run (``fingerprint``) kept them in ``where``, checked
+    against the number of unlabelled ``texts`` and of ``classes``; ``None`` if there are none, or they belong to
+    another run."""
     try:
         record: Any = json.loads((where / PSEUDO_LABELS_FILE).read_text(encoding="utf-8"))
         if record["fingerprint"] != fingerprint:
             return None
         kept, labels = np.asarray(record["kept"], dtype=np.int64), np.asarray(record["labels"], dtype=np.int64)
+        teacher = record["teacher"]
     except (OSError, ValueError, TypeError, KeyError):
         return None
     if kept.shape != labels.shape or kept.ndim != 1:
         return None
     if len(kept) and not (kept.min() >= 0 and kept.max() < texts and labels.min() >= 0 and labels.max() < classes):
         return None
-    return kept, labels
+    return kept, labels, teacher

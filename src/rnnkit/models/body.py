@@ -99,12 +99,12 @@ class RecurrentBody(nn.Module):
             if hasattr(self, "subwords"):
                 if spellings is None or spellings.ngrams is None:
                     raise ValueError("this network reads sub-words: give the words' spellings (forms and ngrams)")
-                x = x + self.subword_vectors(spellings.ngrams)[spellings.forms]  # (B, T, E)
+                x = x + spelled(spellings.forms, self.subword_vectors(spellings.ngrams))  # (B, T, E)
             if hasattr(self, "characters"):
                 if spellings is None or spellings.chars is None:
                     raise ValueError("this network reads characters: give the words' spellings (forms and chars)")
                 words = self.characters(spellings.chars, spellings.char_lengths)  # (U, 2C): each spelling once
-                x = torch.cat([x, words[spellings.forms]], dim=2)  # (B, T, E + 2C)
+                x = torch.cat([x, spelled(spellings.forms, words)], dim=2)  # (B, T, E + 2C)
             if once is not None:
                 x = once.first(x)
         if noise is None:
@@ -136,6 +136,17 @@ class RecurrentBody(nn.Module):
     def noise_shape(self, ids: Tensor) -> tuple[int, ...]:
         """The shape of what the body reads from its embedding, where ``noise`` is added."""
         return (*ids.shape, self.embedding.embedding_dim)
+
+
+def spelled(forms: Tensor, rows: Tensor) -> Tensor:
+    """Each position's row of ``rows`` ``[U, D]`` (one per distinct word of the batch), ``[B, T, D]``.
+
+    A gather written as an embedding lookup, not as ``rows[forms]``: both give the same vectors, but indexing's
+    backward adds the gradients of repeated words in an order that changes from run to run on a CPU (about 1e-7, which
+    adversarial training amplifies to different models), where the embedding's backward adds them in a fixed order,
+    and faster (benchmarks/RESULTS.md, "Deterministic training").
+    """
+    return F.embedding(forms, rows)
 
 
 class EmbeddedOnce:

@@ -19,6 +19,8 @@ from rnnkit.data import BucketBatchSampler
 DATA = Path(__file__).parents[1] / "data"
 EXACT = ["--ensemble", "1", "--adversarial", "0", "--dropout", "0", "--word-dropout", "0", "--hidden", "16"]
 EXACT += ["--embedding-dim", "16", "--epochs", "2", "--quiet"]
+# The default preset's training (adversarial moves of the words embedded once, sub-words) with nothing random.
+EXACT_DEFAULT = ["--dropout", "0", "--hidden", "16", "--embedding-dim", "16", "--epochs", "2", "--quiet"]
 
 
 def rnnkit_train(*args: str) -> subprocess.CompletedProcess:
@@ -43,11 +45,12 @@ def test_each_process_takes_its_part_of_the_batches_one_process_would_take(size)
     assert [np.concatenate(pair).tolist() for pair in zip(*parts, strict=True)] == [b.tolist() for b in kept]
 
 
-def test_two_processes_with_batches_of_16_equal_one_with_batches_of_32(tmp_path):
-    one = rnnkit_train(str(DATA / "trec_train.csv"), *EXACT, "--batch-size", "32", "--out", str(tmp_path / "one"))
+@pytest.mark.parametrize("exact", [EXACT, EXACT_DEFAULT], ids=["plain", "adversarial-subwords"])
+def test_two_processes_with_batches_of_16_equal_one_with_batches_of_32(exact, tmp_path):
+    one = rnnkit_train(str(DATA / "trec_train.csv"), *exact, "--batch-size", "32", "--out", str(tmp_path / "one"))
     assert one.returncode == 0, one.stderr
     two = rnnkit_train(
-        str(DATA / "trec_train.csv"), *EXACT, "--batch-size", "16", "--nproc", "2", "--out", str(tmp_path / "two")
+        str(DATA / "trec_train.csv"), *exact, "--batch-size", "16", "--nproc", "2", "--out", str(tmp_path / "two")
     )
     assert two.returncode == 0, two.stderr
     a, b = (
@@ -90,6 +93,42 @@ def test_a_language_model_and_a_tagger_train_in_two_processes_from_python(tmp_pa
         quiet=True,
     )
     assert tagger.task == "tag" and tagger.predict("I saw her.")
+
+
+DEFAULTS = {
+    "classify-fast": [str(DATA / "trec_train.csv")],
+    "classify-accurate": [str(DATA / "trec_train.csv"), "--preset", "accurate", "--ensemble", "1"],
+    "tag": [str(DATA / "ewt_train_sample.conllu")],
+    "lm": [str(DATA / "shakespeare_sample.txt"), "--task", "lm"],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", list(DEFAULTS))
+def test_every_task_and_preset_trains_in_two_processes_with_its_defaults(task, tmp_path):
+    result = rnnkit_train(*DEFAULTS[task], "--epochs", "1", "--nproc", "2", "--quiet", "--out", str(tmp_path / "m"))
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert rnnkit.load(tmp_path / "m", engine="torch").task == task.split("-")[0]
+
+
+def test_an_unexpected_crash_in_a_worker_is_one_line_naming_a_log_of_the_traceback(tmp_path):
+    """The workers run rnnkit's own entry point, so the crash is planted through a sitecustomize they import."""
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "sitecustomize.py").write_text(
+        "import rnnkit.training.trainer as trainer\n"
+        "def crash(*args, **kwargs):\n"
+        "    raise RuntimeError('a bug nobody foresaw\\nwith a second line')\n"
+        "trainer.train_step = crash\n"
+    )
+    path = os.pathsep.join(p for p in (str(tmp_path / "site"), os.environ.get("PYTHONPATH")) if p)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=path)
+    command = [sys.executable, "-m", "rnnkit", "train", str(DATA / "trec_train.csv"), *EXACT, "--nproc", "2"]
+    command += ["--out", str(tmp_path / "x")]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    one_line_error(result, "training in 2 processes failed", "RuntimeError: a bug nobody foresaw")
+    log = Path(result.stderr.split("traceback is in ")[1].strip().rstrip("."))
+    assert log.exists() and "Traceback" in log.read_text() and "a bug nobody foresaw" in log.read_text()
 
 
 def test_options_that_cannot_work_in_several_processes_are_refused_in_one_line(tmp_path):

@@ -9,6 +9,8 @@ The processes are new and cannot share the caller's objects, so the data and opt
 * torchrun runs in a new session, so a Ctrl-C reaches the caller alone, which passes SIGINT or SIGTERM on once:
   torchrun hands it to each process, which stops at the end of its step, process 0 writing a checkpoint (a second
   signal, the terminal's and torchrun's both, would stop them at once, anywhere);
+* an unexpected failure in a process (a bug) is one line too, naming a log file that holds its traceback
+  (:func:`crash_log`), instead of each process's traceback followed by torchrun's report;
 * torchrun's own logs of the shutdown and its failure report are left out (:func:`quiet_torchrun`).
 """
 
@@ -22,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +33,7 @@ from rnnkit.errors import RnnkitError
 SPEC = "RNNKIT_TRAIN"
 ERROR_FILE = "RNNKIT_ERROR_FILE"
 EXIT_ERROR = 2
+EXIT_CRASH = 1
 
 
 def train_in_processes(nproc: int, data: Any, options: dict[str, Any]) -> None:
@@ -64,7 +68,10 @@ def train_in_processes(nproc: int, data: Any, options: dict[str, Any]) -> None:
     if received:
         raise TrainingInterrupted(received[0], "stopped", checkpointed=True)
     if status:
-        raise RnnkitError(f"training in {nproc} processes failed (exit status {status}); see above")
+        raise RnnkitError(
+            f"training in {nproc} processes failed (exit status {status}) and no process said why; train with "
+            "--nproc 1 to see the error"
+        )
 
 
 def report_error(message: str) -> None:
@@ -93,6 +100,29 @@ def train_here() -> None:
         sys.exit(EXIT_ERROR)
     except TrainingInterrupted as e:  # process 0 wrote the checkpoint; the caller says how to resume
         sys.exit(128 + e.signum)
+    except Exception as e:  # a bug: one line for the user, the traceback kept in a file for the report
+        rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
+        log = crash_log(spec["options"].get("out"), rank, traceback.format_exc())
+        first = (str(e).strip().splitlines() or [""])[0]
+        report_error(
+            f"training in {world} processes failed in process {rank}: {type(e).__name__}: {first}; the traceback "
+            f"is in {log}"
+        )
+        sys.exit(EXIT_CRASH)
+
+
+def crash_log(run_dir: str | None, rank: str, text: str) -> Path:
+    """Write a process's traceback to ``train_error-rank<N>.log`` in the run directory (else the temporary
+    directory, where the run directory cannot be written) and return where it went."""
+    name = f"train_error-rank{rank}.log"
+    for directory in ([Path(run_dir)] if run_dir else []) + [Path(tempfile.gettempdir())]:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            (directory / name).write_text(text, encoding="utf-8")
+            return directory / name
+        except OSError:
+            continue
+    return Path(name)  # nowhere could hold it: the line names the error all the same
 
 
 def quiet_torchrun(arguments: list[str]) -> None:

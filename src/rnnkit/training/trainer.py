@@ -167,9 +167,13 @@ def adversarial_backward(model: nn.Module, task: Task, batch: Batch, size: float
     """
     zeros = torch.zeros(model.noise_shape(batch.ids), device=batch.ids.device, requires_grad=True)
     once = model.embedded_once() if hasattr(model, "embedded_once") else contextlib.nullcontext()
+    # Under DDP the clean pass, forward and backward, runs without synchronising: its gradients stay in each
+    # process and join the second pass's, whose backward averages them all. DDP prepares a synchronisation in the
+    # forward, so the forward must be inside no_sync too: the first pass reads a detached copy of the word vectors,
+    # and a synchronised pass would wait for gradients the embedding tables never get from it.
     with once:
-        clean = task.loss(model, batch, zeros)
-        with model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext():  # DDP: sync the second
+        with model.no_sync() if hasattr(model, "no_sync") else contextlib.nullcontext():
+            clean = task.loss(model, batch, zeros)
             clean.loss.backward()
         direction = zeros.grad.flatten(1)
         direction = direction / direction.norm(dim=1, keepdim=True).clamp_min(1e-12)

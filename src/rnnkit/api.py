@@ -44,8 +44,11 @@ from rnnkit.rundir import (
     TEST_REPORT,
     choose_run_dir,
     data_name,
+    final_dir,
     member_dirs,
     prepare_run_dir,
+    promote,
+    run_dir_for,
 )
 from rnnkit.tagger import check_tags
 from rnnkit.tasks.language_model import LanguageModelTask
@@ -142,6 +145,9 @@ def train(
         options = {**options, "task": "tag"}  # CoNLL-U is the one kind of file that implies its task
     opts = train_options(options)
     device = choose_device(opts.device)  # a GPU asked for where there is none: said before any data is read
+    if os.environ.get("RANK", "0") == "0":
+        run_dir_for(opts, run_name(data))  # an --out that would be refused: said before any data is read
+        warn_held_out_is_training(data, opts)
     if opts.nproc is not None and opts.nproc > 1 and "WORLD_SIZE" not in os.environ:
         return train_in_processes(data, opts)
     replicas = replicas_from_environment(device)  # under torchrun: this process's place among the others
@@ -169,19 +175,38 @@ def train_in_processes(
     from rnnkit.pipeline import load
     from rnnkit.training.launch import train_in_processes as launch
 
-    if opts.out is None:
-        first = data[0] if isinstance(data, list | tuple) else data
-        run_dir = choose_run_dir(opts, data_name(Path(first)) if first else "ag_news_sample")
-    else:
-        run_dir = Path(opts.out)
+    run_dir = choose_run_dir(opts, run_name(data)) if opts.out is None else Path(opts.out)
     options = {k: v for k, v in asdict(opts).items() if k != "nproc"} | {"out": str(run_dir)}
     source = [str(d) for d in data] if isinstance(data, list | tuple) else None if data is None else str(data)
     launch(opts.nproc, source, options)
+    run_dir = final_dir(run_dir)  # a run that replaced a finished model trained beside it
     pipeline = load(run_dir, engine="torch")
     pipeline.run_dir = run_dir
     report = run_dir / TEST_REPORT
     pipeline.report = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
     return pipeline
+
+
+def warn_held_out_is_training(data: str | Path | list[str | Path] | None, opts: TrainOptions) -> None:
+    """Warn when ``--test`` or ``--valid`` names a training file: its figures would be those of text the model
+    learnt from, which say nothing of how it does on new text."""
+    sources = data if isinstance(data, list | tuple) else [] if data is None else [data]
+    training = {Path(p).resolve() for p in sources if Path(p).exists()}
+    for option, path in (("--test", opts.test), ("--valid", opts.valid)):
+        if path is not None and Path(path).exists() and Path(path).resolve() in training:
+            warnings.warn(
+                f"{option} {path} is the training file: its figures are of texts the model learnt from, not of new "
+                "ones; hold out a file of its own",
+                RnnkitWarning,
+                stacklevel=3,
+            )
+
+
+def run_name(data: str | Path | list[str | Path] | None) -> str:
+    """A run's default directory name: its (first) data file's (:func:`rnnkit.rundir.data_name`), or the bundled
+    sample's."""
+    first = (data[0] if data else None) if isinstance(data, list | tuple) else data
+    return data_name(Path(first)) if first else "ag_news_sample"
 
 
 def train_classifier(data: str | Path | None, opts: TrainOptions) -> Pipeline:
@@ -711,6 +736,7 @@ def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1, replicas: 
     pipeline.run_dir = run_dir
     if replicas is not None and not replicas.main:
         pipeline.report = None
+        pipeline.run_dir = final_dir(run_dir)
         return pipeline
     pipeline.save(run_dir)
     pipeline.report = pipeline.evaluate(test) if test is not None else None
@@ -721,8 +747,8 @@ def finish(pipeline: Any, run_dir: Path, test: Any, members: int = 1, replicas: 
     for stage in STAGE_DIRS:  # --pretrain's language model and --self-train's teacher: what they taught is in the model
         if (run_dir / stage).is_dir():
             shutil.rmtree(run_dir / stage)
-    pipeline.run_dir = run_dir
     write_curves(pipeline, run_dir)
+    pipeline.run_dir = promote(run_dir)  # in place of the finished model it replaces, if any, now that it is whole
     return pipeline
 
 

@@ -9,6 +9,7 @@ exported ``.onnx`` file imports no torch) reads a model directory as a ``Pipelin
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from rnnkit.inspection import Inspectable
 from rnnkit.modeldir import FORMAT, FORMAT_VERSION, SavedModel, write_model_dir
 from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.models.config import LanguageModelConfig, TaggerConfig
-from rnnkit.rundir import clear_run, refuse_to_overwrite
+from rnnkit.rundir import clear_run, finished, promote, refuse_to_overwrite, staging_dir
 from rnnkit.runtime import OnnxSession, Predictor, choose_engine, load
 from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.text import Tokenizer, Vocab
@@ -76,6 +77,7 @@ class Pipeline(Inspectable, TrainedNetwork, Predictor):
     ) -> None:
         super().__init__(tokenizer, vocab, labels, max_length, Subwords.of(model_config))
         self.hold(model, model_config, training, engine)
+        self.data_columns = self.training.get("data_columns")
 
     @property
     def engine(self) -> str:
@@ -148,14 +150,22 @@ def weights_version(model: nn.Module) -> tuple[int, ...]:
 
 
 def save_model_dir(directory: str | Path, saved: SavedModel, overwrite: bool) -> Path:
-    """Write a model directory; one that holds a finished model is refused unless ``overwrite``, and then
-    everything of the old run (model, reports, logs, members) is removed first."""
+    """Write a model directory; one that holds a finished model is refused unless ``overwrite``, and then the
+    new model is written beside it and replaces it, with nothing of the old run (model, reports, logs, members)
+    left: the old model is whole until the new one is (:func:`rnnkit.rundir.promote`)."""
     directory = Path(directory)
-    if overwrite:
-        clear_run(directory)
-    else:
+    if not overwrite:
         refuse_to_overwrite(directory, "pass overwrite=True")
-    return write_model_dir(directory, saved)
+        return write_model_dir(directory, saved)
+    if not finished(directory):
+        if directory.is_dir():
+            clear_run(directory)
+        return write_model_dir(directory, saved)
+    staging = staging_dir(directory)
+    if staging.exists():
+        shutil.rmtree(staging)
+    write_model_dir(staging, saved)
+    return promote(staging)
 
 
 class LanguageModelPipeline(Inspectable, TrainedNetwork, Generator):

@@ -496,6 +496,7 @@ def evaluate(model, data, format_, delimiter, text_column, label_column, classes
             text_columns=list(text_column) or None,
             label_column=label_column,
             label_names=read_class_names(classes) if classes else None,
+            trained_on=pipeline.data_columns,  # the training file's columns, where this file has them
         )
         result = pipeline.evaluate(examples)
         for line in (examples.summary(), *examples.notes):  # after any error, so that an error stays one line

@@ -72,6 +72,7 @@ def metadata(saved: SavedModel) -> dict[str, str]:
     return common | {
         "labels": json.dumps(saved.labels, ensure_ascii=False),
         "max_length": json.dumps(saved.max_length),
+        "data_columns": json.dumps(saved.training.get("data_columns"), ensure_ascii=False),
         **({"subwords": json.dumps(subwords.to_dict())} if subwords is not None else {}),
         "inputs": "ids: int64 [batch, steps], token ids padded with 0 (<pad>), unknown words 1 (<unk>); "
         "lengths: int64 [batch], each in 1..steps" + (spelled if subwords is not None else ""),

@@ -136,6 +136,7 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
             labels = check_labels(values["labels"])
             max_length = check_max_length(values["max_length"])
             subwords = _subwords(json.loads(meta["subwords"])) if "subwords" in meta else None
+            columns = _data_columns(json.loads(meta["data_columns"])) if "data_columns" in meta else None
     except (TypeError, ValueError) as e:
         raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
     if task == "lm":
@@ -164,7 +165,20 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
     def run(ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
         return session.run(None, classifier_inputs(ids, lengths, spellings))[0]
 
-    return OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path), subwords)
+    predictor = OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path), subwords)
+    predictor.data_columns = columns
+    return predictor
+
+
+def _data_columns(value: Any) -> dict[str, Any] | None:
+    """The training file's columns in an exported classifier's metadata, checked: names as strings."""
+    if value is None:
+        return None
+    texts = value.get("text_columns") if isinstance(value, dict) else None
+    label = value.get("label_column") if isinstance(value, dict) else None
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not isinstance(label, str | None):
+        raise ValueError("data_columns must name text columns and a label column")
+    return {"text_columns": texts, "label_column": label}
 
 
 def _subwords(value: Any) -> Subwords:

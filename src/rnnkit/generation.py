@@ -31,7 +31,8 @@ LINE_BREAKS = (EOL, "\n")  # how a word corpus and a character corpus end their 
 def check_sampling(temperature: float, top_k: int | None, top_p: float | None, length: int) -> None:
     """Refuse settings that cannot be sampled with, in one line that names the command line's option."""
     if not isinstance(temperature, int | float) or isinstance(temperature, bool) or not temperature > 0:
-        raise RnnkitError(f"--temperature must be greater than 0, got {temperature}")
+        greedy = "; for always the most likely token, use --top-k 1" if temperature == 0 else ""
+        raise RnnkitError(f"--temperature must be greater than 0, got {temperature}{greedy}")
     if not math.isfinite(temperature):
         raise RnnkitError(f"--temperature must be a finite number, got {temperature}")
     if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1):

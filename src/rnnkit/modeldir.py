@@ -228,15 +228,18 @@ def read_model_dir(directory: str | Path) -> SavedModel:
             f"{len(declared)} tensors"
         )
     expected = weight_shapes(model_config)
+    edited = "config.json's model settings and model.safetensors disagree: was config.json edited?"
     if set(declared) != set(expected):
         missing, extra = sorted(set(expected) - set(declared)), sorted(set(declared) - set(expected))
         raise ModelFileError(
-            f"{directory}: weights do not fit the model (missing {missing[:3]}, unexpected {extra[:3]})"
+            f"{directory}: weights do not fit the model (missing {missing[:3]}, unexpected {extra[:3]}); {edited}"
         )
     for name, (dtype, shape) in declared.items():
-        if shape != expected[name] or dtype != WEIGHT_DTYPE:
+        if dtype != WEIGHT_DTYPE:
+            raise ModelFileError(f"{directory}: weight {name} is {dtype}, the model expects float32")
+        if shape != expected[name]:
             raise ModelFileError(
-                f"{directory}: weight {name} has shape {shape} {dtype}, the model expects {expected[name]} float32"
+                f"{directory}: weight {name} has shape {shape}, the model expects {expected[name]}; {edited}"
             )
     try:
         weights = load_safetensors(weight_bytes)

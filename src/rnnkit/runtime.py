@@ -83,6 +83,9 @@ class Predictor:
     """A trained text classifier's prediction side: tokenizer, vocabulary, labels, and a way to run the network."""
 
     task = "classify"
+    # The columns of the file the model was trained on (config.json's training.data_columns): evaluate reads them
+    # in a file that has them, so that a test file like the training file needs no column options.
+    data_columns: dict[str, Any] | None = None
 
     def __init__(
         self,
@@ -147,6 +150,7 @@ class Predictor:
         (``read_options`` as for :func:`rnnkit.data.read_examples`)."""
         from rnnkit.data.readers import Examples, read_examples  # the readers need no torch; see the report
 
+        read_options = {"trained_on": self.data_columns, **read_options}
         examples = data if isinstance(data, Examples) else read_examples(data, **read_options)
         if examples.labels is None:
             raise DataError(f"{examples.source}: no labels to evaluate against")
@@ -216,7 +220,9 @@ class OnnxPredictor(Predictor):
         """The network of a read and checked model directory (:func:`rnnkit.modeldir.read_model_dir`)."""
         session = OnnxSession(saved.config, saved.weights)
         subwords = Subwords.of(saved.config)
-        return cls(saved.tokenizer, saved.vocab, saved.labels, saved.max_length, session, source, subwords)
+        predictor = cls(saved.tokenizer, saved.vocab, saved.labels, saved.max_length, session, source, subwords)
+        predictor.data_columns = saved.training.get("data_columns")
+        return predictor
 
     def __repr__(self) -> str:
         return f"OnnxPredictor({self.source}, {len(self.vocab)} words, labels={self.labels})"

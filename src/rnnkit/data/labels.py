@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 
 NUMBER = re.compile(r"-?\d+(\.\d+)?")
 MIN_LABEL_ROWS = 5  # fewer rows than this cannot teach a class, nor leave any for validation
+SHOWN_LABELS = 3  # more doubtful labels than this are said in one line, the first few named
 
 
 def label_order(labels: Iterable[str]) -> list[str]:
@@ -39,17 +40,32 @@ def label_problems(labels: Sequence[str], source: str, lines: Sequence[int] | No
     counts = Counter(labels)
     numeric = {label for label in counts if NUMBER.fullmatch(label)}
     problems = []
-    if numeric and len(numeric) < len(counts):
-        for label in label_order(set(counts) - numeric):
-            problems.append(
-                f"{source}: label {label!r} ({_where(label, counts[label], labels, lines)}) is not a number like "
-                f"the other labels; fix or remove the row{'s' if counts[label] > 1 else ''}"
-            )
-    mixed = set(counts) - numeric if problems else set()
-    for label in label_order(counts):
-        if counts[label] < MIN_LABEL_ROWS and label not in mixed:
-            problems.append(
-                f"{source}: label {label!r} has only {_where(label, counts[label], labels, lines)}, too few to learn "
-                f"a class from (at least {MIN_LABEL_ROWS}); add examples, merge it into another class, or remove it"
-            )
+    names = label_order(set(counts) - numeric) if numeric and len(numeric) < len(counts) else []
+    if len(names) > SHOWN_LABELS:
+        problems.append(
+            f"{source}: {len(names):,} labels are not numbers like the other labels, such as "
+            f"{_first(names, counts, labels, lines)}; is --label-column the column of the labels?"
+        )
+    for label in names if len(names) <= SHOWN_LABELS else []:
+        problems.append(
+            f"{source}: label {label!r} ({_where(label, counts[label], labels, lines)}) is not a number like "
+            f"the other labels; fix or remove the row{'s' if counts[label] > 1 else ''}"
+        )
+    few = [label for label in label_order(counts) if counts[label] < MIN_LABEL_ROWS and label not in names]
+    if len(few) > SHOWN_LABELS:
+        problems.append(
+            f"{source}: {len(few):,} of {len(counts):,} labels have fewer than {MIN_LABEL_ROWS} rows each, too few "
+            f"to learn a class from, such as {_first(few, counts, labels, lines)}; is --label-column the column of "
+            "the labels?"
+        )
+    for label in few if len(few) <= SHOWN_LABELS else []:
+        problems.append(
+            f"{source}: label {label!r} has only {_where(label, counts[label], labels, lines)}, too few to learn "
+            f"a class from (at least {MIN_LABEL_ROWS}); add examples, merge it into another class, or remove it"
+        )
     return problems
+
+
+def _first(shown: Sequence[str], counts: Counter, labels: Sequence[str], lines: Sequence[int] | None) -> str:
+    """The first few of many doubtful labels, each with where it occurs."""
+    return "; ".join(f"{label!r} ({_where(label, counts[label], labels, lines)})" for label in shown[:SHOWN_LABELS])

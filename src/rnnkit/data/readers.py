@@ -584,6 +584,7 @@ def read_examples(
     labelled: bool = True,
     strict: bool = False,
     label_names: list[str] | None = None,
+    trained_on: dict[str, Any] | None = None,
 ) -> Examples:
     """Read labelled (or, with ``labelled=False``, plain) texts from a file.
 
@@ -596,6 +597,9 @@ def read_examples(
     ``delimiter`` is one character. Without it a ``.csv`` (or AG News) file's delimiter is sniffed from its header
     (``,`` unless the header holds none and ``;``, tab or ``|`` fits), a TSV file is tab-separated; TSV files
     have no quoting whatever the delimiter. JSONL files ignore ``delimiter``.
+
+    ``trained_on`` is a model's record of the columns it was trained on (:meth:`Examples.columns`): where the
+    columns are not given, those are read, if the file has them, before any guess.
     """
     path = Path(path)
     if format is not None and format not in FORMATS:
@@ -611,6 +615,12 @@ def read_examples(
         raise DataError(f"{path}: a header but no rows; the file holds no examples")
     if isinstance(text_columns, str):
         text_columns = [text_columns]
+    if trained_on:
+        recorded, label_recorded = trained_on.get("text_columns") or [], trained_on.get("label_column")
+        if not text_columns and recorded and all(_find_column(table.columns, name) for name in recorded):
+            text_columns = list(recorded)
+        if label_column is None and labelled and label_recorded and _find_column(table.columns, label_recorded):
+            label_column = label_recorded
     texts_used, label, note = _select_columns(
         path, table, list(text_columns) if text_columns else None, label_column, labelled
     )

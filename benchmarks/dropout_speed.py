@@ -20,7 +20,7 @@ import torch
 from profile_train import training_task  # benchmarks/ is the script's directory
 from torch import nn
 
-from rnnkit.models import build_model
+from rnnkit.tasks import build as build_model
 from rnnkit.training import TrainConfig, train_step
 
 

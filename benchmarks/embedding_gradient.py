@@ -11,7 +11,8 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler, collate, encode_texts, read_examples
-from rnnkit.models import ClassifierConfig, build_model
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training.trainer import clip_gradients
 

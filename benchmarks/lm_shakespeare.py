@@ -30,8 +30,9 @@ from torch.nn import functional as F
 
 import rnnkit
 from rnnkit.data.corpus import batchify, corpus_tokens, read_corpus, windows
-from rnnkit.models import LanguageModelConfig, build_model
-from rnnkit.tasks.language_model import LanguageModelTask, validation_loss
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.objective import LanguageModelTask, validation_loss
 from rnnkit.text import CharTokenizer, Vocab
 from rnnkit.training import TrainConfig, train_step
 from rnnkit.training.trainer import seed_everything
@@ -155,7 +156,7 @@ def speed(train: torch.Tensor, vocab: Vocab, rounds: int = 5, steps: int = 8) ->
 
 
 def generation_speed(run_dir: Path) -> dict[str, float]:
-    from rnnkit.runtime import load_onnx
+    from rnnkit.loading import load_onnx
 
     figures = {}
     for engine in ("onnxruntime", "torch"):

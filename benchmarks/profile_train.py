@@ -18,8 +18,9 @@ from torch.profiler import ProfilerActivity, profile
 
 from rnnkit.data import encode_texts, read_examples
 from rnnkit.data.bundled import ag_news_sample
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.tasks.classify import ClassifyTask
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.objective import ClassifyTask
 from rnnkit.text import Vocab, WordTokenizer
 from rnnkit.training import TrainConfig, train_step
 

@@ -27,7 +27,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 import rnnkit
 from rnnkit.data import EncodedTexts, read_class_names, read_examples
 from rnnkit.data.bundled import ag_news_sample
-from rnnkit.training import predict_logits
+from rnnkit.tasks.classify.objective import predict_logits
 
 with warnings.catch_warnings():  # torch.ao.quantization announces its deprecation on import
     warnings.simplefilter("ignore", DeprecationWarning)

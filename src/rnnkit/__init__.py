@@ -18,19 +18,21 @@ __version__ = "0.1.0"
 # The public names load on first use, so that `rnnkit --help` does not wait for torch to import.
 _PUBLIC = {
     "train": "rnnkit.api",
-    "TrainOptions": "rnnkit.api",
-    "load": "rnnkit.runtime",
-    "Pipeline": "rnnkit.pipeline",
-    "LanguageModelPipeline": "rnnkit.pipeline",
-    "TaggerPipeline": "rnnkit.pipeline",
+    "TrainOptions": "rnnkit.options",
+    "load": "rnnkit.loading",
+    "Pipeline": "rnnkit.tasks.classify.pipeline",
+    "LanguageModelPipeline": "rnnkit.tasks.lm.pipeline",
+    "TaggerPipeline": "rnnkit.tasks.tag.pipeline",
 }
 __all__ = ["LanguageModelPipeline", "Pipeline", "TaggerPipeline", "TrainOptions", "__version__", "load", "train"]
 
 if TYPE_CHECKING:
     from rnnkit.api import train
+    from rnnkit.loading import load
     from rnnkit.options import TrainOptions
-    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
-    from rnnkit.runtime import load
+    from rnnkit.tasks.classify.pipeline import Pipeline
+    from rnnkit.tasks.lm.pipeline import LanguageModelPipeline
+    from rnnkit.tasks.tag.pipeline import TaggerPipeline
 
 
 def __getattr__(name: str) -> Any:

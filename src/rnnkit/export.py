@@ -111,8 +111,8 @@ def largest_difference(saved: SavedModel, model_bytes: bytes) -> float:
     """The largest difference of any probability between onnxruntime on ``model_bytes`` and torch."""
     import onnxruntime
 
-    from rnnkit.pipeline import Pipeline
     from rnnkit.runtime import classifier_inputs
+    from rnnkit.tasks.classify.pipeline import Pipeline
 
     torch_network = Pipeline.from_saved(saved, engine="torch")
     session = onnxruntime.InferenceSession(model_bytes, providers=["CPUExecutionProvider"])
@@ -132,7 +132,7 @@ def language_model_difference(saved: SavedModel, model_bytes: bytes) -> float:
     import onnxruntime
 
     from rnnkit.generator import OnnxLanguageModelSession
-    from rnnkit.pipeline import LanguageModelPipeline
+    from rnnkit.tasks.lm.pipeline import LanguageModelPipeline
 
     torch_network = LanguageModelPipeline.from_saved(saved, engine="torch")
     c = saved.config
@@ -164,8 +164,8 @@ def tagger_difference(saved: SavedModel, model_bytes: bytes) -> float:
     sentences of ragged lengths."""
     import onnxruntime
 
-    from rnnkit.pipeline import TaggerPipeline
     from rnnkit.tagger import OnnxTaggerSession
+    from rnnkit.tasks.tag.pipeline import TaggerPipeline
     from rnnkit.text.sentences import sentence_batch
 
     torch_network = TaggerPipeline.from_saved(saved, engine="torch")

@@ -25,11 +25,12 @@ from rnnkit.modeldir import (
     check_max_length,
     tokenizer_from_settings,
 )
-from rnnkit.models.config import LanguageModelConfig, TaggerConfig
 from rnnkit.onnxsessions import session_options
 from rnnkit.options import MAX_SUBWORDS
 from rnnkit.runtime import OnnxPredictor, classifier_inputs
 from rnnkit.tagger import OnnxTagger, OnnxTaggerSession
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.text import UNK_ID, Vocab
 from rnnkit.text.sentences import SentenceBatch
 from rnnkit.text.spellings import Spellings

@@ -24,8 +24,8 @@ from rnnkit.data.corpus import EOL, corpus_tokens, read_corpus
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.generation import generate, start_token_id
 from rnnkit.metrics import language_model_figures, text_loss
-from rnnkit.models.config import LanguageModelConfig
 from rnnkit.onnxsessions import session_options
+from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.text import UNK_ID, Tokenizer, Vocab
 
 State = Any  # h [L, B, H], or (h, c) for LSTM, as NumPy arrays

@@ -60,7 +60,7 @@ def classification_report(y_true, y_pred, labels: list[str]) -> dict[str, Any]:
     }
 
 
-def _figure_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
+def figure_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     """Lines of a precision/recall/F1/support table, one row per key: one layout for classes, tags and entity types,
     so that every report in a terminal reads alike."""
     width = max(12, len(title), *(len(name) for name in rows))
@@ -68,24 +68,6 @@ def _figure_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:
     for name, c in rows.items():
         lines.append(f"{name:<{width}}  {c['precision']:9.4f}  {c['recall']:6.4f}  {c['f1']:6.4f}  {c['support']:7d}")
     return lines
-
-
-def format_report(report: dict[str, Any]) -> str:
-    """The report as a plain-text table a person reads in a terminal."""
-    labels = report["labels"]
-    width = max(12, *(len(label) for label in labels))
-    lines = [
-        f"accuracy  {report['accuracy']:.4f}   macro-F1  {report['macro_f1']:.4f}   ({report['examples']} examples)",
-        "",
-        *_figure_table("class", {label: report["per_class"][label] for label in labels}),
-    ]
-    lines += ["", "confusion matrix (rows: true class, columns: predicted)"]
-    cell = max(5, *(len(str(v)) for row in report["confusion_matrix"] for v in row))
-    short = [label[:cell] for label in labels]
-    lines.append(" " * width + "  " + " ".join(f"{s:>{cell}}" for s in short))
-    for label, row in zip(labels, report["confusion_matrix"], strict=True):
-        lines.append(f"{label:<{width}}  " + " ".join(f"{v:>{cell}}" for v in row))
-    return "\n".join(lines)
 
 
 _CHUNK_PREFIXES = ("B", "I", "E", "S")
@@ -224,44 +206,6 @@ def tagging_report(
     if is_chunk_tagging(tags):
         report["entities"] = _entity_figures(gold, predicted)
     return report
-
-
-def format_tagging_report(report: dict[str, Any]) -> str:
-    """A ``tagging_report`` as plain text a person reads in a terminal: accuracies with the counts behind them, the
-    entity figures when there are any, then the per-type and per-tag tables."""
-    tokens, sentences = report["tokens"], report["sentences"]
-    lines = [
-        f"accuracy  {report['accuracy']:.4f}   macro-F1  {report['macro_f1']:.4f}   "
-        f"({round(report['accuracy'] * tokens)} of {tokens} tokens right)"
-    ]
-    unseen = report["unseen_tokens"]
-    if unseen is None:
-        lines.append("unseen words  (no list of the words seen in training)")
-    elif report["unseen_accuracy"] is None:
-        lines.append("unseen words  none in this set")
-    else:
-        right = round(report["unseen_accuracy"] * unseen)
-        share = unseen / max(1, tokens)
-        lines.append(
-            f"unseen words  accuracy {report['unseen_accuracy']:.4f}   ({right} of {unseen} tokens right; "
-            f"{share:.1%} of tokens unseen)"
-        )
-    lines.append(
-        f"sentences  accuracy {report['sentence_accuracy']:.4f}   "
-        f"({round(report['sentence_accuracy'] * sentences)} of {sentences} sentences all right)"
-    )
-    entities = report.get("entities")
-    if entities is not None:
-        lines += [
-            "",
-            f"entities  precision {entities['precision']:.4f}   recall {entities['recall']:.4f}   "
-            f"F1 {entities['f1']:.4f}   ({entities['correct']} correct of {entities['predicted']} predicted, "
-            f"{entities['gold']} in gold)",
-            "",
-            *_figure_table("entity type", entities["per_type"]),
-        ]
-    lines += ["", *_figure_table("tag", report["per_tag"])]
-    return "\n".join(lines)
 
 
 def language_model_figures(loss: float, characters: bool) -> dict[str, float]:

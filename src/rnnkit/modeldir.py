@@ -1,10 +1,13 @@
 """The model directory: how a trained model of any task is written to disk and read back, checked, without torch.
 
-A model directory holds ``config.json`` (the task, settings, labels for a classifier, versions, checksums),
-``vocab.json`` and ``model.safetensors``. Directories written by rnnkit 0.1 (format ``rnnkit-text-classifier``,
-version 1, no task) are read as classifiers. Nothing in it is code: reading never unpickles, and
-:func:`read_model_dir` checks every file (format version, task, checksums, tensor names, shapes and dtypes, label
-count) before a single weight is used.
+A model directory holds ``config.json`` (the task, settings, labels, versions, checksums), ``vocab.json`` (the
+task's named vocabularies: the tokens', and a tagger's characters ...), ``model.safetensors``, and any further
+files the task keeps (:attr:`rnnkit.tasks.Task.files`: a translator's sub-word models), each with its checksum.
+Directories written by rnnkit 0.1 (format ``rnnkit-text-classifier``, version 1, no task) are read as classifiers.
+Nothing in it is code: reading never unpickles, and :func:`read_model_dir` checks every file (format version,
+task, checksums, tensor names, shapes and dtypes, vocabulary sizes, label count) before a single weight is used.
+What differs from task to task is asked of the task (:mod:`rnnkit.tasks`): its settings' class, which knows the
+weights and vocabularies it was built for.
 Weights travel as NumPy arrays, so both the torch pipeline and the onnxruntime one read through here.
 
 The files may come from a stranger, who can recompute the checksums: every value is checked for its type, and the
@@ -27,17 +30,10 @@ from safetensors import SafetensorError
 from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
-from rnnkit import __version__
+from rnnkit import __version__, tasks
 from rnnkit.errors import ModelFileError
 from rnnkit.io import atomic_write_bytes, atomic_write_json
-from rnnkit.models.config import (
-    TASK_CONFIGS,
-    ClassifierConfig,
-    LanguageModelConfig,
-    TaggerConfig,
-    task_of,
-    weight_shapes,
-)
+from rnnkit.models.config import Settings
 from rnnkit.text import Tokenizer, Vocab, tokenizer_from_dict
 
 FORMAT = "rnnkit-model"
@@ -45,25 +41,35 @@ FORMAT_VERSION = 2  # 2: any task, named in config.json; 1: rnnkit 0.1's classif
 LEGACY_FORMAT = "rnnkit-text-classifier"  # rnnkit 0.1 wrote classifiers as format 1 of this name
 FILES = ("config.json", "vocab.json", "model.safetensors")
 MAX_JSON_BYTES = 256 * 2**20  # a vocabulary of millions of words fits; a runaway file does not
+MAX_FILE_BYTES = 256 * 2**20  # a task's further file (a sub-word model of a few hundred kilobytes) at most
 WEIGHT_DTYPE = "F32"  # the safetensors name of float32, the only dtype rnnkit saves
 
 
 @dataclass
 class SavedModel:
-    """Everything a model directory holds, read and checked; ``weights`` as named float32 arrays."""
+    """Everything a model directory holds, read and checked; ``weights`` as named float32 arrays. ``vocab`` is the
+    tokens' vocabulary; ``vocabularies`` the task's others by name (a tagger's ``characters``); ``files`` its
+    further files' bytes by name."""
 
     tokenizer: Tokenizer
     vocab: Vocab
-    labels: list[str] | None  # a classifier's classes, a tagger's tags; None for a language model
-    config: ClassifierConfig | LanguageModelConfig | TaggerConfig
+    labels: list[str] | None  # a classifier's classes, a tagger's tags; None for a model without labels
+    config: Settings
     weights: dict[str, np.ndarray]
     max_length: int | None = None
     training: dict[str, Any] = field(default_factory=dict)
     characters: Vocab | None = None  # the alphabet of a body that reads spellings (kept in vocab.json)
+    vocabularies: dict[str, Vocab] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.characters is not None:
+            self.vocabularies.setdefault("characters", self.characters)
+        self.characters = self.vocabularies.get("characters")
 
     @property
     def task(self) -> str:
-        return task_of(self.config)
+        return tasks.task_of_config(self.config).name
 
 
 def _sha256(data: bytes) -> str:
@@ -71,15 +77,17 @@ def _sha256(data: bytes) -> str:
 
 
 def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
-    """Write the three files, each atomically; ``config.json`` last, with the checksums of the other two."""
+    """Write the files, each atomically; ``config.json`` last, with the checksums of the others."""
     directory = Path(directory)
     weights = save_safetensors({k: np.ascontiguousarray(v) for k, v in model.weights.items()})
     vocab_data = model.vocab.to_dict()
-    if model.characters is not None:
-        vocab_data["characters"] = model.characters.tokens
+    for name, vocabulary in model.vocabularies.items():  # beside the tokens: {"characters": [...], ...}
+        vocab_data[name] = vocabulary.tokens
     vocab = (json.dumps(vocab_data, ensure_ascii=False) + "\n").encode("utf-8")
     atomic_write_bytes(directory / "model.safetensors", weights)
     atomic_write_bytes(directory / "vocab.json", vocab)
+    for name, data in model.files.items():
+        atomic_write_bytes(directory / name, data)
     atomic_write_json(
         directory / "config.json",
         {
@@ -92,7 +100,11 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
             "max_length": model.max_length,
             "model": model.config.to_dict(),
             "training": model.training,
-            "sha256": {"vocab.json": _sha256(vocab), "model.safetensors": _sha256(weights)},
+            "sha256": {
+                "vocab.json": _sha256(vocab),
+                "model.safetensors": _sha256(weights),
+                **{name: _sha256(data) for name, data in model.files.items()},
+            },
         },
     )
     return directory
@@ -176,23 +188,24 @@ def read_model_dir(directory: str | Path) -> SavedModel:
     if not directory.is_dir():
         raise ModelFileError(f"{directory}: no such model directory; train one with 'rnnkit train'")
     config = _json(directory / "config.json", _read(directory, "config.json", MAX_JSON_BYTES))
-    task = _task(directory, config)
-    vocab_bytes = _read(directory, "vocab.json", MAX_JSON_BYTES)
-    weight_bytes = _read(directory, "model.safetensors")
+    task = tasks.get_or_none(_task(directory, config))
+    assert task is not None  # _task refuses a task the registry lacks
+    files = {name: _read(directory, name, MAX_JSON_BYTES if name == "vocab.json" else None) for name in FILES[1:]}
+    files |= {name: _read(directory, name, MAX_FILE_BYTES) for name in task.files}
     sums = config.get("sha256", {})
-    for name, data in (("vocab.json", vocab_bytes), ("model.safetensors", weight_bytes)):
+    for name, data in files.items():
         if not isinstance(sums, dict) or sums.get(name) != _sha256(data):
             raise ModelFileError(
                 f"{directory / name}: checksum does not match config.json; the file is damaged or truncated"
             )
     try:
-        labels = check_labels(config["labels"]) if task in ("classify", "tag") else None
+        labels = check_labels(config["labels"]) if task.labels else None
         if labels is None and "labels" in config:
-            raise ValueError(f"a {task} model has no labels")
+            raise ValueError(f"a {task.name} model has no labels")
         tokenizer = tokenizer_from_settings(config["tokenizer"])
         if not isinstance(config["model"], dict):
             raise ValueError("model must be an object")
-        model_config = TASK_CONFIGS[task].from_dict(config["model"])
+        model_config = task.config_class.from_dict(config["model"])
         max_length = check_max_length(config.get("max_length"))
         training = config.get("training", {})
         if not isinstance(training, dict):
@@ -200,34 +213,47 @@ def read_model_dir(directory: str | Path) -> SavedModel:
     except (KeyError, TypeError, ValueError) as e:
         reason = f"no {e.args[0]!r}" if isinstance(e, KeyError) else e
         raise ModelFileError(f"{directory / 'config.json'}: invalid ({reason})") from None
-    vocab_data = _json(directory / "vocab.json", vocab_bytes)
-    alphabet = getattr(model_config, "alphabet_size", 0)
+    vocab, others = _vocabularies(directory, files["vocab.json"], model_config)
+    if labels is not None and model_config.label_count != len(labels):
+        raise ModelFileError(
+            f"{directory}: config.json lists {len(labels)} labels but the model has {model_config.label_count} "
+            f"{task.labels}"
+        )
+    weights = _weights(directory, files["model.safetensors"], model_config)
+    extra = {name: files[name] for name in task.files}
+    return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training, None, others, extra)
+
+
+def _vocabularies(directory: Path, data: bytes, config: Settings) -> tuple[Vocab, dict[str, Vocab]]:
+    """The tokens' vocabulary and the others the network was built for (``vocab.json`` holds each by name beside the
+    tokens), each the size the network expects."""
+    vocab_data = _json(directory / "vocab.json", data)
+    sizes = config.vocabulary_sizes()
     try:
         vocab = Vocab.from_dict(vocab_data)
-        characters = Vocab.from_dict({"tokens": vocab_data.get("characters")}) if alphabet else None
+        others = {name: Vocab.from_dict({"tokens": vocab_data.get(name)}) for name in sizes if name != "tokens"}
     except ValueError as e:
         raise ModelFileError(f"{directory / 'vocab.json'}: invalid ({e})") from None
-    if characters is not None and len(characters) != alphabet:
-        raise ModelFileError(
-            f"{directory}: vocab.json has {len(characters)} characters but the model was built for {alphabet}"
-        )
-    if model_config.vocab_size != len(vocab):
-        raise ModelFileError(
-            f"{directory}: vocab.json has {len(vocab)} words but the model was built for {model_config.vocab_size}"
-        )
-    count, kind = (
-        (model_config.num_tags, "tags") if task == "tag" else (getattr(model_config, "num_classes", 0), "classes")
-    )
-    if labels is not None and count != len(labels):
-        raise ModelFileError(f"{directory}: config.json lists {len(labels)} labels but the model has {count} {kind}")
-    declared = safetensors_header(weight_bytes, directory / "model.safetensors")
-    if getattr(model_config, "model", "rnn") != "bag" and model_config.num_layers > len(declared):
+    for name, vocabulary in {"tokens": vocab, **others}.items():
+        if name in sizes and len(vocabulary) != sizes[name]:
+            unit = "words" if name == "tokens" else name
+            raise ModelFileError(
+                f"{directory}: vocab.json has {len(vocabulary)} {unit} but the model was built for {sizes[name]}"
+            )
+    return vocab, others
+
+
+def _weights(directory: Path, data: bytes, config: Settings) -> dict[str, np.ndarray]:
+    """The weights of ``model.safetensors``, each checked against the network of ``config`` (name, shape, dtype,
+    finite values) before it is used, its header before anything is read."""
+    declared = safetensors_header(data, directory / "model.safetensors")
+    if config.recurrent_layers > len(declared):
         # Each layer has weights of its own: refused before listing the shapes of the 10**9 layers a config may ask for.
         raise ModelFileError(
-            f"{directory}: config.json asks for {model_config.num_layers} layers but model.safetensors holds "
+            f"{directory}: config.json asks for {config.recurrent_layers} layers but model.safetensors holds "
             f"{len(declared)} tensors"
         )
-    expected = weight_shapes(model_config)
+    expected = config.weight_shapes()
     edited = "config.json's model settings and model.safetensors disagree: was config.json edited?"
     if set(declared) != set(expected):
         missing, extra = sorted(set(expected) - set(declared)), sorted(set(declared) - set(expected))
@@ -242,7 +268,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
                 f"{directory}: weight {name} has shape {shape}, the model expects {expected[name]}; {edited}"
             )
     try:
-        weights = load_safetensors(weight_bytes)
+        weights = load_safetensors(data)
     except (SafetensorError, ValueError, OSError, TypeError) as e:
         raise ModelFileError(f"{directory / 'model.safetensors'}: not a readable safetensors file ({e})") from None
     for name, array in weights.items():  # the header said so; safetensors is trusted to have read it alike
@@ -250,7 +276,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
             raise ModelFileError(f"{directory}: weight {name} was read as {array.shape} {array.dtype}")
         if not np.isfinite(array).all():
             raise ModelFileError(f"{directory}: weight {name} holds NaN or infinite values; the file is damaged")
-    return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training, characters)
+    return weights
 
 
 def _task(directory: Path, config: Any) -> str:
@@ -268,10 +294,10 @@ def _task(directory: Path, config: Any) -> str:
     if config["format"] == LEGACY_FORMAT or version == 1:
         return "classify"  # rnnkit 0.1 saved classifiers only, and named no task
     task = config.get("task")
-    if task not in TASK_CONFIGS:
+    if not isinstance(task, str) or tasks.get_or_none(task) is None:
         raise ModelFileError(
             f"{directory}: config.json names task {task!r}; this rnnkit ({__version__}) knows "
-            f"{', '.join(TASK_CONFIGS)}: upgrade rnnkit if the model is newer"
+            f"{', '.join(tasks.names())}: upgrade rnnkit if the model is newer"
         )
     return task
 

@@ -25,7 +25,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from rnnkit.models.config import GATES, ClassifierConfig, LanguageModelConfig, TaggerConfig
+from rnnkit.models.config import GATES
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.tag.config import TaggerConfig
 
 OPSET = 17  # onnxruntime 1.13 and later; every operator used here has this form from opset 13 to 17
 # Positions of torch's gate blocks in ONNX's order.

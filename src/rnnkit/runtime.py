@@ -3,10 +3,11 @@
 :class:`Predictor` is what every way of running a classifier shares: tokenising and encoding exactly as in
 training, batches of similar lengths (little padding), the answers put back in the input's order, a warning for
 blank texts, and evaluation on a labelled file. Subclasses say only how a padded batch becomes probabilities:
-:class:`OnnxPredictor` with onnxruntime, and :class:`rnnkit.pipeline.Pipeline` with torch or onnxruntime.
+:class:`OnnxPredictor` with onnxruntime, and :class:`rnnkit.tasks.classify.pipeline.Pipeline` with torch or
+onnxruntime.
 
-An :class:`OnnxPredictor` comes from a model directory (:func:`load_onnx`) or from one ONNX file written by
-``rnnkit export`` (:func:`rnnkit.exported.load_exported`); :func:`load` takes either.
+An :class:`OnnxPredictor` comes from a model directory (:func:`rnnkit.loading.load_onnx`) or from one ONNX file
+written by ``rnnkit export`` (:func:`rnnkit.exported.load_exported`); :func:`rnnkit.loading.load` takes either.
 
 Why onnxruntime: it runs a saved model's graph with its weights prepared once, where torch's CPU LSTM kernel
 prepares them again on every call. One text through the default five-network ensemble took about a quarter of
@@ -25,21 +26,15 @@ import numpy as np
 
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
 from rnnkit.metrics import classification_report
-from rnnkit.modeldir import (
-    SavedModel,
-    read_model_dir,
-)
-from rnnkit.models.config import ClassifierConfig
+from rnnkit.modeldir import SavedModel
 from rnnkit.onnxsessions import session_options
+from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.text import Tokenizer, Vocab, encode_ids, length_batches
 from rnnkit.text.spellings import Spellings
-from rnnkit.text.subwords import Subwords, vocabulary_ngrams
+from rnnkit.text.subwords import Subwords
 
 if TYPE_CHECKING:
     from rnnkit.data.readers import Examples
-    from rnnkit.generator import OnnxGenerator
-    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline
-    from rnnkit.tagger import OnnxTagger
 
 ENGINES = ("auto", "torch", "onnxruntime")
 SHOWN = 5  # blank texts named in a warning
@@ -231,32 +226,6 @@ class OnnxPredictor(Predictor):
         return self.session(ids, lengths, spellings)
 
 
-def load_onnx(directory: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
-    """A model directory, checked as :func:`rnnkit.load` checks it, ready to run on onnxruntime without torch: a
-    classifier's :class:`OnnxPredictor`, a language model's :class:`rnnkit.generator.OnnxGenerator`, or a tagger's
-    :class:`rnnkit.tagger.OnnxTagger`."""
-    return onnx_model(read_model_dir(directory), str(directory))
-
-
-def onnx_model(saved: SavedModel, source: str) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
-    """The onnxruntime model of a model directory already read and checked (:func:`load_onnx` reads it)."""
-    if saved.task == "lm":
-        from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
-
-        ngrams = vocabulary_ngrams(saved.config, saved.vocab.tokens)
-        session = OnnxLanguageModelSession.build(saved.config, saved.weights, ngrams)
-        return OnnxGenerator(saved.tokenizer, saved.vocab, saved.config, session)
-    if saved.task == "tag":
-        from rnnkit.tagger import OnnxTagger, OnnxTaggerSession, crf_of
-
-        session = OnnxTaggerSession.build(saved.config, saved.weights)
-        crf = crf_of(saved.weights)
-        return OnnxTagger(
-            saved.tokenizer, saved.vocab, saved.characters, saved.labels, saved.config, session, crf, source
-        )
-    return OnnxPredictor.from_saved(saved, source)
-
-
 def choose_engine(engine: str) -> str:
     """``"onnxruntime"`` or ``"torch"`` for ``engine`` (``"auto"``: onnxruntime when it is installed)."""
     if engine not in ENGINES:
@@ -266,31 +235,3 @@ def choose_engine(engine: str) -> str:
     if engine == "auto":
         return "onnxruntime" if onnxruntime_available() else "torch"
     return engine
-
-
-def load(
-    path: str | Path, engine: str = "auto"
-) -> Pipeline | LanguageModelPipeline | TaggerPipeline | OnnxPredictor | OnnxGenerator | OnnxTagger:
-    """Load a model directory written by :meth:`rnnkit.Pipeline.save`, or an ONNX file written by ``rnnkit export``,
-    refusing anything damaged or foreign.
-
-    A directory gives a :class:`rnnkit.pipeline.Pipeline` (a classifier) or
-    :class:`rnnkit.pipeline.LanguageModelPipeline` (torch is imported), run by ``engine``: ``"auto"`` (onnxruntime
-    when installed, else torch), ``"torch"`` or ``"onnxruntime"``. An exported file gives an
-    :class:`OnnxPredictor`, without importing torch; it runs on onnxruntime only.
-    """
-    if engine not in ENGINES:
-        raise RnnkitError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
-    from rnnkit.exported import is_exported, load_exported  # reads the file through this module's OnnxPredictor
-
-    if is_exported(path):
-        if engine == "torch":
-            raise RnnkitError(
-                f"{path}: an exported model runs on onnxruntime only; load its model directory to run it on torch"
-            )
-        return load_exported(path)
-    from rnnkit.pipeline import LanguageModelPipeline, Pipeline, TaggerPipeline  # an exported file needs no torch
-
-    saved = read_model_dir(path)
-    kind = {"lm": LanguageModelPipeline, "tag": TaggerPipeline}.get(saved.task, Pipeline)
-    return kind.from_saved(saved, engine)

@@ -21,8 +21,8 @@ import numpy as np
 from rnnkit.data.tagged import TaggedCorpus, read_tagged, tagged_from_tokens, write_tagged
 from rnnkit.errors import DataError
 from rnnkit.metrics import tagging_report
-from rnnkit.models.config import TaggerConfig
 from rnnkit.onnxsessions import session_options
+from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import EncodedSentences, SentenceBatch, encode_sentences, sentence_batch, word_key

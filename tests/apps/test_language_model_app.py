@@ -15,9 +15,10 @@ from checks import one_line_error
 
 import rnnkit
 from rnnkit.errors import RnnkitError
+from rnnkit.loading import load_onnx
 from rnnkit.options import TrainOptions
-from rnnkit.pipeline import LanguageModelPipeline
-from rnnkit.runtime import load_onnx, onnxruntime_available
+from rnnkit.runtime import onnxruntime_available
+from rnnkit.tasks.lm.pipeline import LanguageModelPipeline
 
 DATA = Path(__file__).parents[1] / "data"
 TEXT = DATA / "shakespeare_sample.txt"
@@ -73,7 +74,8 @@ def test_evaluation_is_the_same_on_both_engines(trained):
 
 def test_the_body_loads_into_a_classifier_by_name(trained):
     lm, _ = trained
-    from rnnkit.models import ClassifierConfig, build_model
+    from rnnkit.tasks import build as build_model
+    from rnnkit.tasks.classify.config import ClassifierConfig
 
     config = ClassifierConfig(
         vocab_size=len(lm.vocab), num_classes=2, embedding_dim=16, hidden_size=32, bidirectional=False
@@ -166,8 +168,9 @@ def test_the_checkpoint_at_an_epochs_end_records_a_whole_epoch(tmp_path):
 
     lm_options = TrainOptions(**{**TINY, "epochs": 3}).resolve()
     from rnnkit.data.corpus import corpus_tokens, read_corpus
-    from rnnkit.models import LanguageModelConfig, build_model
-    from rnnkit.tasks.language_model import LanguageModelTask
+    from rnnkit.tasks import build as build_model
+    from rnnkit.tasks.lm.config import LanguageModelConfig
+    from rnnkit.tasks.lm.objective import LanguageModelTask
     from rnnkit.text import CharTokenizer, Vocab
     from rnnkit.training import TrainConfig, train_loop
 

@@ -26,9 +26,9 @@ import pytest
 from rnnkit.errors import ModelFileError, RnnkitError
 from rnnkit.export import export_onnx
 from rnnkit.exported import load_exported
+from rnnkit.loading import load_onnx
 from rnnkit.modeldir import read_model_dir
 from rnnkit.models.config import weight_shapes
-from rnnkit.runtime import load_onnx
 
 DATA = Path(__file__).parents[1] / "data"
 FILES = ("config.json", "vocab.json", "model.safetensors")

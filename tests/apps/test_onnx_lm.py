@@ -10,9 +10,9 @@ import torch
 
 from rnnkit.exported import OPERATORS
 from rnnkit.generation import generate
-from rnnkit.models.config import LanguageModelConfig
-from rnnkit.models.language_model import LanguageModel
 from rnnkit.onnxgraph import language_model_graph
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.network import LanguageModel
 
 SIZES = {"tied": (8, 8, True), "projected": (6, 10, True), "untied": (6, 10, False)}  # (E, H, tied)
 

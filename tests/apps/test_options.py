@@ -1,18 +1,20 @@
-"""The option table, the command line and the layers agree on every name, default and choice."""
+"""The option table, the command line and the layers agree on every name, default and choice: the command line's
+options are made from the table, and the default its help shows is, for every task, the one training uses."""
 
-from dataclasses import fields
+import re
 
 import pytest
+from click.testing import CliRunner
 
-from rnnkit.cli import train as train_command
+from rnnkit import tasks
+from rnnkit.cli import main
 from rnnkit.data import FORMATS
-from rnnkit.models import MODELS
-from rnnkit.models.config import TASK_CONFIGS
 from rnnkit.nn import BACKENDS, CELLS, POOLINGS
-from rnnkit.options import CHOICES, TASK_DEFAULTS, TASKS, TrainOptions
-from rnnkit.tasks import TASK_TITLES
+from rnnkit.options import CHOICES, SHARED, TrainOptions, all_options, resolved_defaults
+from rnnkit.tasks.classify import AUTO_ENSEMBLE, DEFAULT_PRESET, PRESETS, ensemble_members
+from rnnkit.tasks.classify.config import MODELS
+from rnnkit.tasks.classify.objective import METRICS
 from rnnkit.text import TOKENIZERS
-from rnnkit.training import METRICS
 from rnnkit.training.trainer import SCHEDULES
 
 
@@ -25,21 +27,67 @@ def test_choices_match_the_layers():
     assert set(CHOICES["tokenizer"]) == set(TOKENIZERS)
     assert set(CHOICES["format"]) == set(FORMATS)
     assert set(CHOICES["schedule"]) == set(SCHEDULES)
-    assert set(TASK_CONFIGS) == set(TASKS) == set(TASK_DEFAULTS) == set(TASK_TITLES)
+    for task in tasks.registered().values():
+        for name in task.defaults:
+            assert name in all_options(), f"{task.name}'s default {name!r} is no option"
 
 
-def test_every_option_is_on_the_command_line_with_the_same_default():
-    params = {p.name: p for p in train_command.params}
-    params["format"] = params.pop("format_")
-    defaults = TrainOptions()
-    api_only = {"clip"}  # clip has no flag yet
-    for field in fields(TrainOptions):
-        if field.name in api_only:
+def help_entries(task: str) -> dict[str, str]:
+    """``rnnkit train --task TASK --help`` as the user reads it: each option's flag and its whole help text."""
+    result = CliRunner().invoke(main, ["train", "--task", task, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    entries: dict[str, str] = {}
+    current = None
+    for line in result.output.split("Options:", 1)[1].splitlines():
+        found = re.match(r"^  (?:-\w, )?(--[a-z-]+)", line)
+        if found:
+            current = found.group(1).split("/")[0]
+            entries[current] = line
+        elif current is not None:  # a line the help wrapped (after a hyphen: within a word)
+            entries[current] += ("" if entries[current].endswith("-") else " ") + line.strip()
+    return {flag: re.sub(r"\s+", " ", text) for flag, text in entries.items()}
+
+
+def shown(value) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, int):
+        return f"{value:,}" if value >= 10_000 else str(value)
+    return str(value)
+
+
+@pytest.mark.parametrize("task", ["classify", "lm", "tag"])
+def test_every_option_is_on_the_command_line_and_its_help_shows_the_default_training_uses(task):
+    entries = help_entries(task)
+    defaults = resolved_defaults(task)
+    for name, option in all_options().items():
+        assert option.flag in entries, f"{option.flag} missing from rnnkit train"
+        text = entries[option.flag]
+        notes = re.findall(r"\[default: ([^\]]*)\]", text)
+        assert len(notes) <= 1, f"{option.flag} shows two defaults: {text}"
+        value = getattr(defaults, name)
+        if name == "task":  # its help says what each task is, and that the default is classify
+            assert "[default: classify]" in text
             continue
-        assert field.name in params, f"--{field.name.replace('_', '-')} missing from rnnkit train"
-        param = params[field.name]
-        if getattr(defaults, field.name) is not None and not param.is_flag and not param.multiple:
-            assert param.default == getattr(defaults, field.name), field.name
+        if notes and "only" in notes[0]:
+            assert task not in notes[0] and value in (None, False), text
+            continue
+        if notes and option.auto and notes[0] == option.auto:
+            continue  # a default that depends on the data or on other options, said in words
+        if value is None or value is False or value == ():
+            continue  # nothing to show, or what None means (checked below)
+        assert notes, f"{option.flag} shows no default; training uses {value!r}"
+        assert notes[0].split(" for --task")[0] == shown(value), f"{option.flag}: help {notes[0]!r}, training {value!r}"
+
+
+def test_the_help_says_what_a_default_left_to_the_data_means():
+    accurate = help_entries("classify")["--ensemble"]
+    assert "[default: 5 below 20,000 training texts, else 1]" not in accurate  # the fast preset trains one
+    assert "[default: 1 for --task classify]" in accurate
+    assert "[default: --epochs]" in help_entries("classify")["--self-train-epochs"]
+    assert "tied when --embedding-dim equals --hidden" in help_entries("lm")["--tie-weights"]
 
 
 @pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")  # one epoch of a tiny network learns little
@@ -70,18 +118,28 @@ def test_paths_may_be_given_as_path_objects(tmp_path):
 def test_a_classifiers_preset_fills_the_options_not_given():
     from rnnkit.api import train_options
     from rnnkit.errors import RnnkitError
-    from rnnkit.options import AUTO_ENSEMBLE, DEFAULT_PRESET, PRESETS, ensemble_members
 
-    fast, accurate = train_options({}), train_options({"preset": "accurate"})
+    fast, accurate = train_options(None, {}), train_options(None, {"preset": "accurate"})
     assert fast.preset == DEFAULT_PRESET == "fast" and ensemble_members(fast, 5_000) == 1
     assert accurate.preset == "accurate" and ensemble_members(accurate, 5_000) == AUTO_ENSEMBLE
     assert ensemble_members(accurate, 50_000) == 1  # a large data set trains one network either way
-    assert train_options({"preset": "accurate", "ensemble": 2}).ensemble == 2  # an option given wins
+    assert train_options(None, {"preset": "accurate", "ensemble": 2}).ensemble == 2  # an option given wins
     for name, value in PRESETS["fast"].items():
         assert getattr(fast, name) == value
-    assert train_options({"task": "tag"}).preset is None
-    assert train_options({"model": "bag"}).subwords == 0  # the bag reads no sub-words: the preset's are not its own
+    assert train_options(None, {"task": "tag"}).preset is None
+    assert train_options(None, {"model": "bag"}).subwords == 0  # the bag reads no sub-words: not the preset's
     with pytest.raises(RnnkitError, match="--preset is an option of classify"):
-        train_options({"task": "lm", "preset": "fast"})
+        train_options(None, {"task": "lm", "preset": "fast"})
     with pytest.raises(RnnkitError, match="--preset must be one of fast, accurate"):
-        train_options({"preset": "slow"})
+        train_options(None, {"preset": "slow"})
+
+
+def test_an_option_of_another_task_is_refused_in_one_line():
+    from rnnkit.api import train_options
+    from rnnkit.errors import RnnkitError
+
+    with pytest.raises(RnnkitError, match=r"--bidirectional is an option of classify and tag models, not of --task lm"):
+        train_options(None, {"task": "lm", "bidirectional": True})
+    with pytest.raises(RnnkitError, match=r"--window is an option of lm models, not of --task tag"):
+        train_options(None, {"task": "tag", "window": 10})
+    assert {option.name for option in SHARED} <= set(all_options())

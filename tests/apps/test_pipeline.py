@@ -7,7 +7,8 @@ import pytest
 
 import rnnkit
 from rnnkit.errors import DataError, ModelFileError, RnnkitError
-from rnnkit.pipeline import FORMAT_VERSION, load
+from rnnkit.loading import load
+from rnnkit.modeldir import FORMAT_VERSION
 
 SMALL = dict(hidden=16, embedding_dim=16, epochs=4, lr=2e-2, batch_size=32, ensemble=1, quiet=True)
 

@@ -86,7 +86,8 @@ def test_a_weight_that_does_not_fit_a_hand_edited_config_names_config_json(tmp_p
     config = json.loads((model / "config.json").read_text())
     config["model"]["hidden_size"] = 9  # a hand edit: the weights were saved for 8
     (model / "config.json").write_text(json.dumps(config))
-    with pytest.raises(ModelFileError, match=r"the model expects .*; config\.json's model settings .* was config\.json edited\?"):
+    edited = r"the model expects .*; config\.json's model settings .* was config\.json edited\?"
+    with pytest.raises(ModelFileError, match=edited):
         rnnkit.load(model)
     one_line_error(cli("predict", model, "a text"), "was config.json edited?")
 

@@ -16,9 +16,9 @@ from checks import one_line_error
 
 import rnnkit
 from rnnkit.data.tagged import CONLLU_COLUMNS, read_tagged
-from rnnkit.pipeline import TaggerPipeline
-from rnnkit.runtime import load_onnx
+from rnnkit.loading import load_onnx
 from rnnkit.tagger import OnnxTagger, tag_encoded
+from rnnkit.tasks.tag.pipeline import TaggerPipeline
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -21,7 +21,7 @@ import rnnkit
 from rnnkit.cli import main
 from rnnkit.errors import RnnkitError, RnnkitWarning
 from rnnkit.inspection.units import correlations, text_properties
-from rnnkit.models.classifier import members_of
+from rnnkit.tasks.classify.network import members_of
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -193,7 +193,7 @@ def test_a_crf_taggers_distributions_are_the_exact_marginals(crf_tagger):
     assert_gates(data)
     assert set(data["gates"]) == {"reset", "update"}
     # brute force: the probability of every one of the K^3 tag sequences, summed by the tag at each position
-    from rnnkit.tasks.tag import network_inputs
+    from rnnkit.tasks.tag.objective import network_inputs
     from rnnkit.text.sentences import sentence_batch
 
     network = crf_tagger.model

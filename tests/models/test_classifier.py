@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from rnnkit.models import BagOfEmbeddings, ClassifierConfig, Ensemble, TextClassifier, build_model, members_of
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.network import BagOfEmbeddings, Ensemble, TextClassifier, members_of
 
 
 def test_recurrent_classifier_is_batch_independent():
@@ -61,7 +63,7 @@ def test_config_round_trip_and_checks():
 
 
 def test_word_dropout_replaces_real_tokens_only_and_only_in_training():
-    from rnnkit.models.classifier import replace_words
+    from rnnkit.tasks.classify.network import replace_words
     from rnnkit.text import PAD_ID, UNK_ID
 
     torch.manual_seed(0)

@@ -6,7 +6,9 @@ import sys
 
 import pytest
 
-from rnnkit.models import ClassifierConfig, build_model, weight_shapes
+from rnnkit.models import weight_shapes
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
 
 CONFIGS = [
     dict(model=model, cell=cell, bidirectional=bidirectional, num_layers=layers, pooling=pooling, members=members)

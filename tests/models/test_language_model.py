@@ -10,9 +10,11 @@ import torch
 from torch.nn import functional as F
 
 from rnnkit.data.corpus import batchify, corpus_tokens, windows
-from rnnkit.models import ClassifierConfig, TextClassifier, weight_shapes
-from rnnkit.models.config import LanguageModelConfig
-from rnnkit.models.language_model import LanguageModel, detach_state
+from rnnkit.models import weight_shapes
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.network import TextClassifier
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.network import LanguageModel, detach_state
 from rnnkit.text import Vocab, WordTokenizer
 
 SIZES = {  # (embedding_dim, hidden_size, tie_weights)

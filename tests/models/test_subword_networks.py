@@ -15,8 +15,9 @@ from checks import one_line_error
 import rnnkit
 from rnnkit.errors import RnnkitError, RnnkitWarning
 from rnnkit.export import export_onnx, random_batches, random_spellings
-from rnnkit.models import ClassifierConfig, build_model
 from rnnkit.runtime import OnnxSession
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.text import UNK_ID
 from rnnkit.text.spellings import Spellings
 from rnnkit.text.subwords import Subwords
@@ -82,7 +83,7 @@ def test_a_saved_model_reads_texts_as_in_training_on_torch_onnxruntime_and_an_ex
     np.testing.assert_allclose(loaded.predict_proba(TEXTS), expected, atol=1e-5)  # onnxruntime
     assert export_onnx(out, tmp_path / "m.onnx") < 1e-5
     code = (
-        "import sys; from rnnkit.runtime import load; import numpy as np; "
+        "import sys; from rnnkit.loading import load; import numpy as np; "
         f"p = load({str(tmp_path / 'm.onnx')!r}); print(p.predict_proba({TEXTS!r}).tolist()); "
         "assert 'torch' not in sys.modules"
     )

@@ -10,13 +10,16 @@ import torch
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from rnnkit.models import ClassifierConfig, SequenceTagger, TextClassifier, weight_shapes
-from rnnkit.models.config import TaggerConfig
+from rnnkit.models import weight_shapes
 from rnnkit.nn.characters import CharacterEncoder
-from rnnkit.tasks import Batch
-from rnnkit.tasks.tag import TagTask, network_inputs
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.network import TextClassifier
+from rnnkit.tasks.tag.config import TaggerConfig
+from rnnkit.tasks.tag.network import SequenceTagger
+from rnnkit.tasks.tag.objective import TagTask, network_inputs
 from rnnkit.text import Vocab
 from rnnkit.text.sentences import IGNORED, encode_sentences, sentence_batch
+from rnnkit.training.objective import Batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -1,7 +1,8 @@
 """Every task's defaults are deterministic on a CPU: two runs with the same seed end with the very same weights, bit
 for bit, and a run killed with SIGKILL in the middle of an epoch resumes with ``--resume`` to the weights of the run
 never interrupted, bit for bit. Through the real command line, with the machine's threads (the order in which
-threads add gradients is where a run could differ), with each task's defaults but the number of epochs (and the language model's size).
+threads add gradients is where a run could differ), with each task's defaults but the number of epochs (and the
+language model's size).
 
 The defaults' own sizes are kept: a gradient added in a varying order shows only where the sums are large enough
 to be shared between threads (the classifier's n-gram table, the tagger's character encoder)."""

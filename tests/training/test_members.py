@@ -2,9 +2,11 @@
 
 import torch
 
-from rnnkit.models import ClassifierConfig, build_model, members_of
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.members import MemberRun, fit_members
+from rnnkit.tasks.classify.network import members_of
 from rnnkit.training import TrainConfig
-from rnnkit.training.members import MemberRun, fit_members
 
 
 def test_members_at_once_equal_members_in_turn(small_task, tmp_path, one_thread):

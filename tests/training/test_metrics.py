@@ -1,6 +1,7 @@
 import pytest
 
-from rnnkit.training import classification_report, format_report
+from rnnkit.metrics import classification_report
+from rnnkit.tasks.classify.report import format_report
 
 
 def test_report_by_hand():

@@ -16,10 +16,11 @@ import rnnkit
 from rnnkit.data import encode_texts
 from rnnkit.data.unlabeled import read_unlabeled
 from rnnkit.errors import DataError, RnnkitError, RnnkitWarning
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.models.pretraining import TextLanguageModel, start_from
-from rnnkit.tasks.classify import ClassifyTask
-from rnnkit.tasks.pretrain import IGNORED, shifted_targets
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.objective import ClassifyTask
+from rnnkit.tasks.classify.pretrain_network import TextLanguageModel, start_from
+from rnnkit.tasks.classify.pretrain_objective import IGNORED, shifted_targets
 from rnnkit.training import finetuning
 from rnnkit.training.finetuning import layer_groups, slanted_triangular
 from rnnkit.training.trainer import TrainConfig, train_loop

@@ -17,9 +17,10 @@ import rnnkit
 import rnnkit.api
 from rnnkit.data import read_examples
 from rnnkit.errors import RnnkitError, RnnkitWarning
-from rnnkit.models import ClassifierConfig, build_model
-from rnnkit.tasks.classify import predict_logits
-from rnnkit.training.selftraining import pseudo_labels, save_pseudo_labels, saved_pseudo_labels
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.objective import predict_logits
+from rnnkit.tasks.classify.selftraining import pseudo_labels, save_pseudo_labels, saved_pseudo_labels
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 DATA = Path(__file__).parents[1] / "data"

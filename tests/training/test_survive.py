@@ -154,8 +154,9 @@ class ExplodingTask:
 
 
 def test_a_loss_that_is_not_finite_stops_before_any_weight_moves(small_task, tmp_path):
-    from rnnkit.models import ClassifierConfig, build_model
-    from rnnkit.tasks.classify import ClassifyTask
+    from rnnkit.tasks import build as build_model
+    from rnnkit.tasks.classify.config import ClassifierConfig
+    from rnnkit.tasks.classify.objective import ClassifyTask
 
     train, valid, labels, vocab_size = small_task
     model = build_model(ClassifierConfig(vocab_size=vocab_size, num_classes=len(labels), hidden_size=8))

@@ -7,7 +7,8 @@ import random
 
 import pytest
 
-from rnnkit.metrics import format_tagging_report, is_chunk_tagging, tag_chunks, tagging_report
+from rnnkit.metrics import is_chunk_tagging, tag_chunks, tagging_report
+from rnnkit.tasks.tag.report import format_tagging_report
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,15 @@ from torch.nn import functional as F
 
 from rnnkit.data import encode_texts
 from rnnkit.errors import RnnkitError
-from rnnkit.models import ClassifierConfig, LanguageModelConfig, TaggerConfig, build_model
-from rnnkit.tasks import Batch, StepResult
-from rnnkit.tasks.classify import ClassifyTask
+from rnnkit.tasks import build as build_model
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.objective import ClassifyTask, fit
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.text import Vocab
 from rnnkit.text.spellings import Spellings
-from rnnkit.training import TrainConfig, fit
+from rnnkit.training import TrainConfig
+from rnnkit.training.objective import Batch, StepResult
 from rnnkit.training.trainer import CHECKPOINT, LOG, WeightAverage, adversarial_backward, warmup_linear_decay
 
 

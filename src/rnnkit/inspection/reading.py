@@ -17,8 +17,8 @@ from rnnkit.data.corpus import corpus_tokens
 from rnnkit.errors import RnnkitError
 from rnnkit.inspection.attribution import CAPTUM_NOTE, captum_available, integrated_gradients, occlusion
 from rnnkit.inspection.states import layer_views, rounded
-from rnnkit.models.classifier import members_of
-from rnnkit.tasks.tag import spelled
+from rnnkit.tasks.classify.network import members_of
+from rnnkit.tasks.tag.objective import spelled
 from rnnkit.text import PAD_ID, UNK_ID
 from rnnkit.text.spellings import Spellings
 
@@ -281,7 +281,7 @@ def tag_marginals(network: nn.Module, scores: Tensor, lengths: Tensor) -> Tensor
 def tagger_inputs(pipeline: Any, tokens: list[str]) -> tuple[Tensor, Tensor, Any, Tensor]:
     """``(ids, lengths, spellings, vectors [T, F])`` of one sentence as a tagger's network reads it: the word
     vectors joined with their spellings' where it reads characters."""
-    from rnnkit.tasks.tag import network_inputs
+    from rnnkit.tasks.tag.objective import network_inputs
     from rnnkit.text.sentences import sentence_batch
 
     network = pipeline.model

@@ -20,7 +20,7 @@ import torch
 from rnnkit.data.corpus import EOL, corpus_tokens
 from rnnkit.errors import RnnkitError
 from rnnkit.inspection.reading import classifier_text, summary, tagger_inputs
-from rnnkit.models.classifier import members_of
+from rnnkit.tasks.classify.network import members_of
 
 FORMAT, VERSION = "rnnkit-units", 1
 MAX_TOKENS = 20_000  # tokens read at most: enough for stable correlations, a few seconds on a CPU

@@ -1,7 +1,9 @@
-"""Layer 4: networks built from the layers below.
+"""Layer 4: what every task's network shares: the body (an embedding read by a :class:`~rnnkit.nn.Recurrent`
+stack, with sub-word and character features) and the base of the networks' settings. Each task's own network and
+settings live in its package, ``rnnkit.tasks.<name>``.
 
-``ClassifierConfig`` and ``weight_shapes`` need no torch (a saved model is checked, and run by onnxruntime,
-without it); the networks load torch on first use.
+The settings need no torch (a saved model is checked, and run by onnxruntime, without it); the body loads torch on
+first use.
 """
 
 from __future__ import annotations
@@ -9,51 +11,15 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from rnnkit.models.config import (
-    MAX_MEMBERS,
-    MODELS,
-    TASK_CONFIGS,
-    ClassifierConfig,
-    LanguageModelConfig,
-    TaggerConfig,
-    weight_shapes,
-)
+from rnnkit.models.config import GATES, Settings, body_shapes, weight_shapes
 
-# Where each network lives; they load torch on first use.
-_NETWORKS = {
-    "BagOfEmbeddings": "rnnkit.models.classifier",
-    "Ensemble": "rnnkit.models.classifier",
-    "TextClassifier": "rnnkit.models.classifier",
-    "members_of": "rnnkit.models.classifier",
-    "LanguageModel": "rnnkit.models.language_model",
-    "SequenceTagger": "rnnkit.models.tagger",
-    "build_model": "rnnkit.models.networks",
-}
-__all__ = [
-    "MAX_MEMBERS",
-    "MODELS",
-    "TASK_CONFIGS",
-    "BagOfEmbeddings",
-    "ClassifierConfig",
-    "Ensemble",
-    "LanguageModel",
-    "LanguageModelConfig",
-    "SequenceTagger",
-    "TaggerConfig",
-    "TextClassifier",
-    "build_model",
-    "members_of",
-    "weight_shapes",
-]
+__all__ = ["GATES", "RecurrentBody", "Settings", "body_shapes", "weight_shapes"]
 
 if TYPE_CHECKING:
-    from rnnkit.models.classifier import BagOfEmbeddings, Ensemble, TextClassifier, members_of
-    from rnnkit.models.language_model import LanguageModel
-    from rnnkit.models.networks import build_model
-    from rnnkit.models.tagger import SequenceTagger
+    from rnnkit.models.body import RecurrentBody
 
 
 def __getattr__(name: str) -> Any:
-    if name in _NETWORKS:
-        return getattr(import_module(_NETWORKS[name]), name)
+    if name == "RecurrentBody":
+        return import_module("rnnkit.models.body").RecurrentBody
     raise AttributeError(f"module 'rnnkit.models' has no attribute {name!r}")

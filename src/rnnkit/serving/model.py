@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from rnnkit import tasks
 from rnnkit.errors import RnnkitError
-from rnnkit.tasks import TASK_TITLES
 
 ENDPOINTS = {"classify": ("/predict",), "tag": ("/predict",), "lm": ("/generate",)}
 PAD_GROUP = 32
@@ -35,7 +35,7 @@ class ServedModel:
         threads sleeping between calls (a server idles between requests: see :mod:`rnnkit.onnxsessions`)."""
         from rnnkit.exported import is_exported, load_exported
         from rnnkit.onnxsessions import spin_between_calls
-        from rnnkit.runtime import onnx_model, onnxruntime_available
+        from rnnkit.runtime import onnxruntime_available
 
         spin_between_calls(False)
         path = str(path)
@@ -46,9 +46,9 @@ class ServedModel:
 
         saved = read_model_dir(path)
         if onnxruntime_available():
-            model, engine = onnx_model(saved, path), "onnxruntime"  # the directory read and checked once
+            model, engine = tasks.get(saved.task).onnx_model(saved, path), "onnxruntime"  # read and checked once
         else:
-            from rnnkit.pipeline import load
+            from rnnkit.loading import load
 
             model, engine = load(path, engine="torch"), "torch"
         training = saved.training or {}
@@ -65,7 +65,7 @@ class ServedModel:
 
     @property
     def title(self) -> str:
-        return TASK_TITLES[self.task]
+        return tasks.get(self.task).title
 
     def describe(self) -> dict[str, Any]:
         """What ``GET /model`` answers: the task, labels, configuration, versions, training figures."""
@@ -114,7 +114,7 @@ class ServedModel:
             if not Path(self.source).is_dir():
                 raise InspectUnavailable("inspect needs the model directory: this service runs an exported file")
             try:
-                from rnnkit.pipeline import load
+                from rnnkit.loading import load
             except ImportError:
                 raise InspectUnavailable("inspect needs torch, which is not installed here") from None
             self._torch = load(self.source, engine="torch")

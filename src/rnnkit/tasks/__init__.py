@@ -1,80 +1,297 @@
-"""Layer 4½: what each kind of model learns from, and how it is scored; the one training loop runs any of them.
+"""What a kind of model is, and the one registry of them: the shared machinery asks the task for what differs.
 
-A task turns its examples into batches, says the loss of a batch and scores the network on validation data (with
-the direction of its score). Everything else — optimiser, schedule, clipping, early stopping, checkpoints and
-resume, progress, logs, weight averaging, adversarial moves — lives once in :mod:`rnnkit.training.loop`.
+A recurrent network on text is one body (embedding -> :class:`rnnkit.nn.Recurrent`) with a head that reads it. A
+*task* is everything that differs from one kind of model to another: how a file becomes examples, the head and its
+loss, the validation score, what the network's output means, how its figures are printed, what ``inspect`` reads
+and draws, what ``serve`` answers. Each task is one package, ``rnnkit/tasks/<name>/``, whose ``__init__`` defines
+a :class:`Task` and registers it; the command line, the Python API, the model directory, export, loading, serving
+and inspection ask the registered task and name none.
 
-``TASKS`` names them as ``config.json``, ``--task`` and the option table do.
+The registry is this module: :func:`register` (a package registers its task when it is imported), :func:`get`
+(the task of a name, as ``--task`` and ``config.json`` give it), :func:`registered` (every task, in order). The
+built-in tasks are named in ``BUILTIN``, the one line a new task adds; tasks of other packages register through
+the ``rnnkit.tasks`` entry point group, or by calling :func:`register` themselves. Nothing here imports torch, so
+the registry serves ``rnnkit --help`` and prediction on onnxruntime alike; a task imports its heavy parts in the
+methods that need them.
+
+How flair and fairseq do it, and what was taken: flair's model *is* its task (``forward_loss``, ``evaluate``,
+``save``/``load`` through one base class), fairseq registers tasks by name and asks them to ``build_model``,
+``train_step`` and ``valid_step``. Here the task is a small object that the shared modules ask, the network stays a
+plain ``nn.Module`` on the shared body, and one training loop (:mod:`rnnkit.training.trainer`) runs the task's
+objective (:mod:`rnnkit.training.objective`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from importlib import import_module
+from importlib.metadata import entry_points
+from typing import Any
 
-from rnnkit.options import TASKS
+from rnnkit.errors import RnnkitError
 
-__all__ = ["TASKS", "TASK_TITLES", "Batch", "StepResult", "Task"]
-TASK_TITLES = {"classify": "a text classifier", "lm": "a language model", "tag": "a sequence tagger"}
+__all__ = [
+    "BUILTIN", "Option", "Task", "build", "get", "get_or_none", "names", "register", "registered", "task_of_config",
+]  # fmt: skip
 
-
-@dataclass
-class Batch:
-    """A training batch as the network reads it: ``ids`` ``[B, T]``, ``lengths`` ``[B]`` (``None``: all ``T``
-    long), the ``targets`` the loss compares with (a class per text, the next token or the tag at every step), and
-    the words' ``spellings`` (:class:`rnnkit.text.spellings.Spellings`) where the network reads more of a word than
-    its id: characters, or sub-words."""
-
-    ids: Any
-    lengths: Any
-    targets: Any
-    spellings: Any = None
-
-    def to(self, device: Any) -> Batch:
-        """The batch on ``device`` (the network's), lengths too (masks are built beside the outputs)."""
-        if device is None or getattr(self.ids, "device", device) == device:
-            return self
-
-        def move(t: Any) -> Any:
-            return None if t is None else t.to(device, non_blocking=True)
-
-        spellings = None if self.spellings is None else self.spellings.map(move)
-        return Batch(move(self.ids), move(self.lengths), move(self.targets), spellings)
+# The tasks that come with rnnkit, in the order the command line lists them: one line per task package.
+BUILTIN = ("classify", "lm", "tag")
+ENTRY_POINTS = "rnnkit.tasks"  # other packages' tasks: "name = package.module" in this entry point group
 
 
-@dataclass
-class StepResult:
-    """What one forward pass over a training batch gives the loop."""
+@dataclass(frozen=True)
+class Option:
+    """One option of ``rnnkit train`` and keyword of ``rnnkit.train``: the command line's flag and help are made
+    from it, and its value is checked by it (:mod:`rnnkit.options`).
 
-    loss: Any  # a scalar tensor: the batch's mean loss, back-propagated by the loop
-    count: int  # what that mean is over (texts, or tokens), for the epoch's running mean
-    tokens: int  # input tokens read, for the rate on the progress bar
-    correct: int | None = None  # right answers, where the task has them
-    carry: Any = None  # state to carry into the next batch (a language model's recurrent state), if any
+    ``default`` is what every task shares. A ``per_task`` option's default lives in each task's table instead
+    (:attr:`Task.defaults`), and a task whose table does not name it does not take it (``--bidirectional`` is not a
+    language model's); a task's own options are always its own. ``kind`` is
+    ``"str"``, ``"int"``, ``"float"``, ``"file"`` (a path to a file), ``"dir"``, ``"flag"`` (``--x``),
+    ``"switch"`` (``--x/--no-x``) or ``"list"`` (repeatable). ``auto`` says what a default of ``None`` means
+    (shown in the help); ``minimum`` and ``fraction`` (a share in [0, 1)) are checked; ``run_only`` marks an option
+    that says how a run goes, not what it trains (it may change on ``--resume``).
+    """
+
+    name: str
+    help: str = ""
+    kind: str = "str"
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+    fraction: bool = False
+    auto: str | None = None
+    short: str | None = None
+    run_only: bool = False
+    per_task: bool = False
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
-class Task(Protocol):
-    """What the training loop needs from a kind of model."""
+class Task:
+    """A kind of model: the questions the shared machinery asks, each answered by the task's own package.
 
-    score: str  # the validation figure that picks the best epoch, e.g. "macro_f1" or "loss"
-    higher_is_better: bool
-    has_validation: bool  # without validation data the last epoch is kept
+    A subclass sets the class attributes and fills in the methods; the ones left as they are here say, in one
+    line, that the task does not do that (a verb that does not apply). Methods import the task's heavy modules
+    (torch, onnxruntime) only when called.
+    """
 
-    def __len__(self) -> int:
-        """Training batches per epoch."""
+    name: str = ""  # as --task and config.json's "task" give it
+    title: str = ""  # "a text classifier": what the model is, in a sentence
+    plural: str = ""  # "text classifiers": what the models are, as a sentence says of several
+    verb: str = "predict"  # the command that uses a trained model: rnnkit predict, generate, translate ...
+    options: tuple[Option, ...] = ()  # the task's own options (the shared ones are in rnnkit.options)
+    defaults: dict[str, Any] = {}  # the task's defaults, of shared options and its own: the one place they live
+    several_files: bool = False  # whether it trains on several files at once (a language model's corpus)
+    labels: str | None = None  # what a model's labels are called ("classes", "tags"), or None without labels
+    vocabularies: tuple[str, ...] = ("tokens",)  # the named vocabularies its model directory holds
+    files: tuple[str, ...] = ()  # further files of its model directory (data, never code), checked like the rest
+    cli_module: str | None = None  # its command-line parts: verbs of its own, options it adds to shared verbs
+    evaluation_plots: tuple[str, ...] = ()  # the figures ``rnnkit evaluate --plots`` draws for it
 
-    def batches(self, epoch: int) -> Iterator[Batch]:
-        """The training batches of ``epoch``: the same seed and epoch give the same batches."""
+    def __repr__(self) -> str:
+        return f"<task {self.name!r}: {self.title}>"
 
-    def loss(self, model: Any, batch: Batch, noise: Any = None) -> StepResult:
-        """The loss of ``batch``; ``noise`` (shaped ``model.noise_shape``) is added to the word embeddings."""
+    def unsupported(self, what: str) -> RnnkitError:
+        """The one-line error of something this task does not do."""
+        return RnnkitError(f"{what} is not for {self.plural or self.name + ' models'}")
 
-    def advance(self, result: StepResult) -> None:
-        """Take what the clean pass over a batch carries into the next one (nothing for most tasks)."""
+    # ------------------------------------------------------------------------------------------- options
+    def implied_by(self, data: Any) -> bool:
+        """Whether a training file implies this task without ``--task`` (a CoNLL-U file: a tagger)."""
+        return False
 
-    def start_epoch(self) -> None:
-        """Called before each epoch's first batch (a language model starts its streams from a zero state)."""
+    def resolve(self, options: Any) -> dict[str, Any]:
+        """The defaults for ``options`` (a :class:`rnnkit.options.TrainOptions`), where they depend on other
+        options (a preset); by default :attr:`defaults`."""
+        return dict(self.defaults)
 
-    def validate(self, model: Any) -> dict[str, float]:
-        """Validation figures, ``score`` among them."""
+    def complete(self, options: Any) -> None:
+        """Fill in what depends on other options once the defaults are in (a language model ties its decoder where
+        the sizes allow)."""
+
+    def check(self, options: Any) -> None:
+        """Refuse, in one line, options of this task that cannot work together."""
+
+    # --------------------------------------------------------------------------------------- the network
+    @property
+    def config_class(self) -> type:
+        """The task's network settings: a torch-free dataclass saved in ``config.json``
+        (:class:`rnnkit.models.config.Settings`), which knows its weights' names and shapes."""
+        raise NotImplementedError
+
+    def build(self, config: Any) -> Any:
+        """A new network (an ``nn.Module``) of ``config``, initialised from torch's random stream."""
+        raise NotImplementedError
+
+    # -------------------------------------------------------------------------------------------- training
+    def train(self, data: Any, options: Any) -> Any:
+        """Train a model on ``data`` with resolved ``options``: its trained pipeline, saved in its run directory."""
+        raise NotImplementedError
+
+    def training_summary(self, model: Any) -> list[str]:
+        """What ``rnnkit train`` prints after training, below the line that says where the model went."""
+        return []
+
+    def curves(self, training: dict[str, Any]) -> tuple[str, bool]:
+        """The validation figure that ``curves.png`` draws beside the losses, and whether the loss is also drawn
+        against time."""
+        return "loss", False
+
+    # -------------------------------------------------------------------------------------- command line
+    def cli(self) -> Any:
+        """The module of its command-line parts (``cli_module``): ``COMMANDS``, verbs of its own; ``OPTIONS``,
+        ``{verb: [click.Option ...]}`` that it adds to shared verbs; and the functions that run them
+        (``predict``, ``evaluate``). ``None`` without one."""
+        return import_module(self.cli_module) if self.cli_module else None
+
+    def commands(self) -> list[Any]:
+        """The verbs it adds to the command line (``click.Command``s)."""
+        cli = self.cli()
+        return list(getattr(cli, "COMMANDS", ())) if cli is not None else []
+
+    def verb_options(self, verb: str) -> list[Any]:
+        """The options (``click.Option``s) it adds to the shared ``verb``."""
+        cli = self.cli()
+        return list(getattr(cli, "OPTIONS", {}).get(verb, ())) if cli is not None else []
+
+    def predict(self, model: Any, lines: Any, format_: str, batch_size: int, **options: Any) -> None:
+        """``rnnkit predict``: answer each of ``lines()`` (the texts, as they come) in ``format_``."""
+        cli = self.cli()
+        if cli is None or not hasattr(cli, "predict"):
+            raise self.unsupported("rnnkit predict")
+        cli.predict(model, lines, format_, batch_size, **options)
+
+    def evaluate(self, model: Any, data: Any, **options: Any) -> tuple[dict[str, Any], list[str]]:
+        """``model``'s figures on the file ``data`` (read with the options the task adds to ``rnnkit evaluate``),
+        and the lines that say what was read."""
+        cli = self.cli()
+        if cli is None or not hasattr(cli, "evaluate"):
+            raise self.unsupported("rnnkit evaluate")
+        return cli.evaluate(model, data, **options)
+
+    def unit_texts(self, path: str) -> Any:
+        """The texts of ``inspect --units FILE``: one per line (a language model reads running text instead)."""
+        from rnnkit.data.readers import read_text_file
+
+        return (line for line in read_text_file(path).splitlines() if line.strip())
+
+    # ---------------------------------------------------------------------------------------------- use
+    def pipeline(self, saved: Any, engine: str = "auto") -> Any:
+        """The torch pipeline of a read and checked model directory (:class:`rnnkit.modeldir.SavedModel`)."""
+        raise NotImplementedError
+
+    def onnx_model(self, saved: Any, source: str) -> Any:
+        """The model of a read and checked model directory, run by onnxruntime without torch."""
+        raise NotImplementedError
+
+    def format_report(self, report: dict[str, Any]) -> str:
+        """An evaluation report as ``rnnkit evaluate`` prints it."""
+        return "\n".join(f"{k}: {v}" for k, v in report.items() if isinstance(v, int | float | str))
+
+    def evaluation_figures(self, report: dict[str, Any]) -> dict[str, Any]:
+        """``rnnkit evaluate --plots``: figures by file name."""
+        raise self.unsupported("--plots")
+
+    # ------------------------------------------------------------------------------------------- export
+    def export(self, saved: Any) -> Any:
+        """The ONNX model (``onnx.ModelProto``, its metadata included) of a read model directory."""
+        raise self.unsupported("rnnkit export")
+
+    def export_difference(self, saved: Any, data: bytes) -> float:
+        """The largest difference between onnxruntime running the exported ``data`` and the torch network."""
+        raise NotImplementedError
+
+    def read_exported(self, exported: Any) -> Any:
+        """The model of an exported file, from its checked parts (:class:`rnnkit.exported.ExportedFile`)."""
+        raise self.unsupported("an exported file")
+
+    # ---------------------------------------------------------------------------------------- inspection
+    def inspect(self, model: Any, text: Any, member: int | None, attributions: bool) -> dict[str, Any]:
+        """One text as the torch ``model`` reads it (the schema is in :mod:`rnnkit.inspection`)."""
+        raise self.unsupported("rnnkit inspect")
+
+    def unit_readings(self, model: Any, texts: Any, member: int | None, budget: int) -> Any:
+        """What ``inspect --units`` reads: the network, its pieces of ``texts``, and the properties to track."""
+        raise self.unsupported("inspect --units")
+
+    @property
+    def drawing(self) -> Any:
+        """The module that draws this task's prediction in an inspection (page, figure, terminal):
+        ``page(data, prediction)``, ``figure(ax, data, tokens, level)``, ``summary(inspection)``."""
+        raise self.unsupported("inspect")
+
+    # ------------------------------------------------------------------------------------------- serving
+    def endpoints(self) -> tuple[str, ...]:
+        """The paths of the HTTP endpoints that ``rnnkit serve`` mounts for this task's models."""
+        return ()
+
+    def mount(self, app: Any, served: Any, limits: Any) -> Callable[[], None] | None:
+        """Add this task's endpoints to the service ``app``; returns what to call when the service stops."""
+        return None
+
+
+_REGISTRY: dict[str, Task] = {}
+_loaded = False
+
+
+def register(task: Task) -> Task:
+    """Add ``task`` to the registry under its name (a package calls this when it is imported); returns it."""
+    if not task.name or not task.name.isidentifier():
+        raise ValueError(f"a task needs a name that is an identifier, got {task.name!r}")
+    known = _REGISTRY.get(task.name)
+    if known is not None and type(known) is not type(task):
+        raise ValueError(f"two tasks are named {task.name!r}: {type(known).__name__} and {type(task).__name__}")
+    _REGISTRY[task.name] = task
+    return task
+
+
+def _load() -> None:
+    """Import the built-in task packages and those of the entry point group, once; each registers its task."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for name in BUILTIN:
+        import_module(f"{__name__}.{name}")
+    for entry in entry_points(group=ENTRY_POINTS):
+        import_module(entry.value.split(":")[0])
+
+
+def registered() -> dict[str, Task]:
+    """Every task, by name, the built-in ones first."""
+    _load()
+    return dict(_REGISTRY)
+
+
+def names() -> tuple[str, ...]:
+    return tuple(registered())
+
+
+def get(name: str) -> Task:
+    """The task called ``name``; an unknown name is a one-line :class:`RnnkitError` naming the known ones."""
+    tasks = registered()
+    if name not in tasks:
+        raise RnnkitError(f"--task must be one of {', '.join(tasks)}, got {name!r}")
+    return tasks[name]
+
+
+def get_or_none(name: str) -> Task | None:
+    """The task called ``name``, or ``None``."""
+    return registered().get(name)
+
+
+def task_of_config(config: Any) -> Task:
+    """The task whose network ``config`` describes (its settings' class)."""
+    for task in registered().values():
+        if isinstance(config, task.config_class):
+            return task
+    raise ValueError(f"no task has settings of the kind {type(config).__name__}")
+
+
+def build(config: Any) -> Any:
+    """A new network (an ``nn.Module``) for ``config``, by its task, initialised from torch's random stream."""
+    return task_of_config(config).build(config)

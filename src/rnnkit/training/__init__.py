@@ -1,28 +1,6 @@
-"""Layer 5: training and evaluating a model."""
+"""Layer 5: the one training loop (:mod:`rnnkit.training.trainer`) that trains any task's objective
+(:mod:`rnnkit.training.objective`), with its devices, several processes and run directories."""
 
-from rnnkit.metrics import classification_report, format_report  # torch-free; here for older imports
-from rnnkit.training.trainer import (
-    METRICS,
-    FitResult,
-    TrainConfig,
-    evaluate_model,
-    fit,
-    predict_logits,
-    seed_everything,
-    train_loop,
-    train_step,
-)
+from rnnkit.training.trainer import FitResult, TrainConfig, seed_everything, train_loop, train_step
 
-__all__ = [
-    "METRICS",
-    "FitResult",
-    "TrainConfig",
-    "classification_report",
-    "evaluate_model",
-    "fit",
-    "format_report",
-    "predict_logits",
-    "seed_everything",
-    "train_loop",
-    "train_step",
-]
+__all__ = ["FitResult", "TrainConfig", "seed_everything", "train_loop", "train_step"]

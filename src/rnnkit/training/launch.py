@@ -24,7 +24,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -87,30 +86,6 @@ def report_error(message: str) -> None:
         pass
 
 
-def train_here() -> None:
-    """One of the processes: the call itself. Errors and signals end it with a status, never a traceback."""
-    from rnnkit.api import train
-    from rnnkit.training.trainer import TrainingInterrupted
-
-    spec = json.loads(os.environ[SPEC])
-    try:
-        train(spec["data"], **spec["options"])
-    except RnnkitError as e:
-        report_error(str(e))
-        sys.exit(EXIT_ERROR)
-    except TrainingInterrupted as e:  # process 0 wrote the checkpoint; the caller says how to resume
-        sys.exit(128 + e.signum)
-    except Exception as e:  # a bug: one line for the user, the traceback kept in a file for the report
-        rank, world = os.environ.get("RANK", "0"), os.environ.get("WORLD_SIZE", "1")
-        log = crash_log(spec["options"].get("out"), rank, traceback.format_exc())
-        first = (str(e).strip().splitlines() or [""])[0]
-        report_error(
-            f"training in {world} processes failed in process {rank}: {type(e).__name__}: {first}; the traceback "
-            f"is in {log}"
-        )
-        sys.exit(EXIT_CRASH)
-
-
 def crash_log(run_dir: str | None, rank: str, text: str) -> Path:
     """Write a process's traceback to ``train_error-rank<N>.log`` in the run directory (else the temporary
     directory, where the run directory cannot be written) and return where it went."""
@@ -126,7 +101,7 @@ def crash_log(run_dir: str | None, rank: str, text: str) -> Path:
 
 
 def quiet_torchrun(arguments: list[str]) -> None:
-    """torchrun on this machine (``--standalone``: a free port) running :func:`train_here`, without its shutdown
+    """torchrun on this machine (``--standalone``: a free port) running :mod:`rnnkit.worker`, without its shutdown
     logs and failure report: the processes' own error, or the caller's interruption message, says what happened.
     Exits with the first failed process's status, or 128 + the signal that stopped it."""
     from torch.distributed.elastic.multiprocessing.api import SignalException
@@ -137,7 +112,7 @@ def quiet_torchrun(arguments: list[str]) -> None:
         if name.startswith("torch.distributed"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
     try:
-        run(parse_args(["--standalone", *arguments, "-m", "rnnkit.training.launch"]))
+        run(parse_args(["--standalone", *arguments, "-m", "rnnkit.worker"]))
     except ChildFailedError as e:
         first = min(e.failures.values(), key=lambda failure: failure.timestamp)
         sys.exit(first.exitcode if first.exitcode > 0 else 128 - first.exitcode)
@@ -145,8 +120,5 @@ def quiet_torchrun(arguments: list[str]) -> None:
         sys.exit(128 + int(e.sigval))
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["--torchrun"]:
-        quiet_torchrun(sys.argv[2:])
-    else:
-        train_here()
+if __name__ == "__main__" and sys.argv[1:2] == ["--torchrun"]:
+    quiet_torchrun(sys.argv[2:])

@@ -2,10 +2,10 @@
 stopping with the best weights restored, a time budget, a progress bar, a JSONL log, a checkpoint each epoch and
 resume.
 
-Read it top to bottom: :func:`train_loop` is the whole loop and :func:`train_step` one step of it; the task
-(:mod:`rnnkit.tasks`) supplies the batches, the loss of a batch and the validation score. :func:`fit` is the loop
-for a classifier. A run interrupted at any point resumes from its last finished epoch and ends with the same
-weights as a run never interrupted (same seed, same data, CPU).
+Read it top to bottom: :func:`train_loop` is the whole loop and :func:`train_step` one step of it; the task's
+objective (:mod:`rnnkit.training.objective`) supplies the batches, the loss of a batch and the validation score,
+and the loop never asks which task it runs. A run interrupted at any point resumes from its last finished epoch
+and ends with the same weights as a run never interrupted (same seed, same data, CPU).
 """
 
 from __future__ import annotations
@@ -29,15 +29,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from rnnkit.data import EncodedTexts
 from rnnkit.errors import RnnkitError
 from rnnkit.io import atomic_write_bytes, atomic_write_text
-from rnnkit.tasks import Batch, StepResult, Task
-from rnnkit.tasks.classify import METRICS, ClassifyTask, evaluate_model, predict_logits
 from rnnkit.training.distributed import Replicas, Replicated
 from rnnkit.training.finetuning import discriminative_groups, slanted_triangular, thaw
+from rnnkit.training.objective import Batch, Objective, StepResult
 
-__all__ = ["METRICS", "SCHEDULES", "evaluate_model", "fit", "predict_logits", "train_loop", "train_step"]
+__all__ = ["SCHEDULES", "FitResult", "TrainConfig", "seed_everything", "train_loop", "train_step"]
 SCHEDULES = ("linear", "constant", "slanted")
 CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
@@ -56,7 +54,7 @@ class TrainConfig:
     layer_decay: float = 1.0  # each layer group's rate is the one above divided by this (discriminative rates)
     unfreeze: bool = False  # gradual unfreezing: epoch k trains the top k layer groups
     patience: int = 3  # epochs without a better validation score before stopping
-    metric: str = "macro_f1"  # the validation score that picks the best epoch
+    metric: str | None = None  # the validation score that picks the best epoch, among the task's (None: its own)
     seed: int = 0
     average: float = 0.0  # decay of the exponential moving average of the weights; 0 = no averaging
     label_smoothing: float = 0.0
@@ -74,7 +72,6 @@ class TrainConfig:
             (self.clip > 0, f"clip must be positive, got {self.clip}"),
             (0 <= self.warmup < 1, f"warmup must be in [0, 1), got {self.warmup}"),
             (self.patience >= 1, f"patience must be at least 1, got {self.patience}"),
-            (self.metric in METRICS, f"metric must be one of {METRICS}, got {self.metric!r}"),
             (self.schedule in SCHEDULES, f"schedule must be one of {SCHEDULES}, got {self.schedule!r}"),
             (self.layer_decay >= 1, f"layer_decay must be at least 1, got {self.layer_decay}"),
             (0 <= self.average < 1, f"average must be in [0, 1), got {self.average}"),
@@ -154,7 +151,7 @@ def clip_gradients(parameters: list[nn.Parameter], max_norm: float) -> None:
         nn.utils.clip_grads_with_norm_(parameters, max_norm, norm)
 
 
-def adversarial_backward(model: nn.Module, task: Task, batch: Batch, size: float) -> StepResult:
+def adversarial_backward(model: nn.Module, task: Objective, batch: Batch, size: float) -> StepResult:
     """Adversarial training (Miyato, Dai & Goodfellow 2017): back-propagate the loss on the batch and the loss on
     the batch with its word embeddings moved by ``size`` (L2 norm per sequence) the way that raises the loss fastest.
 
@@ -255,7 +252,7 @@ class WeightAverage:
 
 def train_step(
     model: nn.Module,
-    task: Task,
+    task: Objective,
     batch: Batch,
     optimizer: torch.optim.Optimizer,
     parameters: list[nn.Parameter],
@@ -296,7 +293,7 @@ class NonFiniteLoss(RnnkitError):
 
 def train_loop(
     model: nn.Module,
-    task: Task,
+    task: Objective,
     config: TrainConfig,
     run_dir: str | Path | None = None,
     resume: bool = False,
@@ -525,28 +522,6 @@ def train_loop(
         model.requires_grad_(True)  # every weight thawed again, as it was given
     model.to("cpu")
     return result
-
-
-def fit(
-    model: nn.Module,
-    train: EncodedTexts,
-    valid: EncodedTexts | None,
-    labels: list[str],
-    config: TrainConfig,
-    run_dir: str | Path | None = None,
-    resume: bool = False,
-    fingerprint: str = "",
-    progress: bool = True,
-    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-    name: str = "",
-    replicas: Replicas | None = None,
-) -> FitResult:
-    """Train a classifier in place and leave the best weights (by validation ``config.metric``) in it."""
-    place = {"rank": replicas.rank, "world": replicas.world} if replicas is not None else {}
-    task = ClassifyTask(
-        train, valid, labels, config.batch_size, config.seed, config.metric, config.label_smoothing, **place
-    )
-    return train_loop(model, task, config, run_dir, resume, fingerprint, progress, on_epoch_end, name, replicas)
 
 
 def write_log(run_dir: Path, history: list[dict[str, Any]]) -> None:

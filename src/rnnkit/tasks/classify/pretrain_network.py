@@ -24,8 +24,8 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from rnnkit.models.body import RecurrentBody
-from rnnkit.models.config import ClassifierConfig
 from rnnkit.nn import Dropout
+from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.text.spellings import Spellings
 
 BODY = ("embedding.", "subwords.", "characters.", "encoder.")  # the weights a classifier takes from it

@@ -19,8 +19,9 @@ import torch
 from torch import nn
 
 from rnnkit.data import EncodedTexts
+from rnnkit.tasks.classify.objective import fit
 from rnnkit.training.distributed import Replicas
-from rnnkit.training.trainer import FitResult, TrainConfig, fit, progress_bar, validation_summary
+from rnnkit.training.trainer import FitResult, TrainConfig, progress_bar, validation_summary
 
 
 @dataclass

@@ -16,10 +16,10 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from rnnkit.models.body import RecurrentBody, Spellings
-from rnnkit.models.classifier import replace_words
-from rnnkit.models.config import TaggerConfig
 from rnnkit.nn import Dropout
 from rnnkit.nn.crf import CRF
+from rnnkit.tasks.classify.network import replace_words
+from rnnkit.tasks.tag.config import TaggerConfig
 
 
 class SequenceTagger(RecurrentBody):

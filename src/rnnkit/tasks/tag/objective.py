@@ -14,10 +14,10 @@ from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler
 from rnnkit.tagger import Transitions, tag_encoded
-from rnnkit.tasks import Batch, StepResult
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
 from rnnkit.text.spellings import Spellings
+from rnnkit.training.objective import Batch, StepResult
 
 
 def network_inputs(batch: SentenceBatch) -> tuple[Tensor, Tensor, Spellings]:

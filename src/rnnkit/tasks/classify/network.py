@@ -13,8 +13,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.models.body import RecurrentBody
-from rnnkit.models.config import ClassifierConfig
 from rnnkit.nn import Dropout, Pooling
+from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.text import PAD_ID, UNK_ID
 from rnnkit.text.spellings import Spellings
 

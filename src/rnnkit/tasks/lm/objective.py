@@ -20,8 +20,8 @@ from torch.nn import functional as F
 
 from rnnkit.data.corpus import batchify, windows
 from rnnkit.metrics import language_model_figures, text_loss
-from rnnkit.models.language_model import detach_state
-from rnnkit.tasks import Batch, StepResult
+from rnnkit.tasks.lm.network import detach_state
+from rnnkit.training.objective import Batch, StepResult
 
 
 def validation_loss(model: nn.Module, ids: Tensor, window: int) -> float:

@@ -1,7 +1,7 @@
 """``--pretrain``: before it learns its labels, the classifier's body learns the language of its texts (and of any
-unlabelled ones), as a :class:`~rnnkit.models.pretraining.TextLanguageModel` trained by the one training loop; the
-classifier then starts from that body and is fine-tuned (ULMFiT's way, :mod:`rnnkit.training.finetuning`, when
-asked).
+unlabelled ones), as a :class:`~rnnkit.tasks.classify.pretrain_network.TextLanguageModel` trained by the one
+training loop; the classifier then starts from that body and is fine-tuned (ULMFiT's way,
+:mod:`rnnkit.training.finetuning`, when asked).
 
 The language model trains in the run directory's ``pretrain/``, with its own checkpoints, so an interrupted run
 resumes there; once it has finished, its body is kept there (``body.safetensors``, with ``record.json``) and a
@@ -21,10 +21,10 @@ from safetensors.torch import load_file, save
 
 from rnnkit.data import EncodedTexts
 from rnnkit.io import atomic_write_bytes, atomic_write_text
-from rnnkit.models.config import ClassifierConfig
-from rnnkit.models.pretraining import TextLanguageModel
 from rnnkit.rundir import CHECKPOINT, PRETRAIN_DIR
-from rnnkit.tasks.pretrain import PretrainTask
+from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.pretrain_network import TextLanguageModel
+from rnnkit.tasks.classify.pretrain_objective import PretrainTask
 from rnnkit.training.distributed import Replicas
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
 

@@ -16,8 +16,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
-from rnnkit.tasks import Batch, StepResult
-from rnnkit.tasks.classify import BucketedTexts
+from rnnkit.tasks.classify.objective import BucketedTexts
+from rnnkit.training.objective import Batch, StepResult
 
 IGNORED = -100  # no target here: padding, or beyond a text's ends
 

@@ -25,8 +25,8 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.models.body import RecurrentBody
-from rnnkit.models.config import LanguageModelConfig
 from rnnkit.nn import Dropout
+from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.text import PAD_ID
 from rnnkit.text.spellings import Spellings
 from rnnkit.text.subwords import vocabulary_ngrams

@@ -3,7 +3,8 @@ accuracy and macro-F1 on the validation cut."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,7 +13,9 @@ from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler, EncodedTexts, collate
 from rnnkit.metrics import classification_report
-from rnnkit.tasks import Batch, StepResult
+from rnnkit.training.distributed import Replicas
+from rnnkit.training.objective import Batch, StepResult
+from rnnkit.training.trainer import FitResult, TrainConfig, train_loop
 
 METRICS = ("accuracy", "macro_f1")
 
@@ -103,3 +106,24 @@ class ClassifyTask(BucketedTexts):
         report = classification_report(self.valid.labels.numpy(), logits.argmax(1).numpy(), self.labels)
         loss = float(F.cross_entropy(logits, self.valid.labels))
         return {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"], "loss": loss}
+
+
+def fit(
+    model: nn.Module,
+    train: EncodedTexts,
+    valid: EncodedTexts | None,
+    labels: list[str],
+    config: TrainConfig,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    fingerprint: str = "",
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    name: str = "",
+    replicas: Replicas | None = None,
+) -> FitResult:
+    """Train a classifier in place and leave the best weights (by validation ``config.metric``) in it."""
+    place = {"rank": replicas.rank, "world": replicas.world} if replicas is not None else {}
+    metric = config.metric or "macro_f1"
+    task = ClassifyTask(train, valid, labels, config.batch_size, config.seed, metric, config.label_smoothing, **place)
+    return train_loop(model, task, config, run_dir, resume, fingerprint, progress, on_epoch_end, name, replicas)

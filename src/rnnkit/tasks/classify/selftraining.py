@@ -25,7 +25,7 @@ from torch import nn
 
 from rnnkit.data import EncodedTexts
 from rnnkit.io import atomic_write_text
-from rnnkit.tasks.classify import predict_logits
+from rnnkit.tasks.classify.objective import predict_logits
 
 PSEUDO_LABELS_FILE = "pseudo_labels.json"
 

@@ -1,47 +1,37 @@
 """An ONNX file written by ``rnnkit export``, read back as a model: checked, then run by onnxruntime without torch.
 
-The file carries the network and, as metadata, the labels (or tags), tokenizer, vocabulary and what else its task
-needs (:mod:`rnnkit.export`), so ``rnnkit predict``, ``rnnkit evaluate`` and ``rnnkit.load`` take it in place of a model
-directory. It may come from anyone: everything is checked before use, and any failure is one line. A model kind
-that gains an export gains this too: its file is read here, by the ``format`` in its metadata.
+The file carries the network and, as metadata, its task, the tokenizer, the vocabulary and what else the task needs
+(:mod:`rnnkit.export`), so ``rnnkit predict``, ``rnnkit evaluate`` and ``rnnkit.load`` take it in place of a model
+directory. It may come from anyone: everything is checked before use, and any failure is one line. What is the same
+for every task is checked here (size, ONNX, format, version, task, the checksum of its graph and metadata, the
+tokenizer and vocabulary, the graph's operators and weights); the task reads the rest
+(:meth:`rnnkit.tasks.Task.read_exported`, with :func:`check_graph` and :func:`trial`).
+
+The checksum (metadata ``sha256``) covers the serialized graph, every weight in it, and every other metadata entry:
+a flipped byte anywhere a reader would use is refused. Files exported before it existed load with a warning that
+they cannot be checked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from rnnkit.errors import ModelFileError, RnnkitError
-from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
-from rnnkit.modeldir import (
-    FILES,
-    FORMAT,
-    FORMAT_VERSION,
-    LEGACY_FORMAT,
-    check_labels,
-    check_max_length,
-    tokenizer_from_settings,
-)
+from rnnkit import tasks
+from rnnkit.errors import ModelFileError, RnnkitError, RnnkitWarning
+from rnnkit.modeldir import FILES, FORMAT, FORMAT_VERSION, LEGACY_FORMAT, tokenizer_from_settings
 from rnnkit.onnxsessions import session_options
-from rnnkit.options import MAX_SUBWORDS
-from rnnkit.runtime import OnnxPredictor, classifier_inputs
-from rnnkit.tagger import OnnxTagger, OnnxTaggerSession
-from rnnkit.tasks.lm.config import LanguageModelConfig
-from rnnkit.tasks.tag.config import TaggerConfig
-from rnnkit.text import UNK_ID, Vocab
-from rnnkit.text.sentences import SentenceBatch
-from rnnkit.text.spellings import Spellings
-from rnnkit.text.subwords import MAX_WORD_CHARS, Subwords
+from rnnkit.text import Tokenizer, Vocab
 
 INT64, FLOAT = 7, 1  # onnx.TensorProto's element types, named without importing onnx
-CLASSIFIER_INPUTS = {"ids": INT64, "lengths": INT64}
-CLASSIFIER_OUTPUTS = {"probabilities": FLOAT}
-
 MAX_EXPORTED_BYTES = 2**31 - 1  # protobuf reads no message over 2 GiB, so no exported model is larger
-# The operators rnnkit.onnxgraph writes (tests hold every network to this list). Anything else in a file is not
+CHECKSUM = "sha256"  # the metadata entry holding the checksum of everything else (checksum())
+# The operators rnnkit's graphs use (tests hold every network to this list). Anything else in a file is not
 # ours; refusing it also refuses operators that loop (Loop, Scan) or read other files.
 OPERATORS = frozenset(
     ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Max", "Mean"]
@@ -50,33 +40,76 @@ OPERATORS = frozenset(
 )
 
 
+@dataclass
+class ExportedFile:
+    """An exported file's parts, read and checked where they are the same for every task; the task reads the rest:
+    ``meta`` maps each metadata key to its raw string (:meth:`value` parses one as JSON, refusing a bad one)."""
+
+    path: Path
+    data: bytes
+    model: Any  # onnx.ModelProto
+    meta: dict[str, str]
+    tokenizer: Tokenizer
+    vocab: Vocab
+
+    def value(self, key: str, default: Any = None, required: bool = True) -> Any:
+        """The metadata entry ``key`` as JSON; a missing required one, or bad JSON, is a one-line error."""
+        if key not in self.meta:
+            if required:
+                raise ModelFileError(
+                    f"{self.path}: its metadata has no {key!r}; export the model again with 'rnnkit export'"
+                )
+            return default
+        try:
+            return json.loads(self.meta[key])
+        except (ValueError, RecursionError) as e:
+            raise ModelFileError(f"{self.path}: metadata {key!r} is not valid JSON ({first_line(e)})") from None
+
+    def invalid(self, error: BaseException) -> ModelFileError:
+        """The one-line error of metadata that does not hold together."""
+        return ModelFileError(f"{self.path}: invalid metadata ({first_line(error)})")
+
+    def session(self) -> Any:
+        """An onnxruntime session of the file's graph (its fatal errors raised, and reported once, by the caller)."""
+        import onnxruntime
+
+        return onnxruntime.InferenceSession(self.data, session_options(log_level=4), providers=["CPUExecutionProvider"])
+
+
 def is_exported(path: str | Path) -> bool:
     """Whether ``path`` names an exported model file rather than a model directory: a file, or a missing ``.onnx``."""
     path = Path(path)
     return path.is_file() or (not path.exists() and path.suffix.lower() == ".onnx")
 
 
-def _first_line(error: BaseException, limit: int = 200) -> str:
+def first_line(error: BaseException, limit: int = 200) -> str:
     text = (str(error).strip().splitlines() or [type(error).__name__])[0]
     return text if len(text) <= limit else text[:limit] + "..."
 
 
-def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagger:
-    """An ONNX file written by ``rnnkit export``, checked, ready to run on onnxruntime: a classifier's
-    :class:`OnnxPredictor` (predicts, evaluates), a language model's :class:`OnnxGenerator` (writes, evaluates) or
-    a tagger's :class:`rnnkit.tagger.OnnxTagger` (tags, evaluates).
+def checksum(model: Any) -> str:
+    """The SHA-256 of an ONNX model's serialized graph (nodes and every weight) and of its metadata but the
+    checksum's own entry, in key order."""
+    digest = hashlib.sha256(model.graph.SerializeToString())
+    for prop in sorted(model.metadata_props, key=lambda p: p.key):
+        if prop.key != CHECKSUM:
+            digest.update(json.dumps([prop.key, prop.value]).encode("utf-8"))
+    return digest.hexdigest()
+
+
+def load_exported(path: str | Path) -> Any:
+    """An ONNX file written by ``rnnkit export``, checked, ready to run on onnxruntime: its task's torch-free model
+    (a classifier predicts and evaluates, a language model writes and evaluates, a tagger tags and evaluates ...).
 
     The file may come from anyone, so before it is used: its size; that it parses as ONNX; its metadata (``format``,
-    the labels, tokenizer, vocabulary and truncation length, each of the right type); its graph's inputs, outputs
-    and operators, no weight read from another file, an embedding with a row per word; and one trial run on the
-    largest word id, which must give one probability per label. Any failure is a one-line ``ModelFileError``.
-    An ONNX graph is a program: these checks catch damaged, edited and foreign files, not a graph crafted to make
-    onnxruntime itself misbehave.
+    version, task, checksum, tokenizer, vocabulary, and what its task needs, each of the right type); its graph's
+    inputs, outputs and operators, no weight read from another file, an embedding with a row per word; and a trial
+    run. Any failure is a one-line ``ModelFileError``. An ONNX graph is a program: these checks catch damaged,
+    edited and foreign files, not a graph crafted to make onnxruntime itself misbehave.
     """
     path = Path(path)
     try:
         import onnx
-        import onnxruntime
         from google.protobuf.message import DecodeError
     except (ImportError, OSError):
         raise RnnkitError(
@@ -93,192 +126,51 @@ def load_exported(path: str | Path) -> OnnxPredictor | OnnxGenerator | OnnxTagge
     try:
         model.ParseFromString(data)
     except (DecodeError, ValueError, RuntimeError, RecursionError) as e:
-        raise ModelFileError(
-            f"{path}: not an ONNX file ({_first_line(e)}); the file is damaged or not a model"
-        ) from None
+        reason = first_line(e)
+        raise ModelFileError(f"{path}: not an ONNX file ({reason}); the file is damaged or not a model") from None
     meta = {p.key: p.value for p in model.metadata_props}
     if meta.get("format") not in (FORMAT, LEGACY_FORMAT):
         raise ModelFileError(f"{path}: not a model exported by rnnkit (its metadata has no format {FORMAT!r})")
-    task = meta.get("task", "classify")  # rnnkit 0.1's files name no task: classifiers
-    if task not in ("classify", "lm", "tag"):
+    task = tasks.get_or_none(meta.get("task", "classify"))  # rnnkit 0.1's files name no task: classifiers
+    if task is None:
         raise ModelFileError(
-            f"{path}: an exported {task!r} model; this rnnkit reads classifiers, language models and taggers"
+            f"{path}: an exported {meta.get('task')!r} model; this rnnkit reads {', '.join(tasks.names())} models"
         )
-    values = {}
-    keys = {"classify": ("labels", "max_length"), "lm": ("model",), "tag": ("model", "labels", "characters", "crf")}[
-        task
-    ]
-    for key in ("format_version", "tokenizer", "vocab", *keys):
-        if key not in meta and key != "format_version":  # files from rnnkit 0.1 have no format_version: version 1
-            raise ModelFileError(f"{path}: its metadata has no {key!r}; export the model again with 'rnnkit export'")
-        try:
-            values[key] = json.loads(meta.get(key, "1"))
-        except (ValueError, RecursionError) as e:
-            raise ModelFileError(f"{path}: metadata {key!r} is not valid JSON ({_first_line(e)})") from None
-    version = values["format_version"]
+    _check_checksum(path, model, meta)
+    exported = ExportedFile(path, data, model, meta, None, None)  # type: ignore[arg-type]
+    version = exported.value("format_version", 1, required=False)  # rnnkit 0.1's files have none: version 1
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         raise ModelFileError(f"{path}: invalid metadata format_version {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path}: exported in model format {version}; this rnnkit reads {FORMAT_VERSION}: upgrade rnnkit"
         )
+    tokenizer, vocab = exported.value("tokenizer"), exported.value("vocab")
     try:
-        tokenizer = tokenizer_from_settings(values["tokenizer"])
-        vocab = Vocab.from_dict({"tokens": values["vocab"]})
-        if task == "lm":
-            if not isinstance(values["model"], dict):
-                raise ValueError("model must be an object")
-            config = LanguageModelConfig.from_dict(values["model"])
-            if config.vocab_size != len(vocab):
-                raise ValueError(
-                    f"the model was built for {config.vocab_size} tokens, the vocabulary lists {len(vocab)}"
-                )
-        elif task == "classify":
-            labels = check_labels(values["labels"])
-            max_length = check_max_length(values["max_length"])
-            subwords = _subwords(json.loads(meta["subwords"])) if "subwords" in meta else None
-            columns = _data_columns(json.loads(meta["data_columns"])) if "data_columns" in meta else None
+        exported.tokenizer = tokenizer_from_settings(tokenizer)
+        exported.vocab = Vocab.from_dict({"tokens": vocab})
     except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
-    if task == "lm":
-        return _language_model(path, model.graph, data, tokenizer, vocab, config)
-    if task == "tag":
-        return _tagger(path, model.graph, data, tokenizer, vocab, values)
-    inputs = CLASSIFIER_INPUTS | ({"forms": INT64, "ngrams": INT64} if subwords is not None else {})
-    tables = (subwords.buckets + 1,) if subwords is not None else ()
-    _check_graph(model.graph, len(vocab), path, inputs, CLASSIFIER_OUTPUTS, tables)
-    options = session_options(log_level=4)  # fatal only: the error is raised, and reported once, below
-    ids = np.array([[len(vocab) - 1, UNK_ID]], dtype=np.int64)
-    spellings = None
-    if subwords is not None:  # the largest bucket, and a word with no n-gram
-        spellings = Spellings(np.array([[1, 0]]), ngrams=np.array([[0], [subwords.buckets]]))
-    try:
-        session = onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
-        trial = session.run(None, classifier_inputs(ids, np.array([2], dtype=np.int64), spellings))[0]
-    except Exception as e:  # onnxruntime's errors share no base class short of Exception
-        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
-    if not isinstance(trial, np.ndarray) or trial.shape != (1, len(labels)):
-        shape = getattr(trial, "shape", type(trial).__name__)
-        raise ModelFileError(f"{path}: the network gives {shape} for one text; its metadata lists {len(labels)} labels")
-    if not np.isfinite(trial).all() or abs(float(trial.sum()) - 1) > 1e-3:
-        raise ModelFileError(f"{path}: the network does not give probabilities ({trial[0].tolist()}); it is damaged")
-
-    def run(ids: np.ndarray, lengths: np.ndarray, spellings: Spellings | None = None) -> np.ndarray:
-        return session.run(None, classifier_inputs(ids, lengths, spellings))[0]
-
-    predictor = OnnxPredictor(tokenizer, vocab, labels, max_length, run, str(path), subwords)
-    predictor.data_columns = columns
-    return predictor
+        raise exported.invalid(e) from None
+    return task.read_exported(exported)
 
 
-def _data_columns(value: Any) -> dict[str, Any] | None:
-    """The training file's columns in an exported classifier's metadata, checked: names as strings."""
-    if value is None:
-        return None
-    texts = value.get("text_columns") if isinstance(value, dict) else None
-    label = value.get("label_column") if isinstance(value, dict) else None
-    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts) or not isinstance(label, str | None):
-        raise ValueError("data_columns must name text columns and a label column")
-    return {"text_columns": texts, "label_column": label}
-
-
-def _subwords(value: Any) -> Subwords:
-    """An exported classifier's sub-word settings, checked: whole numbers in range."""
-    if not isinstance(value, dict) or set(value) != {"buckets", "min_n", "max_n"}:
-        raise ValueError("subwords must be an object of buckets, min_n and max_n")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in value.values()):
-        raise ValueError("subwords must hold whole numbers")
-    if not 1 <= value["buckets"] <= MAX_SUBWORDS or not 1 <= value["min_n"] <= value["max_n"] <= MAX_WORD_CHARS + 2:
-        raise ValueError(f"subwords out of range: {value}")
-    return Subwords(value["buckets"], value["min_n"], value["max_n"])
-
-
-def _language_model(
-    path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, config: LanguageModelConfig
-) -> OnnxGenerator:
-    """An exported language model, its graph checked and tried on the largest token id from the start state."""
-    import onnxruntime
-
-    states = ["h", "c"] if config.cell == "lstm" else ["h"]
-    inputs = {"ids": INT64} | {f"{s}0": FLOAT for s in states}
-    outputs = {"logits": FLOAT} | {f"{s}n": FLOAT for s in states}
-    _check_graph(graph, len(vocab), path, inputs, outputs, (config.subwords + 1,) if config.subwords else ())
-    options = session_options(log_level=4)
-    try:
-        session = OnnxLanguageModelSession(
-            config, onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+def _check_checksum(path: Path, model: Any, meta: dict[str, str]) -> None:
+    """Refuse a file whose graph, weights or metadata do not match its checksum; warn, once per file, that a file
+    exported before checksums cannot be checked."""
+    if CHECKSUM not in meta:
+        warnings.warn(
+            f"{path} was exported by an older rnnkit and carries no checksum, so damage to it cannot be detected; "
+            "export it again to have one",
+            RnnkitWarning,
+            stacklevel=4,
         )
-        logits, _ = session(np.array([[len(vocab) - 1]], dtype=np.int64), None)
-    except Exception as e:  # onnxruntime's errors share no base class short of Exception
-        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
-    if not isinstance(logits, np.ndarray) or logits.shape != (1, 1, len(vocab)) or not np.isfinite(logits).all():
-        shape = getattr(logits, "shape", type(logits).__name__)
-        raise ModelFileError(f"{path}: the network gives {shape} scores for one token, not {len(vocab)} finite ones")
-    return OnnxGenerator(tokenizer, vocab, config, session)
+        return
+    if meta[CHECKSUM] != checksum(model):
+        raise ModelFileError(f"{path}: the checksum does not match the graph and metadata; the file is damaged")
 
 
-def _tagger(path: Path, graph: Any, data: bytes, tokenizer: Any, vocab: Vocab, values: dict[str, Any]) -> OnnxTagger:
-    """An exported tagger: its metadata (configuration, tags, alphabet, CRF) checked against each other and the
-    graph, and one trial run on the largest word id and character id."""
-    import onnxruntime
-
-    try:
-        if not isinstance(values["model"], dict):
-            raise ValueError("model must be an object")
-        config = TaggerConfig.from_dict(values["model"])
-        tags = check_labels(values["labels"])
-        characters = Vocab.from_dict({"tokens": values["characters"]}) if config.alphabet_size else None
-        crf = _crf(values["crf"], len(tags)) if config.crf else None
-        if config.vocab_size != len(vocab) or config.num_tags != len(tags):
-            raise ValueError(f"the model was built for {config.vocab_size} words and {config.num_tags} tags")
-        if characters is not None and len(characters) != config.alphabet_size:
-            raise ValueError(f"the model was built for {config.alphabet_size} characters, not {len(characters)}")
-    except (TypeError, ValueError) as e:
-        raise ModelFileError(f"{path}: invalid metadata ({_first_line(e)})") from None
-    inputs = {"ids": INT64, "lengths": INT64}
-    if characters is not None or config.subwords:
-        inputs["forms"] = INT64
-    if characters is not None:
-        inputs |= {"chars": INT64, "char_lengths": INT64}
-    if config.subwords:
-        inputs["ngrams"] = INT64
-    tables = (config.alphabet_size, config.subwords + 1)
-    _check_graph(graph, len(vocab), path, inputs, {"scores": FLOAT}, tables)
-    options = session_options(log_level=4)
-    largest = max(len(characters) - 1, 1) if characters is not None else 1
-    batch = SentenceBatch(
-        np.array([[len(vocab) - 1, UNK_ID]]), np.array([2]), np.array([[0, 1]]), np.array([[largest], [1]]),
-        np.array([1, 1]), None, np.array([[config.subwords], [0]]) if config.subwords else None,
-    )  # fmt: skip
-    try:
-        session = OnnxTaggerSession(
-            onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"]),
-            characters is not None,
-            bool(config.subwords),
-        )
-        trial = session(batch)
-    except Exception as e:  # onnxruntime's errors share no base class short of Exception
-        raise ModelFileError(f"{path}: onnxruntime cannot run it ({_first_line(e)})") from None
-    if not isinstance(trial, np.ndarray) or trial.shape != (1, 2, len(tags)) or not np.isfinite(trial).all():
-        shape = getattr(trial, "shape", type(trial).__name__)
-        raise ModelFileError(f"{path}: the network gives {shape} scores for two tokens, not {len(tags)} finite each")
-    return OnnxTagger(tokenizer, vocab, characters, tags, config, session, crf, str(path))
-
-
-def _crf(value: Any, tags: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A CRF's arrays from an exported tagger's metadata, checked: finite, ``[K, K]``, ``[K]``, ``[K]``."""
-    if not isinstance(value, dict) or set(value) != {"transitions", "start", "end"}:
-        raise ValueError("crf must be an object of transitions, start and end")
-    arrays = tuple(np.asarray(value[k], dtype=np.float32) for k in ("transitions", "start", "end"))
-    if [a.shape for a in arrays] != [(tags, tags), (tags,), (tags,)] or not all(np.isfinite(a).all() for a in arrays):
-        raise ValueError(f"crf must hold finite scores for {tags} tags")
-    return arrays  # type: ignore[return-value]
-
-
-def _check_graph(
-    graph: Any,
-    vocab_size: int,
-    path: Path,
+def check_graph(
+    exported: ExportedFile,
     inputs: dict[str, int],
     outputs: dict[str, int],
     tables: tuple[int, ...] = (),
@@ -289,6 +181,7 @@ def _check_graph(
     buckets and padding)."""
     from onnx import TensorProto
 
+    path, graph, vocab_size = exported.path, exported.model.graph, len(exported.vocab)
     initializers = {t.name: t for t in graph.initializer}
     found_inputs = {i.name: i.type.tensor_type.elem_type for i in graph.input if i.name not in initializers}
     found_outputs = {o.name: o.type.tensor_type.elem_type for o in graph.output}
@@ -317,3 +210,12 @@ def _check_graph(
                 f"{path}: the network's embedding has {table.dims[0]} rows but the metadata's vocabulary "
                 f"lists {vocab_size} words; the file was edited or damaged"
             )
+
+
+def trial(exported: ExportedFile, run: Callable[[], Any]) -> Any:
+    """``run()`` (a first call of the file's network), its failure a one-line error: what onnxruntime cannot run
+    is damaged or foreign."""
+    try:
+        return run()
+    except Exception as e:  # onnxruntime's errors share no base class short of Exception
+        raise ModelFileError(f"{exported.path}: onnxruntime cannot run it ({first_line(e)})") from None

@@ -136,7 +136,7 @@ class OnnxLanguageModelSession:
         its vocabulary's, where it reads sub-words."""
         import onnxruntime
 
-        from rnnkit.onnxgraph import language_model_graph
+        from rnnkit.tasks.lm.graph import language_model_graph
 
         options = session_options()
         arrays: dict[str, np.ndarray] = {}

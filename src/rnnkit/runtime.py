@@ -163,7 +163,7 @@ class OnnxSession:
     def __init__(self, config: ClassifierConfig, weights: dict[str, np.ndarray]) -> None:
         import onnxruntime
 
-        from rnnkit.onnxgraph import classifier_graph
+        from rnnkit.tasks.classify.graph import classifier_graph
 
         options = session_options()
         # The weights go to onnxruntime as arrays, not copied into the graph; they must outlive the session.

@@ -214,7 +214,7 @@ class OnnxTaggerSession:
     def build(cls, config: TaggerConfig, weights: dict[str, np.ndarray]) -> OnnxTaggerSession:
         import onnxruntime
 
-        from rnnkit.onnxgraph import tagger_graph
+        from rnnkit.tasks.tag.graph import tagger_graph
 
         graph = tagger_graph(config, weights)
         options = session_options()

@@ -197,8 +197,9 @@ class Task:
         raise self.unsupported("--plots")
 
     # ------------------------------------------------------------------------------------------- export
-    def export(self, saved: Any) -> Any:
-        """The ONNX model (``onnx.ModelProto``, its metadata included) of a read model directory."""
+    def export(self, saved: Any, metadata: dict[str, str]) -> Any:
+        """The ONNX model (``onnx.ModelProto``) of a read model directory, with ``metadata`` (what every exported
+        file holds: format, task, tokenizer, vocabulary) and the task's own."""
         raise self.unsupported("rnnkit export")
 
     def export_difference(self, saved: Any, data: bytes) -> float:

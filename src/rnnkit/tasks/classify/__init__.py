@@ -257,5 +257,20 @@ class Classify(Task):
     def curves(self, training: dict[str, Any]) -> tuple[str, bool]:
         return training["options"]["metric"], False  # the score that picked the best epoch
 
+    def export(self, saved: Any, metadata: dict[str, str]) -> Any:
+        from rnnkit.tasks.classify.export import graph
+
+        return graph(saved, metadata)
+
+    def export_difference(self, saved: Any, data: bytes) -> float:
+        from rnnkit.tasks.classify.export import difference
+
+        return difference(saved, data)
+
+    def read_exported(self, exported: Any) -> Any:
+        from rnnkit.tasks.classify.export import read
+
+        return read(exported)
+
 
 register(Classify())

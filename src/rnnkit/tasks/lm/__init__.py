@@ -115,5 +115,20 @@ class LanguageModelling(Task):
 
         return iter([read_corpus(path)])
 
+    def export(self, saved: Any, metadata: dict[str, str]) -> Any:
+        from rnnkit.tasks.lm.export import graph
+
+        return graph(saved, metadata)
+
+    def export_difference(self, saved: Any, data: bytes) -> float:
+        from rnnkit.tasks.lm.export import difference
+
+        return difference(saved, data)
+
+    def read_exported(self, exported: Any) -> Any:
+        from rnnkit.tasks.lm.export import read
+
+        return read(exported)
+
 
 register(LanguageModelling())

@@ -114,5 +114,20 @@ class Tagging(Task):
     def curves(self, training: dict[str, Any]) -> tuple[str, bool]:
         return "accuracy", False
 
+    def export(self, saved: Any, metadata: dict[str, str]) -> Any:
+        from rnnkit.tasks.tag.export import graph
+
+        return graph(saved, metadata)
+
+    def export_difference(self, saved: Any, data: bytes) -> float:
+        from rnnkit.tasks.tag.export import difference
+
+        return difference(saved, data)
+
+    def read_exported(self, exported: Any) -> Any:
+        from rnnkit.tasks.tag.export import read
+
+        return read(exported)
+
 
 register(Tagging())

@@ -20,8 +20,9 @@ from click.testing import CliRunner
 import rnnkit
 from rnnkit.cli import main
 from rnnkit.errors import RnnkitError, RnnkitWarning
-from rnnkit.inspection.units import correlations, text_properties
+from rnnkit.inspection.units import correlations
 from rnnkit.tasks.classify.network import members_of
+from rnnkit.tasks.lm.inspect import text_properties
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -45,26 +45,15 @@ def inspect(model: Any, text: str | Sequence[str], member: int | None = None, at
     """How the trained ``model`` (a pipeline from :func:`rnnkit.load` or :func:`rnnkit.train`) reads ``text``;
     ``member`` (from 1) picks one network of an ensemble, else each is inspected. A tagger also takes a list of
     tokens. ``attributions=False`` leaves out a classifier's attributions, the slow part (many texts' states)."""
+    from rnnkit import tasks
     from rnnkit.errors import RnnkitError
-    from rnnkit.inspection.reading import inspect_classifier, inspect_language_model, inspect_tagger
 
     if not hasattr(model, "model"):
         raise RnnkitError(
             f"inspect needs the torch network: load the model directory with rnnkit.load, not an exported file "
             f"({type(model).__name__})"
         )
-    task = getattr(model, "task", "classify")
-    if task != "classify" and member is not None:
-        raise RnnkitError("--member applies to an ensemble of classifiers; this model is one network")
-    if task == "lm":
-        return Inspection(inspect_language_model(model, _text(text)))
-    if task == "tag":
-        return Inspection(inspect_tagger(model, text if isinstance(text, str) else list(text)))
-    return Inspection(inspect_classifier(model, _text(text), member, attributions))
-
-
-def _text(text: str | Sequence[str]) -> str:
-    return text if isinstance(text, str) else " ".join(text)
+    return Inspection(tasks.get(model.task).inspect(model, text, member, attributions))
 
 
 def find_units(

@@ -15,7 +15,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from rnnkit.inspection.page import LEVEL, MAX_UNITS, NEGATIVE, POSITIVE, VISIBLE, model_summary, state_name, unit_name
+from rnnkit.inspection.page import (
+    LEVEL,
+    MAX_UNITS,
+    NEGATIVE,
+    POSITIVE,
+    VISIBLE,
+    drawing,
+    model_summary,
+    state_name,
+    unit_name,
+)
 from rnnkit.io import atomic_write_bytes
 from rnnkit.plots import new_figure, png
 
@@ -32,15 +42,15 @@ def figure_tokens(data: dict, limit: int = MAX_TOKENS) -> tuple[list[str], str |
     return tokens[:limit], f"first {limit} of {len(tokens)} tokens; the HTML page and the JSON have all"
 
 
-def _plain(text: Any) -> str:
+def plain(text: Any) -> str:
     """Text that matplotlib draws as written: a ``$`` would start mathtext, so it is escaped."""
     return str(text).replace("$", r"\$")
 
 
-def _label(token: str, width: int = 14) -> str:
+def tick(token: str, width: int = 14) -> str:
     """A token as a tick label: whitespace made visible, and a long one cut so it cannot squeeze the panel."""
     token = VISIBLE.get(token, token)
-    return _plain(token if len(token) <= width else token[: width - 1] + "\u2026")
+    return plain(token if len(token) <= width else token[: width - 1] + "\u2026")
 
 
 def _tools() -> tuple[Any, Any, Any]:
@@ -65,10 +75,10 @@ def _save(fig: Any, path: str | Path) -> Path:
     return Path(path)
 
 
-def _token_axis(ax: Any, tokens: list[str]) -> None:
+def token_axis(ax: Any, tokens: list[str]) -> None:
     """Tokens as the x axis: characters upright, words turned so that 60 of them fit."""
     upright = all(len(t) <= 1 for t in tokens)
-    ax.set_xticks(range(len(tokens)), [_label(t) for t in tokens], rotation=0 if upright else 90, fontsize=7)
+    ax.set_xticks(range(len(tokens)), [tick(t) for t in tokens], rotation=0 if upright else 90, fontsize=7)
     ax.set_xlim(-0.5, len(tokens) - 0.5)
 
 
@@ -96,63 +106,12 @@ def _heatmap(
     title += f" (blue -{scale:.3g} to red +{scale:.3g})" if signed else " (white 0 to green 1)"
     if matrix.shape[1] > len(units):
         title += f"; {len(units)} of {matrix.shape[1]} units, by variance"
-    ax.set_title(_plain(title), fontsize=9, loc="left")
+    ax.set_title(plain(title), fontsize=9, loc="left")
     step = max(1, len(units) // 16)
     ax.set_yticks(
         range(0, len(units), step), [unit_name(u, hidden_size, directions) for u in units[::step]], fontsize=6
     )
-    _token_axis(ax, tokens)
-
-
-def _prediction(ax: Any, data: dict, tokens: list[str], level: Any) -> None:
-    """Classifier: class probabilities after each token; tagger: tag probabilities (the chosen tag boxed);
-    language model: the probability the model gave each token."""
-    import numpy as np
-
-    task, prediction, labels = data["model"].get("task"), data["prediction"], data.get("labels") or []
-    T = len(tokens)
-    if task == "lm":
-        probabilities = [None] + [step.get("probability") for step in prediction["next"][: T - 1]]
-        heights = [np.nan if p is None else p for p in probabilities]
-        ax.bar(range(T), heights, color=tuple(c / 255 for c in LEVEL))
-        ax.set_ylim(0, 1)
-        perplexity = prediction.get("perplexity")
-        title = "probability the model gave each token" + (
-            f" (perplexity on the text {perplexity:.4g})" if perplexity is not None else ""
-        )
-    elif task == "classify" and not prediction.get("by_prefix"):  # only the final prediction: one bar per class
-        probabilities = prediction.get("probabilities") or []
-        names = labels or [str(k) for k in range(len(probabilities))]
-        ax.barh([_plain(n) for n in names], probabilities, color=tuple(c / 255 for c in LEVEL))
-        ax.set_xlim(0, 1)
-        ax.set_title(_plain(f"predicted {prediction.get('label')}"), fontsize=9, loc="left")
-        return
-    else:
-        rows = prediction["by_prefix"] if task == "classify" else prediction["probabilities"]
-        matrix = np.asarray(rows[:T], dtype=float).T  # (classes, T)
-        ax.imshow(matrix, aspect="auto", cmap=level, vmin=0.0, vmax=1.0, interpolation="nearest")
-        names = labels or [str(k) for k in range(matrix.shape[0])]
-        ax.set_yticks(range(len(names)), [_plain(n) for n in names], fontsize=7)
-        if task == "classify":
-            p = max(prediction.get("probabilities") or [0.0])
-            title = (
-                f"probability of each class after each token (white 0 to green 1); predicted "
-                f"{prediction.get('label')} ({p:.1%})"
-            )
-        else:
-            chosen = [(t, names.index(tag)) for t, tag in enumerate(prediction["tags"][:T]) if tag in names]
-            ax.scatter(
-                [t for t, _ in chosen],
-                [k for _, k in chosen],
-                marker="s",
-                s=40,
-                facecolors="none",
-                edgecolors="black",
-                linewidths=0.8,
-            )
-            title = "probability of each tag at each token (white 0 to green 1); the chosen tag boxed"
-    ax.set_title(_plain(title), fontsize=9, loc="left")
-    _token_axis(ax, tokens)
+    token_axis(ax, tokens)
 
 
 def _attributions(ax: Any, attributions: dict, tokens: list[str]) -> None:
@@ -175,10 +134,10 @@ def _attributions(ax: Any, attributions: dict, tokens: list[str]) -> None:
         title += f"; integrated gradients' completeness delta {gradients['delta']:.3g}"
     if attributions.get("note"):
         title += f"\n{attributions['note']}"
-    ax.set_title(_plain(title), fontsize=9, loc="left")
+    ax.set_title(plain(title), fontsize=9, loc="left")
     if series:
         ax.legend(fontsize=7, loc="upper right")
-    _token_axis(ax, tokens)
+    token_axis(ax, tokens)
 
 
 def inspection_png(data: dict, path: str | Path) -> Path:
@@ -193,8 +152,9 @@ def inspection_png(data: dict, path: str | Path) -> Path:
     hidden_size = data.get("model", {}).get("hidden_size") or 0
     panels: list[tuple[float, Any]] = []
     if data.get("prediction") and tokens:
-        rows = len(data.get("labels") or []) if data["model"].get("task") != "lm" else 0
-        panels.append((max(2.0, 0.22 * rows + 1.4), partial(_prediction, data=data, tokens=tokens, level=level)))
+        drawn = drawing(data)  # the task draws its prediction: a panel of ``rows`` rows
+        rows = drawn.figure_rows(data)
+        panels.append((max(2.0, 0.22 * rows + 1.4), partial(drawn.figure, data=data, tokens=tokens, level=level)))
     if data.get("attributions") and tokens:
         panels.append((2.6, partial(_attributions, attributions=data["attributions"], tokens=tokens)))
     maps = [("hidden state", top.get("hidden"), signed, True)]
@@ -219,7 +179,7 @@ def inspection_png(data: dict, path: str | Path) -> Path:
     if data.get("truncated"):
         lines.append(f"{data['truncated']} tokens beyond the model's max_length were not read")
     fig = figure(max(8.0, 3.0 + 0.2 * len(tokens)), 0.25 * len(lines) + 0.3 + sum(h for h, _ in panels))
-    fig.suptitle(_plain("\n".join(lines)), fontsize=9, x=0.01, ha="left")
+    fig.suptitle(plain("\n".join(lines)), fontsize=9, x=0.01, ha="left")
     if panels:
         axes = fig.subplots(len(panels), 1, squeeze=False, gridspec_kw={"height_ratios": [h for h, _ in panels]})
         for (_, draw), ax in zip(panels, axes[:, 0], strict=True):
@@ -246,7 +206,7 @@ def units_png(data: dict, path: str | Path) -> Path:
     header = f"{model_summary(model)}\nread {data.get('texts', 0)} texts, {data.get('tokens', 0)} tokens"
     fig = figure(max(8.0, 2.0 + 0.16 * longest), 0.8 + row * max(1, len(properties)))
     fig.suptitle(
-        _plain(header if properties else header + "\nno properties were measured"), fontsize=9, x=0.01, ha="left"
+        plain(header if properties else header + "\nno properties were measured"), fontsize=9, x=0.01, ha="left"
     )
     if not properties:
         return _save(fig, path)
@@ -268,13 +228,13 @@ def units_png(data: dict, path: str | Path) -> Path:
             f"{prop.get('name')}: layer {prop.get('layer')}{state_name(prop)}, unit {unit}, correlation "
             f"{prop.get('correlation', 0.0):+.3f}" + (f" ({cut})" if cut else "")
         )
-        ax.set_title(_plain(title), fontsize=9, loc="left")
+        ax.set_title(plain(title), fontsize=9, loc="left")
         ax.set_yticks([])
         if characters:
             for x, (token, value) in enumerate(zip(tokens, activation, strict=False)):
                 colour = "white" if abs(value) > 0.6 * scale else "black"  # as on the page: deep colours, white letters
-                ax.text(x, 0, _label(token), ha="center", va="center", fontsize=8, family="monospace", color=colour)
+                ax.text(x, 0, tick(token), ha="center", va="center", fontsize=8, family="monospace", color=colour)
             ax.set_xticks([])
         else:
-            _token_axis(ax, tokens)
+            token_axis(ax, tokens)
     return _save(fig, path)

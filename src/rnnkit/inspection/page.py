@@ -17,6 +17,7 @@ import math
 from html import escape
 from typing import Any
 
+from rnnkit import tasks
 from rnnkit.data.corpus import EOL
 
 NEGATIVE = (33, 102, 172)  # the blue and red ends of ColorBrewer's RdBu, readable by the colour-blind
@@ -27,7 +28,6 @@ MAX_COLUMNS = 400  # tokens per heatmap, for the same reason
 LINE_BREAKS = ("\n", EOL)  # a character model's line break and a word corpus's end of line
 _STEPS = 8  # heatmap cells take one of 2 * 8 + 1 colours, as CSS classes: a 200-token page stays a few MB
 VISIBLE = {" ": "\u2423", "\n": "\u21b5", "\t": "\u21e5", "": "\u2205"}  # whitespace shown in labels
-_TASKS = {"classify": "classifier", "lm": "language model", "tag": "tagger"}
 
 _CSS = """
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;background:#fff}
@@ -70,13 +70,13 @@ def _colour(value: float | None, scale: float, signed: bool = True) -> str:
     return "#{:02x}{:02x}{:02x}".format(*_rgb(value, scale, signed))
 
 
-def _style(value: float | None, scale: float, signed: bool = True) -> str:
+def style(value: float | None, scale: float, signed: bool = True) -> str:
     """A background by ``value``, with white letters where the colour is too deep for black ones."""
     strong = value is not None and math.isfinite(value) and scale > 0 and abs(value) / scale > 0.6
     return f"background:{_colour(value, scale, signed)}" + (";color:#fff" if strong else "")
 
 
-def _scale(values: Any) -> float:
+def scale_of(values: Any) -> float:
     """The largest absolute value in a (nested) list, 1 when there is none: the end of a colour scale."""
 
     def largest(v: Any) -> float:
@@ -87,28 +87,29 @@ def _scale(values: Any) -> float:
     return largest(values) or 1.0
 
 
-def _esc(text: Any) -> str:
+def esc(text: Any) -> str:
     """Text from the data, escaped for HTML; ``://`` is written as a character reference so that a URL in the
     text reads the same but the page holds no ``http://`` (it fetches nothing, and a check can say so)."""
     return escape(str(text)).replace("://", "&#58;//")
 
 
-def _label(token: str) -> str:
+def label(token: str) -> str:
     """A token for a table cell or a title: whitespace made visible."""
-    return _esc(VISIBLE.get(token, token))
+    return esc(VISIBLE.get(token, token))
 
 
-def _num(value: float | None, digits: int = 3) -> str:
+def num(value: float | None, digits: int = 3) -> str:
     return "\u2013" if value is None else f"{value:.{digits}g}"
 
 
-def _pct(value: float | None) -> str:
+def pct(value: float | None) -> str:
     return "\u2013" if value is None else f"{100 * value:.1f}%"
 
 
 def model_summary(model: dict) -> str:
     """One line for the model, as plain (unescaped) text: "classifier: bidirectional LSTM, 2 layers of 128 units"."""
-    task = _TASKS.get(model.get("task"), str(model.get("task")))
+    known = tasks.get_or_none(str(model.get("task")))
+    task = known.noun if known is not None else str(model.get("task"))
     if model.get("kind") == "bag":
         line = f"{task}: a bag of embeddings"
     else:
@@ -141,7 +142,7 @@ def _separator(tokens: list[str], text: str | None = None) -> str:
     return "" if any(t.isspace() for t in tokens) else " "
 
 
-def _coloured_text(
+def coloured_text(
     tokens: list[str],
     values: list[float | None],
     scale: float,
@@ -156,7 +157,7 @@ def _coloured_text(
         value = values[i] if i < len(values) else None
         title = titles[i] if titles else ("" if value is None else f"{VISIBLE.get(token, token)}: {value:+.3f}")
         shown = VISIBLE["\n"] if token == "\n" else token or VISIBLE[""]
-        span = f'<span class="tok" style="{_style(value, scale, signed)}" title="{_esc(title)}">{_esc(shown)}</span>'
+        span = f'<span class="tok" style="{style(value, scale, signed)}" title="{esc(title)}">{esc(shown)}</span>'
         parts.append(span + "<br>" if token in LINE_BREAKS else span)
         if i + 1 < len(tokens) and token not in LINE_BREAKS:
             parts.append(separator)
@@ -173,7 +174,7 @@ def _page(title: str, body: str) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+        f"<title>{esc(title)}</title>\n<style>{css}</style>\n</head>\n<body>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
     )
 
 
@@ -183,8 +184,8 @@ def _header(data: dict) -> str:
     lines = [
         "<header>",
         "<h1>rnnkit inspect</h1>",
-        f'<p class="muted">{_esc(model_summary(data.get("model", {})))}</p>',
-        f'<p class="text">{_esc(text)}</p>',
+        f'<p class="muted">{esc(model_summary(data.get("model", {})))}</p>',
+        f'<p class="text">{esc(text)}</p>',
         f'<p class="muted">{len(tokens)} token{"s" if len(tokens) != 1 else ""}</p>',
     ]
     if data.get("truncated"):
@@ -192,108 +193,19 @@ def _header(data: dict) -> str:
     unknown = [t for t, unk in zip(tokens, data.get("unknown") or [], strict=False) if unk]
     if unknown:
         lines.append(
-            f'<p class="muted">Read as &lt;unk&gt; (not in the vocabulary): {", ".join(map(_label, unknown))}</p>'
+            f'<p class="muted">Read as &lt;unk&gt; (not in the vocabulary): {", ".join(map(label, unknown))}</p>'
         )
     lines.append("</header>")
     return "\n".join(lines)
 
 
-# The prediction, one function per task ----------------------------------------------------------------------------
-
-
-def _classify(data: dict, prediction: dict) -> str:
-    labels = data.get("labels") or [str(i) for i in range(len(prediction.get("probabilities", [])))]
-    tokens = data.get("tokens") or []
-    rows = "".join(
-        f'<tr><th>{_esc(label)}</th><td><span class="bar"><span style="width:{100 * p:.1f}%"></span></span></td>'
-        f'<td class="n">{_pct(p)}</td></tr>'
-        for label, p in zip(labels, prediction.get("probabilities", []), strict=False)
-    )
-    out = [
-        f"<p>Predicted: <b>{_esc(prediction.get('label'))}</b></p>",
-        f'<div class="scroll"><table>{rows}</table></div>',
-    ]
-    by_prefix = prediction.get("by_prefix") or []
-    if by_prefix:
-        how = (
-            "read from the state after each token"
-            if prediction.get("method") == "state"
-            else "the model run again on each prefix of the text"
-        )
-        head = "".join(f"<th>{_label(t)}</th>" for t in tokens)
-        body = "".join(
-            f"<tr><th>{_esc(label)}</th>"
-            + "".join(f'<td style="{_style(p[c], 1.0, False)}">{100 * p[c]:.0f}</td>' for p in by_prefix)
-            + "</tr>"
-            for c, label in enumerate(labels)
-        )
-        best = "".join(f"<td>{_esc(labels[max(range(len(p)), key=p.__getitem__)])}</td>" for p in by_prefix if p)
-        out += [
-            "<h3>After each token</h3>",
-            f'<p class="muted">The probability of each class (%) after reading the text up to and including each '
-            f"token ({how}).</p>",
-            f'<div class="scroll"><table class="steps"><thead><tr><th></th>{head}</tr></thead>'
-            f"<tbody>{body}<tr><th>predicted</th>{best}</tr></tbody></table></div>",
-        ]
-    return "\n".join(out)
-
-
-def _tag(data: dict, prediction: dict) -> str:
-    labels = data.get("labels") or []
-    cells = []
-    for token, tag, probabilities in zip(
-        data.get("tokens") or [], prediction["tags"], prediction["probabilities"], strict=False
-    ):
-        p = probabilities[labels.index(tag)] if tag in labels else max(probabilities, default=None)
-        ranked = sorted(zip(labels, probabilities, strict=False), key=lambda lp: -lp[1])[:3]
-        title = ", ".join(f"{label} {_pct(q)}" for label, q in ranked)
-        cells.append(
-            f'<span class="tagged" style="{_style(p, 1.0, False)}" title="{_esc(title)}">{_label(token)}'
-            f"<small>{_esc(tag)} {_pct(p)}</small></span>"
-        )
-    return (
-        '<p class="muted">Each token with its tag and the probability the model gave that tag (deeper green: surer; '
-        "hover for the three likeliest tags).</p>\n"
-        f'<div class="scroll"><p>{"".join(cells)}</p></div>'
-    )
-
-
-def _lm(data: dict, prediction: dict) -> str:
-    tokens = data.get("tokens") or []
-    steps = prediction.get("next") or []
-    probabilities: list[float | None] = [None] + [s.get("probability") for s in steps[: len(tokens) - 1]]
-    titles = ["the first token: nothing before it to predict it"]
-    for step in steps[: len(tokens) - 1]:
-        top = ", ".join(f"{VISIBLE.get(t, t)} {_pct(q)}" for t, q in step.get("top") or [])
-        titles.append(f"p = {_pct(step.get('probability'))}; the model expected: {top}")
-    rows = "".join(
-        f'<tr><td class="n">{t}</td><td>{_label(tokens[t])}</td>'
-        f"<td>{'' if step.get('token') is None else _label(step['token'])}</td>"
-        f'<td class="n" style="{_style(step.get("probability"), 1.0, False)}">{_pct(step.get("probability"))}</td>'
-        f"<td>{', '.join(f'{_label(w)} {_pct(q)}' for w, q in step.get('top') or [])}</td></tr>"
-        for t, step in enumerate(steps[: len(tokens)])
-    )
-    perplexity = prediction.get("perplexity")
-    return "\n".join(
-        [
-            f"<p>Perplexity on this text: <b>{_num(perplexity, 4)}</b></p>" if perplexity is not None else "",
-            '<p class="muted">Each token on the probability the model gave it before reading it (deeper green: '
-            "expected; white: a surprise). Hover for what the model expected instead.</p>",
-            _coloured_text(tokens, probabilities, 1.0, False, titles, data.get("text")),
-            "<h3>What the model expected next</h3>",
-            '<div class="scroll"><table class="list"><thead><tr><th>#</th><th>after</th><th>next</th><th>p</th>'
-            f"<th>the model's top guesses</th></tr></thead><tbody>{rows}</tbody></table></div>",
-        ]
-    )
-
-
 def _prediction(data: dict) -> str:
+    """The prediction's section, as the task draws it (its ``drawing.page``)."""
     prediction = data.get("prediction")
     if not prediction:
         return ""
-    task = data.get("model", {}).get("task")
-    draw = {"classify": _classify, "tag": _tag, "lm": _lm}.get(task)
-    return f'<section id="prediction">\n<h2>Prediction</h2>\n{draw(data, prediction) if draw else ""}\n</section>'
+    drawn = drawing(data).page(data, prediction)
+    return f'<section id="prediction">\n<h2>Prediction</h2>\n{drawn}\n</section>'
 
 
 # Attributions and states ------------------------------------------------------------------------------------------
@@ -315,27 +227,27 @@ def _attributions(data: dict) -> str:
             (
                 "Integrated gradients",
                 gradients.get("values"),
-                f"Baseline {_esc(gradients.get('baseline'))}, {gradients.get('steps')} steps; completeness delta "
-                f"<b>{_num(gradients.get('delta'))}</b> (the attributions' sum minus the change in the output from the "
+                f"Baseline {esc(gradients.get('baseline'))}, {gradients.get('steps')} steps; completeness delta "
+                f"<b>{num(gradients.get('delta'))}</b> (the attributions' sum minus the change in the output from the "
                 "baseline: near 0 when the steps were enough).",
             )
         )
     out = [
         '<section id="attributions">\n<h2>Attributions</h2>',
-        f"<p>How much each token moves the probability of <b>{_esc(attributions.get('target'))}</b>: "
+        f"<p>How much each token moves the probability of <b>{esc(attributions.get('target'))}</b>: "
         '<span class="legend"></span> red tokens raise it (taking one away lowers the probability), blue tokens '
         "lower it. Each row is scaled to its own strongest score; hover a token for its score.</p>",
     ]
     for title, values, after in rows:
         if values is None:
             continue
-        scale = _scale(values)
-        out.append(f'<h3>{title} <span class="muted">(strongest \u00b1{_num(scale)})</span></h3>')
-        out.append(_coloured_text(tokens, values, scale, text=text))
+        scale = scale_of(values)
+        out.append(f'<h3>{title} <span class="muted">(strongest \u00b1{num(scale)})</span></h3>')
+        out.append(coloured_text(tokens, values, scale, text=text))
         if after:
             out.append(f'<p class="muted">{after}</p>')
     if attributions.get("note"):
-        out.append(f'<p class="note">{_esc(attributions["note"])}</p>')
+        out.append(f'<p class="note">{esc(attributions["note"])}</p>')
     out.append("</section>")
     return "\n".join(out)
 
@@ -355,9 +267,9 @@ def _heatmap(
     units = len(values[0]) if values else 0
     shown_units = (order or list(range(units)))[:MAX_UNITS]
     columns = values[:MAX_COLUMNS]
-    scale = _scale(values) if signed else 1.0
+    scale = scale_of(values) if signed else 1.0
     prefix = "d" if signed else "g"
-    head = "".join(f'<th title="{_label(t)}"><div>{_label(t)}</div></th>' for t in tokens[: len(columns)])
+    head = "".join(f'<th title="{label(t)}"><div>{label(t)}</div></th>' for t in tokens[: len(columns)])
     body = []
     for unit in shown_units:
         cells = "".join(
@@ -365,7 +277,7 @@ def _heatmap(
             for row in columns
         )
         body.append(f"<tr><th>{unit_name(unit, hidden_size, directions)}</th>{cells}</tr>")
-    notes = [f"colour scale \u00b1{_num(scale)}" if signed else "colour scale 0 to 1"]
+    notes = [f"colour scale \u00b1{num(scale)}" if signed else "colour scale 0 to 1"]
     if units > len(shown_units):
         notes.append(
             f"the first {len(shown_units)} of {units} units in order of variance; {units - len(shown_units)} "
@@ -406,7 +318,7 @@ def _states(data: dict) -> str:
         for gate, values in (layer.get("gates") or {}).items():
             heat = _heatmap(values, order, tokens, hidden_size, directions, signed=False)
             sections["gates"].append(
-                f"<details{is_open}><summary>{name}: {_esc(gate)} gate</summary>\n{heat}\n</details>"
+                f"<details{is_open}><summary>{name}: {esc(gate)} gate</summary>\n{heat}\n</details>"
             )
     out = []
     titles = {
@@ -439,7 +351,7 @@ def _changes(layers: list[dict], tokens: list[str], hidden_size: int) -> str:
                 + ", ".join(f"{unit_name(u, hidden_size, directions)} {delta:+.2f}" for u, delta in moved)
                 + "</td>"
             )
-        rows.append(f'<tr><td class="n">{t}</td><th>{_label(token)}</th>{"".join(cells)}</tr>')
+        rows.append(f'<tr><td class="n">{t}</td><th>{label(token)}</th>{"".join(cells)}</tr>')
     return (
         '<section id="changes">\n<h2>Units that changed most at each token</h2>\n'
         '<p class="muted">The units whose hidden state moved most when the token was read, with the change.</p>\n'
@@ -453,7 +365,7 @@ def _changes(layers: list[dict], tokens: list[str], hidden_size: int) -> str:
 
 def _reading(data: dict) -> list[str]:
     """One network's (or an ensemble's) reading: its note, prediction, attributions and states."""
-    note = f'<p class="note">{_esc(data["note"])}</p>' if data.get("note") else ""
+    note = f'<p class="note">{esc(data["note"])}</p>' if data.get("note") else ""
     parts = [note, _prediction(data), _attributions(data)]
     if data.get("stateful", True) and data.get("layers"):
         parts.append(_states(data))
@@ -478,6 +390,11 @@ def inspection_html(data: dict) -> str:
     return _page(f"rnnkit inspect: {text[:60]}", "\n".join(p for p in parts if p))
 
 
+def drawing(data: dict) -> Any:
+    """The module that draws the prediction of ``data``'s task (``rnnkit.tasks.<name>.drawing``)."""
+    return tasks.get(str(data.get("model", {}).get("task"))).drawing
+
+
 def state_name(prop: dict) -> str:
     """ " cell state" when a property's unit is read from an LSTM's cell state (the hidden state goes unsaid)."""
     state = prop.get("state")
@@ -493,7 +410,7 @@ def units_html(data: dict) -> str:
     directions = 2 if model.get("bidirectional") else 1
     parts = [
         "<header>\n<h1>rnnkit units</h1>",
-        f'<p class="muted">{_esc(model_summary(model))}</p>',
+        f'<p class="muted">{esc(model_summary(model))}</p>',
         f"<p>Read {data.get('texts', 0)} texts, {data.get('tokens', 0)} tokens. For each property, the unit whose "
         "activation follows it most closely (its correlation over every token), and a passage coloured by that unit: "
         '<span class="legend"></span> blue negative, red positive.</p>\n</header>',
@@ -503,15 +420,15 @@ def units_html(data: dict) -> str:
         activation = passage.get("activation") or []
         unit = unit_name(prop.get("unit", 0), model.get("hidden_size") or 0, directions)
         parts.append(
-            f"<section>\n<h2>{_esc(prop.get('name'))}</h2>\n"
-            f"<p>layer {prop.get('layer')}{_esc(state_name(prop))}, unit {unit}: "
+            f"<section>\n<h2>{esc(prop.get('name'))}</h2>\n"
+            f"<p>layer {prop.get('layer')}{esc(state_name(prop))}, unit {unit}: "
             f"correlation <b>{prop.get('correlation', 0.0):+.3f}</b> "
-            f'<span class="muted">(colour scale \u00b1{_num(_scale(activation))})</span></p>\n'
-            f'<div class="scroll">{_coloured_text(passage.get("tokens") or [], activation, _scale(activation))}</div>'
+            f'<span class="muted">(colour scale \u00b1{num(scale_of(activation))})</span></p>\n'
+            f'<div class="scroll">{coloured_text(passage.get("tokens") or [], activation, scale_of(activation))}</div>'
             "\n</section>"
         )
     if data.get("absent"):
-        absent = ", ".join(_esc(name) for name in data["absent"])
+        absent = ", ".join(esc(name) for name in data["absent"])
         parts.append(f'<p class="note">Never changed in the texts read, so no unit can follow them: {absent}.</p>')
     elif not data.get("properties"):
         parts.append('<p class="note">No properties were measured.</p>')

@@ -110,12 +110,9 @@ class Inspection(_Report):
         return f"{self.prefix}-{slug(self.tokens)}"
 
     def _answer(self) -> str:
-        p = self.prediction
-        if "label" in p:
-            return f"{p['label']} {max(p['probabilities']):.2f}"
-        if "tags" in p:
-            return " ".join(p["tags"][:8]) + (" ..." if len(p["tags"]) > 8 else "")
-        return f"perplexity {p['perplexity']:.2f}" if p.get("perplexity") else "one token"
+        from rnnkit.inspection.page import drawing
+
+        return drawing(self.data).answer(self.prediction)
 
     def html(self) -> str:
         from rnnkit.inspection.page import inspection_html

@@ -82,6 +82,7 @@ class Task:
     name: str = ""  # as --task and config.json's "task" give it
     title: str = ""  # "a text classifier": what the model is, in a sentence
     plural: str = ""  # "text classifiers": what the models are, as a sentence says of several
+    noun: str = ""  # "classifier": the word a page's heading uses
     verb: str = "predict"  # the command that uses a trained model: rnnkit predict, generate, translate ...
     options: tuple[Option, ...] = ()  # the task's own options (the shared ones are in rnnkit.options)
     defaults: dict[str, Any] = {}  # the task's defaults, of shared options and its own: the one place they live
@@ -212,18 +213,21 @@ class Task:
 
     # ---------------------------------------------------------------------------------------- inspection
     def inspect(self, model: Any, text: Any, member: int | None, attributions: bool) -> dict[str, Any]:
-        """One text as the torch ``model`` reads it (the schema is in :mod:`rnnkit.inspection`)."""
+        """One text (or a list of tokens) as the torch ``model`` reads it (the schema is in
+        :mod:`rnnkit.inspection`); ``member`` picks one network of an ensemble, where the task has ensembles."""
         raise self.unsupported("rnnkit inspect")
 
-    def unit_readings(self, model: Any, texts: Any, member: int | None, budget: int) -> Any:
-        """What ``inspect --units`` reads: the network, its pieces of ``texts``, and the properties to track."""
+    def unit_readings(self, model: Any, member: int | None) -> Any:
+        """What ``inspect --units`` reads (:class:`rnnkit.inspection.units.UnitReading`): the network, its pieces
+        of a text, and the properties to track."""
         raise self.unsupported("inspect --units")
 
     @property
     def drawing(self) -> Any:
-        """The module that draws this task's prediction in an inspection (page, figure, terminal):
-        ``page(data, prediction)``, ``figure(ax, data, tokens, level)``, ``summary(inspection)``."""
-        raise self.unsupported("inspect")
+        """The module that draws this task's prediction in an inspection: ``page(data, prediction)`` (HTML),
+        ``figure(ax, data, tokens, level)`` and ``figure_rows(data)`` (the PNG), ``answer(prediction)``,
+        ``headline(data)`` and ``columns(data, attributions)`` (the terminal)."""
+        raise self.unsupported("rnnkit inspect")
 
     # ------------------------------------------------------------------------------------------- serving
     def endpoints(self) -> tuple[str, ...]:

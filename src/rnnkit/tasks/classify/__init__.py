@@ -161,6 +161,7 @@ class Classify(Task):
     name = "classify"
     title = "a text classifier"
     plural = "text classifiers"
+    noun = "classifier"
     verb = "predict"
     cli_module = "rnnkit.tasks.classify.cli"
     evaluation_plots = ("confusion.png", "f1.png")
@@ -271,6 +272,22 @@ class Classify(Task):
         from rnnkit.tasks.classify.export import read
 
         return read(exported)
+
+    def inspect(self, model: Any, text: Any, member: int | None, attributions: bool) -> dict[str, Any]:
+        from rnnkit.tasks.classify.inspect import inspect
+
+        return inspect(model, text if isinstance(text, str) else " ".join(text), member, attributions)
+
+    def unit_readings(self, model: Any, member: int | None) -> Any:
+        from rnnkit.tasks.classify.inspect import unit_readings
+
+        return unit_readings(model, member)
+
+    @property
+    def drawing(self) -> Any:
+        from rnnkit.tasks.classify import drawing
+
+        return drawing
 
 
 register(Classify())

@@ -52,6 +52,7 @@ class LanguageModelling(Task):
     name = "lm"
     title = "a language model"
     plural = "language models"
+    noun = "language model"
     verb = "generate"
     cli_module = "rnnkit.tasks.lm.cli"
     options = OPTIONS
@@ -129,6 +130,24 @@ class LanguageModelling(Task):
         from rnnkit.tasks.lm.export import read
 
         return read(exported)
+
+    def inspect(self, model: Any, text: Any, member: int | None, attributions: bool) -> dict[str, Any]:
+        from rnnkit.tasks.lm.inspect import inspect
+
+        if member is not None:
+            raise RnnkitError("--member applies to an ensemble of classifiers; this model is one network")
+        return inspect(model, text if isinstance(text, str) else " ".join(text))
+
+    def unit_readings(self, model: Any, member: int | None) -> Any:
+        from rnnkit.tasks.lm.inspect import unit_readings
+
+        return unit_readings(model, member)
+
+    @property
+    def drawing(self) -> Any:
+        from rnnkit.tasks.lm import drawing
+
+        return drawing
 
 
 register(LanguageModelling())

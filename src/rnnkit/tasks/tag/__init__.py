@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rnnkit.errors import RnnkitError
 from rnnkit.tasks import Option, Task, register
 
 OPTIONS = (
@@ -52,6 +53,7 @@ class Tagging(Task):
     name = "tag"
     title = "a sequence tagger"
     plural = "sequence taggers"
+    noun = "tagger"
     verb = "predict"
     cli_module = "rnnkit.tasks.tag.cli"
     evaluation_plots = ("confusion.png", "f1.png")
@@ -128,6 +130,24 @@ class Tagging(Task):
         from rnnkit.tasks.tag.export import read
 
         return read(exported)
+
+    def inspect(self, model: Any, text: Any, member: int | None, attributions: bool) -> dict[str, Any]:
+        from rnnkit.tasks.tag.inspect import inspect
+
+        if member is not None:
+            raise RnnkitError("--member applies to an ensemble of classifiers; this model is one network")
+        return inspect(model, text if isinstance(text, str) else list(text))
+
+    def unit_readings(self, model: Any, member: int | None) -> Any:
+        from rnnkit.tasks.tag.inspect import unit_readings
+
+        return unit_readings(model, member)
+
+    @property
+    def drawing(self) -> Any:
+        from rnnkit.tasks.tag import drawing
+
+        return drawing
 
 
 register(Tagging())

@@ -11,9 +11,9 @@ from rnnkit.cli import main
 from rnnkit.data import FORMATS
 from rnnkit.nn import BACKENDS, CELLS, POOLINGS
 from rnnkit.options import CHOICES, SHARED, TrainOptions, all_options, resolved_defaults
-from rnnkit.tasks.classify import AUTO_ENSEMBLE, DEFAULT_PRESET, PRESETS, ensemble_members
 from rnnkit.tasks.classify.config import MODELS
 from rnnkit.tasks.classify.objective import METRICS
+from rnnkit.tasks.classify.presets import AUTO_ENSEMBLE, DEFAULT_PRESET, PRESETS, ensemble_members
 from rnnkit.text import TOKENIZERS
 from rnnkit.training.trainer import SCHEDULES
 

@@ -5,40 +5,14 @@ The quick test runs the page small (``RNNKIT_LESSON=quick``); ``pytest -m slow t
 
 from __future__ import annotations
 
-import re
 import tempfile
-import time
-import traceback
 from pathlib import Path
 
 import pytest
+from docpages import ROOT, code_blocks, run_blocks
 
-ROOT = Path(__file__).resolve().parents[2]
 LESSON = ROOT / "docs" / "lesson.md"
 DATA = ROOT / "tests" / "data"
-FENCE = re.compile(r"^(\s*)```(.*)$")
-
-
-def code_blocks(markdown: str) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """The page's ```python blocks as (line number, source), and every other fenced block as (line number,
-    info string): a block the test would not run."""
-    python, other = [], []
-    lines = markdown.splitlines()
-    start = info = None
-    for number, line in enumerate(lines, 1):
-        fence = FENCE.match(line)
-        if not fence:
-            continue
-        if start is None:
-            start, info = number, fence.group(2).strip()
-        else:
-            if fence.group(2).strip():
-                raise AssertionError(f"docs/lesson.md line {number}: a closing fence with an info string")
-            body = "\n".join(lines[start : number - 1])
-            (python if info == "python" else other).append((start, body if info == "python" else info))
-            start = None
-    assert start is None, f"docs/lesson.md line {start}: a code block is never closed"
-    return python, other
 
 
 def run_lesson(mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict:
@@ -46,25 +20,12 @@ def run_lesson(mode: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> di
     monkeypatch.setenv("RNNKIT_LESSON", mode)
     monkeypatch.setenv("RNNKIT_LESSON_DATA", str(DATA))
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the page's temporary run directories go here
-    blocks, _ = code_blocks(LESSON.read_text(encoding="utf-8"))
-    namespace: dict = {"__name__": "__lesson__"}
-    for index, (line, source) in enumerate(blocks, 1):
-        # Blank lines in front, so that a traceback's line numbers are the page's own.
-        code = compile("\n" * line + source, str(LESSON), "exec")
-        started = time.perf_counter()
-        error = None
-        try:
-            exec(code, namespace)
-        except Exception:
-            error = traceback.format_exc()
-        if error is not None:
-            pytest.fail(f"docs/lesson.md block {index} of {len(blocks)} (line {line}) raised:\n{error}", pytrace=False)
-        print(f"block {index} (line {line}): {time.perf_counter() - started:.1f} s")
-    return namespace
+    blocks, _ = code_blocks(LESSON)
+    return run_blocks(LESSON, blocks, {"__name__": "__lesson__"})
 
 
 def test_every_code_block_is_run() -> None:
-    python, other = code_blocks(LESSON.read_text(encoding="utf-8"))
+    python, other = code_blocks(LESSON)
     assert not other, f"fenced blocks the test does not run (not ```python): {other}"
     assert len(python) >= 10
     for line, source in python:

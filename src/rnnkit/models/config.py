@@ -47,7 +47,8 @@ class Settings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Any:
-        known = {f.name: f.type for f in fields(cls)}  # type: ignore[arg-type]
+        # The fields' types as their names: strings under ``from __future__ import annotations``, else classes.
+        known = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(cls)}  # type: ignore
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise ValueError(f"unknown model settings {unknown}")

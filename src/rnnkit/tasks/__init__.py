@@ -33,6 +33,7 @@ from rnnkit.errors import RnnkitError
 
 __all__ = [
     "BUILTIN", "Option", "Task", "build", "get", "get_or_none", "names", "register", "registered", "task_of_config",
+    "unregister",
 ]  # fmt: skip
 
 # The tasks that come with rnnkit, in the order the command line lists them: one line per task package.
@@ -252,6 +253,11 @@ def register(task: Task) -> Task:
         raise ValueError(f"two tasks are named {task.name!r}: {type(known).__name__} and {type(task).__name__}")
     _REGISTRY[task.name] = task
     return task
+
+
+def unregister(name: str) -> None:
+    """Take the task ``name`` out of the registry (a task registered for a while, as a test registers one)."""
+    _REGISTRY.pop(name, None)
 
 
 def _load() -> None:

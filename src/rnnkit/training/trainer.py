@@ -308,220 +308,266 @@ def train_loop(
     With ``replicas`` (one of several processes under ``torchrun``), the steps go through DistributedDataParallel,
     ``task`` gives this process's part of each batch, and only process 0 writes to ``run_dir`` and shows progress.
     """
-    seed_everything(config.seed)
-    device = torch.device(config.device)
-    model.to(device)  # and back to the CPU at the end, where prediction, saving and export expect it
-    main = replicas is None or replicas.main
-    progress = progress and main
-    stepper: nn.Module = model
-    if replicas is not None:
-        torch.manual_seed(config.seed + 1_000_003 * replicas.rank)  # each process draws its own dropout masks
-        stepper = Replicated(model, find_unused_parameters=config.unfreeze)  # the first weights are process 0's
-    # fused=True: one kernel for the whole update; on a CPU it cut the optimizer from 30% to 9% of a step.
-    groups = discriminative_groups(model, config.lr, config.layer_decay) if config.layer_decay > 1 else None
-    optimizer = torch.optim.AdamW(
-        groups or model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
-    )
-    steps = config.epochs * len(task)
-    factor = {
-        "linear": lambda: warmup_linear_decay(steps, config.warmup),
-        "slanted": lambda: slanted_triangular(steps),
-        "constant": lambda: constant_rate,
-    }[config.schedule]()
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    average = WeightAverage(model, config.average) if config.average > 0 else None
-    result = FitResult()
-    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-    stale = 0
-    start_epoch = 1
-    run_dir = Path(run_dir) if run_dir is not None else None
-    sign = 1.0 if task.higher_is_better else -1.0
-    deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
+    loop = Loop(model, task, config, run_dir, fingerprint, progress, on_epoch_end, name, replicas)
+    if resume:
+        loop.resume()
+    return loop.run()
 
-    writes = run_dir is not None and main
 
-    def everyone(value: Any) -> Any:
+class Loop:
+    """One run of the training loop, read top to bottom: set up (:meth:`__init__`), take up a checkpoint
+    (:meth:`resume`), then epoch after epoch its steps (:meth:`train_epoch`) and its end (:meth:`end_epoch`:
+    validation, the best weights, the log, a checkpoint), until the epochs, the patience or the time run out."""
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Objective,
+        config: TrainConfig,
+        run_dir: str | Path | None,
+        fingerprint: str,
+        progress: bool,
+        on_epoch_end: Callable[[dict[str, Any]], None] | None,
+        name: str,
+        replicas: Replicas | None,
+    ) -> None:
+        seed_everything(config.seed)
+        self.model, self.task, self.config, self.name, self.replicas = model, task, config, name, replicas
+        self.fingerprint, self.on_epoch_end = fingerprint, on_epoch_end
+        self.device = torch.device(config.device)
+        model.to(self.device)  # and back to the CPU at the end, where prediction, saving and export expect it
+        main = replicas is None or replicas.main
+        self.progress = progress and main
+        self.stepper: nn.Module = model
+        if replicas is not None:
+            torch.manual_seed(config.seed + 1_000_003 * replicas.rank)  # each process draws its own dropout masks
+            self.stepper = Replicated(model, find_unused_parameters=config.unfreeze)  # process 0's first weights
+        # fused=True: one kernel for the whole update; on a CPU it cut the optimizer from 30% to 9% of a step.
+        groups = discriminative_groups(model, config.lr, config.layer_decay) if config.layer_decay > 1 else None
+        self.optimizer = torch.optim.AdamW(
+            groups or model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=True
+        )
+        steps = config.epochs * len(task)
+        factor = {
+            "linear": lambda: warmup_linear_decay(steps, config.warmup),
+            "slanted": lambda: slanted_triangular(steps),
+            "constant": lambda: constant_rate,
+        }[config.schedule]()
+        self.schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, factor)
+        self.average = WeightAverage(model, config.average) if config.average > 0 else None
+        self.result = FitResult()
+        self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        self.stale = 0
+        self.start_epoch = 1
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.sign = 1.0 if task.higher_is_better else -1.0
+        self.deadline = None if config.max_minutes is None else time.perf_counter() + 60 * config.max_minutes
+        self.writes = self.run_dir is not None and main
+        self.partial: dict[str, Any] | None = None  # where a checkpoint taken within an epoch left off
+        self.parameters = [p for p in model.parameters() if p.requires_grad]
+        self.every = config.checkpoint_every if self.run_dir is not None else None
+        self.stop = StopSignals(active=False)
+
+    def everyone(self, value: Any) -> Any:
         """``value``, or under ``torchrun`` one per process (a checkpoint keeps each process's own)."""
-        return value if replicas is None else replicas.gather(value)
+        return value if self.replicas is None else self.replicas.gather(value)
 
-    def own(saved: Any) -> Any:
-        """This process's part of what :func:`everyone` saved (process 0's for a run with fewer processes)."""
+    def own(self, saved: Any) -> Any:
+        """This process's part of what :meth:`everyone` saved (process 0's for a run with fewer processes)."""
         if not isinstance(saved, list):
             return saved
+        replicas = self.replicas
         return saved[replicas.rank if replicas is not None and replicas.rank < len(saved) else 0]
 
-    partial: dict[str, Any] | None = None  # where a checkpoint taken within an epoch left off
-    if resume:
-        state = load_checkpoint(run_dir, fingerprint)
-        for half_written in run_dir.glob(f".{CHECKPOINT}.*.tmp"):  # a process killed while writing left it
+    def resume(self) -> None:
+        """Take up the run where its checkpoint left it: weights, optimiser, schedule, average, history, random
+        state, and the position within an epoch."""
+        state = load_checkpoint(self.run_dir, self.fingerprint)
+        for half_written in self.run_dir.glob(f".{CHECKPOINT}.*.tmp"):  # a process killed while writing left it
             half_written.unlink(missing_ok=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        if average is not None:
-            average.load_state_dict(state["average"])
-        best_state = state["best_state"]
-        result = FitResult(state["history"], state["best_epoch"], state["best_score"])
-        stale = state["stale"]
-        start_epoch = state["epoch"] + 1
-        partial = state.get("in_epoch")
-        torch.set_rng_state(own(state["torch_rng"]))
-        if device.type == "cuda" and state.get("cuda_rng") is not None:
-            torch.cuda.set_rng_state(own(state["cuda_rng"]), device)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        if self.average is not None:
+            self.average.load_state_dict(state["average"])
+        self.best_state = state["best_state"]
+        self.result = FitResult(state["history"], state["best_epoch"], state["best_score"])
+        self.stale = state["stale"]
+        self.start_epoch = state["epoch"] + 1
+        self.partial = state.get("in_epoch")
+        torch.set_rng_state(self.own(state["torch_rng"]))
+        if self.device.type == "cuda" and state.get("cuda_rng") is not None:
+            torch.cuda.set_rng_state(self.own(state["cuda_rng"]), self.device)
 
-    def checkpoint(epoch_done: int, in_epoch: dict[str, Any] | None = None) -> None:
+    def checkpoint(self, epoch_done: int, in_epoch: dict[str, Any] | None = None) -> None:
         """Everything to go on from here: after epoch ``epoch_done``, and ``in_epoch`` where an epoch stands. Under
         ``torchrun`` every process takes part (what is its own, such as its random state, is gathered) and process
         0 writes."""
-        rng = everyone(torch.get_rng_state())
-        cuda_rng = everyone(torch.cuda.get_rng_state(device)) if device.type == "cuda" else None
-        if not writes:
+        rng = self.everyone(torch.get_rng_state())
+        cuda_rng = self.everyone(torch.cuda.get_rng_state(self.device)) if self.device.type == "cuda" else None
+        if not self.writes:
             return
+        result = self.result
         save_checkpoint(
-            run_dir,
+            self.run_dir,
             {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "average": None if average is None else average.state_dict(),
-                "best_state": best_state,
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "schedule": self.schedule.state_dict(),
+                "average": None if self.average is None else self.average.state_dict(),
+                "best_state": self.best_state,
                 "history": result.history,
                 "best_epoch": result.best_epoch,
                 "best_score": result.best_score,
-                "stale": stale,
+                "stale": self.stale,
                 "epoch": epoch_done,
                 "in_epoch": in_epoch,
                 "torch_rng": rng,
                 "cuda_rng": cuda_rng,
-                "fingerprint": fingerprint,
+                "fingerprint": self.fingerprint,
             },
         )
 
-    parameters = [p for p in model.parameters() if p.requires_grad]
-    every = config.checkpoint_every if run_dir is not None else None
-    with StopSignals(active=run_dir is not None) as stop:
+    def stopping(self) -> bool:
+        """Asked by SIGINT or SIGTERM, in any process (all stop at the same step)."""
+        asked = self.stop.received is not None
+        return self.replicas.any(asked) if self.replicas is not None else asked
 
-        def stopping() -> bool:  # asked by SIGINT or SIGTERM, in any process (all stop at the same step)
-            asked = stop.received is not None
-            return replicas.any(asked) if replicas is not None else asked
+    def interrupted(self, where: str) -> TrainingInterrupted:
+        signum = self.stop.received or signal.SIGTERM
+        return TrainingInterrupted(signum, f"{self.name}stopped {where}", checkpointed=True)
 
-        for epoch in range(start_epoch, config.epochs + 1):
-            if stale >= config.patience:
-                result.stopped_early = True
-                break
-            model.train()
-            if config.unfreeze:
-                thaw(model, epoch)
-            task.start_epoch()
-            went_on = partial if partial is not None and partial["epoch"] == epoch else None
-            partial = None
-            sums = (
-                own(went_on["sums"]) if went_on else {"seen": 0, "tokens": 0, "steps": 0, "loss": 0.0, "correct": None}
-            )
-            if went_on and hasattr(task, "load_state_dict"):
-                task.load_state_dict(own(went_on["task"]))  # a language model's state carried from the batch before
-            started = time.perf_counter() - (went_on["seconds"] if went_on else 0.0)
-            bar = progress_bar(len(task), f"{name}epoch {epoch}/{config.epochs}", "batch", progress)
-            bar.update(sums["steps"])
-            for index, batch in enumerate(task.batches(epoch)):
-                if index < sums["steps"]:
-                    continue  # done before the checkpoint this run resumed from
-                where = f"epoch {epoch}, step {index + 1}"
-                step = train_step(stepper, task, batch, optimizer, parameters, config, where, replicas)
-                schedule.step()
-                if average is not None:
-                    average.update()
-                sums["steps"] += 1
-                sums["seen"] += step.count
-                sums["tokens"] += step.tokens
-                sums["loss"] += float(step.loss.detach()) * step.count
-                shown = {"loss": f"{sums['loss'] / sums['seen']:.4f}"}
-                if step.correct is not None:
-                    sums["correct"] = (sums["correct"] or 0) + step.correct
-                    shown["acc"] = f"{sums['correct'] / sums['seen']:.3f}"
-                shown["tok_s"] = f"{sums['tokens'] / max(1e-9, time.perf_counter() - started):,.0f}"
-                bar.set_postfix(shown, refresh=False)
-                bar.update()
-                within = sums["steps"] < len(task)  # the epoch's last step is followed by its own checkpoint
-                due = every is not None and schedule.last_epoch % every == 0
-                stop_now = stopping()
-                if within and (due or stop_now):
-                    task_state = everyone(task.state_dict() if hasattr(task, "state_dict") else None)
-                    seconds = time.perf_counter() - started
-                    at = {"epoch": epoch, "sums": everyone(dict(sums)), "task": task_state, "seconds": seconds}
-                    checkpoint(epoch - 1, at)
-                if within and stop_now:
-                    bar.close()
-                    raise TrainingInterrupted(
-                        stop.received or signal.SIGTERM,
-                        f"{name}stopped in epoch {epoch} after step {sums['steps']}",
-                        checkpointed=True,
-                    )
-                late = deadline is not None and time.perf_counter() > deadline
-                if late or (replicas is not None and deadline is not None and replicas.any(late)):
-                    result.out_of_time = True
+    def run(self) -> FitResult:
+        """Epoch after epoch until the last, the patience or the time budget; the best weights left in the model."""
+        config = self.config
+        with StopSignals(active=self.run_dir is not None) as self.stop:
+            for epoch in range(self.start_epoch, config.epochs + 1):
+                if self.stale >= config.patience:
+                    self.result.stopped_early = True
                     break
-            bar.close()
-            seconds = time.perf_counter() - started
-            steps, seen, tokens, correct = sums["steps"], sums["seen"], sums["tokens"], sums["correct"]
-            if replicas is not None:  # the epoch's figures over every process's part of the batches
-                seen, tokens, loss_sum, correct_sum = replicas.total([seen, tokens, sums["loss"], correct or 0])
-                sums = {**sums, "loss": loss_sum}
-                correct = None if correct is None else correct_sum
-            record: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(1, seen)}
-            if correct is not None:
-                record["train_accuracy"] = correct / seen
-            record |= {"lr": schedule.get_last_lr()[0], "seconds": seconds, "tokens_per_second": tokens / seconds}
-            if steps < len(task):
-                record["steps"] = steps  # a part of the epoch: the time budget ran out
-            if average is not None:
-                average.swap()  # score and keep the averaged weights; swapped back before the next epoch
-            if task.has_validation:
-                figures = task.validate(model)
-                record.update({f"valid_{k}": v for k, v in figures.items()})
-                score = sign * figures[task.score]
+                sums, seconds = self.train_epoch(epoch)
+                if self.end_epoch(epoch, sums, seconds):
+                    break
             else:
-                score = float(epoch)  # no validation: the last epoch is the best one
-            if score > result.best_score:
-                result.best_score, result.best_epoch, stale = score, epoch, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-            if average is not None:
-                average.swap()
-            record["best_epoch"] = result.best_epoch
-            result.history.append(record)
-            if progress:
-                tqdm.write(
-                    f"{name}epoch {epoch}: {validation_summary(record) or 'no validation set'}; "
-                    f"best epoch {result.best_epoch}",
-                    file=sys.stderr,
-                )
-            if writes:
-                write_log(run_dir, result.history)
-            if run_dir is not None:
-                checkpoint(epoch)
-            if on_epoch_end is not None:
-                on_epoch_end(record)
-            if stopping():
-                raise TrainingInterrupted(
-                    stop.received or signal.SIGTERM, f"{name}stopped after epoch {epoch}", checkpointed=True
-                )
-            if result.out_of_time:
-                if progress:
-                    tqdm.write(
-                        f"{name}stopped after {config.max_minutes:g} minutes (--max-minutes), in epoch {epoch}; "
-                        f"kept the best epoch, {result.best_epoch}",
-                        file=sys.stderr,
-                    )
+                history = self.result.history
+                self.result.stopped_early = self.stale >= config.patience and len(history) < config.epochs
+        self.model.load_state_dict(self.best_state)
+        if config.unfreeze:
+            self.model.requires_grad_(True)  # every weight thawed again, as it was given
+        self.model.to("cpu")
+        return self.result
+
+    def train_epoch(self, epoch: int) -> tuple[dict[str, Any], float]:
+        """The steps of ``epoch`` (those after the checkpoint it resumed from): the running sums of its loss and
+        tokens, and its seconds. A checkpoint every ``checkpoint_every`` steps; a signal stops it after a step's
+        checkpoint; the time budget after a step."""
+        model, task, config = self.model, self.task, self.config
+        model.train()
+        if config.unfreeze:
+            thaw(model, epoch)
+        task.start_epoch()
+        went_on = self.partial if self.partial is not None and self.partial["epoch"] == epoch else None
+        self.partial = None
+        empty = {"seen": 0, "tokens": 0, "steps": 0, "loss": 0.0, "correct": None}
+        sums = self.own(went_on["sums"]) if went_on else empty
+        if went_on and hasattr(task, "load_state_dict"):
+            task.load_state_dict(self.own(went_on["task"]))  # a language model's state carried from the batch before
+        started = time.perf_counter() - (went_on["seconds"] if went_on else 0.0)
+        bar = progress_bar(len(task), f"{self.name}epoch {epoch}/{config.epochs}", "batch", self.progress)
+        bar.update(sums["steps"])
+        for index, batch in enumerate(task.batches(epoch)):
+            if index < sums["steps"]:
+                continue  # done before the checkpoint this run resumed from
+            where = f"epoch {epoch}, step {index + 1}"
+            step = train_step(self.stepper, task, batch, self.optimizer, self.parameters, config, where, self.replicas)
+            self.schedule.step()
+            if self.average is not None:
+                self.average.update()
+            self.add(sums, step, bar, started)
+            within = sums["steps"] < len(task)  # the epoch's last step is followed by its own checkpoint
+            due = self.every is not None and self.schedule.last_epoch % self.every == 0
+            stop_now = self.stopping()
+            if within and (due or stop_now):
+                task_state = self.everyone(task.state_dict() if hasattr(task, "state_dict") else None)
+                seconds = time.perf_counter() - started
+                at = {"epoch": epoch, "sums": self.everyone(dict(sums)), "task": task_state, "seconds": seconds}
+                self.checkpoint(epoch - 1, at)
+            if within and stop_now:
+                bar.close()
+                raise self.interrupted(f"in epoch {epoch} after step {sums['steps']}")
+            late = self.deadline is not None and time.perf_counter() > self.deadline
+            if late or (self.replicas is not None and self.deadline is not None and self.replicas.any(late)):
+                self.result.out_of_time = True
                 break
+        bar.close()
+        return sums, time.perf_counter() - started
+
+    def add(self, sums: dict[str, Any], step: StepResult, bar: Any, started: float) -> None:
+        """Count one step into the epoch's running sums, and show them on the progress bar."""
+        sums["steps"] += 1
+        sums["seen"] += step.count
+        sums["tokens"] += step.tokens
+        sums["loss"] += float(step.loss.detach()) * step.count
+        shown = {"loss": f"{sums['loss'] / sums['seen']:.4f}"}
+        if step.correct is not None:
+            sums["correct"] = (sums["correct"] or 0) + step.correct
+            shown["acc"] = f"{sums['correct'] / sums['seen']:.3f}"
+        shown["tok_s"] = f"{sums['tokens'] / max(1e-9, time.perf_counter() - started):,.0f}"
+        bar.set_postfix(shown, refresh=False)
+        bar.update()
+
+    def end_epoch(self, epoch: int, sums: dict[str, Any], seconds: float) -> bool:
+        """The epoch's record (over every process's part of the batches), validated on the averaged weights where
+        there are any, the best weights kept, the log and a checkpoint written. Returns whether to stop (the time
+        budget ran out); a signal raises."""
+        task, average, result = self.task, self.average, self.result
+        steps, seen, tokens, correct = sums["steps"], sums["seen"], sums["tokens"], sums["correct"]
+        if self.replicas is not None:  # the epoch's figures over every process's part of the batches
+            seen, tokens, loss_sum, correct_sum = self.replicas.total([seen, tokens, sums["loss"], correct or 0])
+            sums = {**sums, "loss": loss_sum}
+            correct = None if correct is None else correct_sum
+        record: dict[str, Any] = {"epoch": epoch, "train_loss": sums["loss"] / max(1, seen)}
+        if correct is not None:
+            record["train_accuracy"] = correct / seen
+        record |= {"lr": self.schedule.get_last_lr()[0], "seconds": seconds, "tokens_per_second": tokens / seconds}
+        if steps < len(task):
+            record["steps"] = steps  # a part of the epoch: the time budget ran out
+        if average is not None:
+            average.swap()  # score and keep the averaged weights; swapped back before the next epoch
+        if task.has_validation:
+            figures = task.validate(self.model)
+            record.update({f"valid_{k}": v for k, v in figures.items()})
+            score = self.sign * figures[task.score]
         else:
-            result.stopped_early = stale >= config.patience and len(result.history) < config.epochs
-    model.load_state_dict(best_state)
-    if config.unfreeze:
-        model.requires_grad_(True)  # every weight thawed again, as it was given
-    model.to("cpu")
-    return result
+            score = float(epoch)  # no validation: the last epoch is the best one
+        if score > result.best_score:
+            result.best_score, result.best_epoch, self.stale = score, epoch, 0
+            self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        else:
+            self.stale += 1
+        if average is not None:
+            average.swap()
+        record["best_epoch"] = result.best_epoch
+        result.history.append(record)
+        self.said(f"epoch {epoch}: {validation_summary(record) or 'no validation set'}; best epoch {result.best_epoch}")
+        if self.writes:
+            write_log(self.run_dir, result.history)
+        if self.run_dir is not None:
+            self.checkpoint(epoch)
+        if self.on_epoch_end is not None:
+            self.on_epoch_end(record)
+        if self.stopping():
+            raise self.interrupted(f"after epoch {epoch}")
+        if result.out_of_time:
+            minutes = self.config.max_minutes
+            self.said(f"stopped after {minutes:g} minutes (--max-minutes), in epoch {epoch}; kept the best epoch, "
+                      f"{result.best_epoch}")  # fmt: skip
+        return result.out_of_time
+
+    def said(self, line: str) -> None:
+        """A line under the progress bar, from process 0."""
+        if self.progress:
+            tqdm.write(f"{self.name}{line}", file=sys.stderr)
 
 
 def write_log(run_dir: Path, history: list[dict[str, Any]]) -> None:

@@ -19,21 +19,13 @@ from typing import Any
 
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks import Option, Task, register
-
-# A classifier's presets: each names the options it sets over the task's defaults (which are "accurate").
-# fast: 0.22 of the training time of accurate on the seven shared sets under 20,000 texts (measured side by side);
-# 0.5 to 0.6 points of test accuracy short of it on four of the eight, within 0.3 or ahead on the other four
-# (benchmarks/RESULTS.md).
-PRESETS: dict[str, dict[str, Any]] = {
-    "fast": {"ensemble": 1, "subwords": 10_000},
-    "accurate": {},  # five adversarially trained networks averaged below 20,000 texts (AUTO_ENSEMBLE), else one
-}
-DEFAULT_PRESET = "fast"
-# Measured in benchmarks/RESULTS.md: five members add 1-2 points on data sets of a few thousand texts; on tens of
-# thousands a single network varies less from seed to seed and takes minutes, so it trains alone.
-AUTO_ENSEMBLE = 5
-AUTO_ENSEMBLE_MAX_TEXTS = 20_000
-MAX_MEMBERS = 16
+from rnnkit.tasks.classify.presets import (
+    AUTO_ENSEMBLE,
+    AUTO_ENSEMBLE_MAX_TEXTS,
+    DEFAULT_PRESET,
+    MAX_MEMBERS,
+    PRESETS,
+)
 
 OPTIONS = (
     Option(
@@ -147,14 +139,6 @@ DEFAULTS: dict[str, Any] = {
     # 0.7, 0.8 and 0.9 scored alike on SST-2's dev sentences with 1,000 labels (benchmarks/RESULTS.md)
     "self_train_confidence": 0.8,
 }
-
-
-def ensemble_members(options: Any, train_texts: int) -> int:
-    """``--ensemble`` (1 under ``--preset fast``), or when it is not given (``--preset accurate``): 5 members below
-    20,000 training texts, else 1."""
-    if options.ensemble is not None:
-        return options.ensemble
-    return AUTO_ENSEMBLE if train_texts < AUTO_ENSEMBLE_MAX_TEXTS else 1
 
 
 class Classify(Task):

@@ -25,12 +25,12 @@ from rnnkit.metrics import classification_report
 from rnnkit.modeldir import SavedModel, read_model_dir
 from rnnkit.options import TrainOptions
 from rnnkit.rundir import TEACHER_DIR, data_name, member_dirs
-from rnnkit.tasks.classify import ensemble_members
 from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.tasks.classify.members import MemberRun, fit_members
 from rnnkit.tasks.classify.network import build_classifier, members_of
 from rnnkit.tasks.classify.objective import evaluate_model
 from rnnkit.tasks.classify.pipeline import Pipeline
+from rnnkit.tasks.classify.presets import ensemble_members
 from rnnkit.tasks.classify.pretrain_network import BODY, start_from
 from rnnkit.tasks.classify.pretraining import pretrain_body, pretraining_loop
 from rnnkit.tasks.classify.selftraining import pseudo_labels, save_pseudo_labels, saved_pseudo_labels

@@ -52,7 +52,8 @@ def train(data: Data = None, **options: Any) -> Any:
     opts = train_options(data, options)
     task = tasks.get(opts.task)
     if isinstance(data, list | tuple) and len(data) > 1 and not task.several_files:
-        raise RnnkitError(f"{task.title} trains on one file; join the files, or name one and pass --valid")
+        several = " or ".join(f"--task {t.name}" for t in tasks.registered().values() if t.several_files)
+        raise RnnkitError(f"{task.title} trains on one file; join the files (several files are for {several})")
     device = choose_device(opts.device)  # a GPU asked for where there is none: said before any data is read
     if os.environ.get("RANK", "0") == "0":
         run_dir_for(opts, run_name(data))  # an --out that would be refused: said before any data is read

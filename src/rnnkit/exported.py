@@ -91,9 +91,12 @@ def checksum(model: Any) -> str:
     """The SHA-256 of an ONNX model's serialized graph (nodes and every weight) and of its metadata but the
     checksum's own entry, in key order."""
     digest = hashlib.sha256(model.graph.SerializeToString())
-    for prop in sorted(model.metadata_props, key=lambda p: p.key):
-        if prop.key != CHECKSUM:
-            digest.update(json.dumps([prop.key, prop.value]).encode("utf-8"))
+    for prop in sorted(model.metadata_props, key=lambda p: str(p.key)):
+        if prop.key == CHECKSUM:
+            continue
+        for part in (prop.key, prop.value):  # a damaged file's strings may not decode: their bytes, then
+            data = part if isinstance(part, bytes) else part.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little") + data)
     return digest.hexdigest()
 
 
@@ -110,6 +113,7 @@ def load_exported(path: str | Path) -> Any:
     path = Path(path)
     try:
         import onnx
+        import onnxruntime  # noqa: F401  (the file runs on it: said now, not after it has been read)
         from google.protobuf.message import DecodeError
     except (ImportError, OSError):
         raise RnnkitError(

@@ -78,7 +78,6 @@ SHARED: tuple[Option, ...] = (
         "Hash buckets of the words' character n-grams (3 to 6 characters), whose mean vector is added to each word's "
         "embedding: unseen and rare words are read from their pieces (fastText's way); 0: none.",
         kind="int",
-        minimum=0,
         per_task=True,
     ),
     Option("dropout", kind="float", fraction=True, per_task=True),
@@ -288,7 +287,7 @@ class TrainOptions:
             raise RnnkitError(f"--max-minutes must be positive, got {self.max_minutes}")
         if self.lr is not None and not self.lr > 0:
             raise RnnkitError(f"--lr must be positive, got {self.lr}")
-        if self.subwords is not None and self.subwords > MAX_SUBWORDS:
+        if self.subwords is not None and not 0 <= self.subwords <= MAX_SUBWORDS:
             raise RnnkitError(f"--subwords must be in 0..{MAX_SUBWORDS} hash buckets (0: none), got {self.subwords}")
         self.delimiter = parse_delimiter(self.delimiter)
         tasks.get(self.task).check(self)

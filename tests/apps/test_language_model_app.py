@@ -230,7 +230,7 @@ def test_several_text_files_are_one_corpus(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "run" / "config.json").read_text())["training"]["train_tokens"] == 27_000
-    one_line_error(cli("train", first, second, "--out", tmp_path / "clf"), "one labelled file")
+    one_line_error(cli("train", first, second, "--out", tmp_path / "clf"), "trains on one file", "--task lm")
 
 
 def test_an_interrupted_language_model_resumes_to_the_uninterrupted_one(tmp_path):

@@ -111,7 +111,7 @@ def test_engine_choice(trained, monkeypatch):
 def test_prediction_without_torch(trained):
     _, out, _ = trained
     code = (
-        "import sys; import rnnkit.metrics, rnnkit.exported, rnnkit.data; from rnnkit.runtime import load_onnx; "
+        "import sys; import rnnkit.metrics, rnnkit.exported, rnnkit.data; from rnnkit.loading import load_onnx; "
         f"p = load_onnx({str(out)!r}); print(p.predict(['Who wrote Hamlet ?'])[0]); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
@@ -166,7 +166,7 @@ def test_export_is_self_contained_and_checked(trained, tmp_path):
 
 def test_export_that_fails_its_check_writes_nothing(trained, tmp_path, monkeypatch):
     _, out, _ = trained
-    monkeypatch.setattr("rnnkit.export.largest_difference", lambda saved, data: 0.5)
+    monkeypatch.setattr("rnnkit.tasks.classify.export.difference", lambda saved, data: 0.5)
     with pytest.raises(RnnkitError, match="differs from the torch network by 5.00e-01"):
         export_onnx(out, tmp_path / "model.onnx")
     assert list(tmp_path.iterdir()) == []

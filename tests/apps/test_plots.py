@@ -118,7 +118,7 @@ def test_evaluate_plots_a_tagger(tagger, tmp_path):
 def test_plots_of_a_language_model_are_refused_in_one_line(language_model, tmp_path):
     _, out = language_model
     result = cli("evaluate", out, DATA / "shakespeare_sample.txt", "--plots", tmp_path / "figures")
-    one_line_error(result, "--plots is for classifiers and taggers", "a language model")
+    one_line_error(result, "--plots is for text classifiers and sequence taggers", "a language model")
     assert not (tmp_path / "figures").exists()
 
 

@@ -166,7 +166,7 @@ def test_the_command_line_trains_evaluates_and_predicts(cli_model, dev, tmp_path
     split = ok(cli("predict", cli_model, "--pretokenized", "I do n't like it .", "cannot")).stdout.splitlines()
     assert split[0].split() == text  # split at spaces only: "cannot" stays one token
     assert [pair.rsplit("/", 1)[0] for pair in split[1].split()] == ["cannot"]
-    one_line_error(cli("predict", cli_model, "--top-k", "2", "Hi"), "--top-k is for classifiers")
+    one_line_error(cli("predict", cli_model, "--top-k", "2", "Hi"), "--top-k is for text classifiers")
 
 
 def test_predict_runs_on_onnxruntime_without_torch(cli_model):
@@ -253,7 +253,7 @@ def test_bad_input_is_one_line_and_leaves_no_model(cli_model, tmp_path):
     assert not (tmp_path / "o.conllu").exists()
     one_line_error(
         cli("evaluate", DATA / "model-0.1", DATA / "trec_test.csv", "--tag-column", "upos"),
-        "--tag-column is for taggers",
+        "--tag-column is for sequence taggers",
     )
     for name, args in [
         ("not labelled texts", [DATA / "trec_train.csv", "--task", "tag"]),  # a labelled file is no tagged file

@@ -92,3 +92,51 @@ def test_no_function_is_over_100_lines():
                 if lines > MAX_FUNCTION_LINES:
                     long.append(f"{name}.{node.name}: {lines} lines")
     assert long == []
+
+
+TASK_NAMES = {"classify", "lm", "tag", "translate"}
+MAX_TASK_BRANCHES = 5
+
+
+def task_branches(name: str, path: Path) -> list[tuple[int, str]]:
+    """The lines of ``name`` that branch on a task: a comparison with a task's name, a dict keyed by task names,
+    an ``isinstance`` with a class imported from a task's package."""
+    source = path.read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    task_classes = {
+        alias.asname or alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("rnnkit.tasks.")
+        for alias in node.names
+        if alias.name[:1].isupper()
+    }
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            operands += [e for o in operands if isinstance(o, ast.Tuple | ast.List | ast.Set) for e in o.elts]
+            if any(isinstance(o, ast.Constant) and o.value in TASK_NAMES for o in operands):
+                found.add(node.lineno)
+        elif isinstance(node, ast.Dict):
+            if sum(isinstance(k, ast.Constant) and k.value in TASK_NAMES for k in node.keys) >= 2:
+                found.add(node.lineno)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "isinstance"
+            and any(isinstance(n, ast.Name) and n.id in task_classes for n in ast.walk(node.args[1]))
+        ):
+            found.add(node.lineno)
+    lines = source.splitlines()
+    return [(line, lines[line - 1].strip()) for line in sorted(found)]
+
+
+def test_outside_the_task_packages_no_code_branches_on_a_task_but_a_few_that_say_why():
+    found = {
+        f"{name}:{line}": text
+        for name, path in MODULES.items()
+        if not name.startswith("rnnkit.tasks.")
+        for line, text in task_branches(name, path)
+    }
+    assert len(found) <= MAX_TASK_BRANCHES, found
+    assert all("#" in text for text in found.values()), found  # each says why, in a comment

@@ -233,9 +233,9 @@ def test_long_text_scrolls_and_large_layers_are_capped() -> None:
 
 
 def test_colour_scales_reach_their_ends() -> None:
-    from rnnkit.inspection.page import NEGATIVE, POSITIVE, _rgb, _scale
+    from rnnkit.inspection.page import NEGATIVE, POSITIVE, _rgb, scale_of
 
-    assert _scale([[0.0, 0.0], [0.1, -0.2]]) == 0.2 and _scale([]) == 1.0 and _scale([[None]]) == 1.0
+    assert scale_of([[0.0, 0.0], [0.1, -0.2]]) == 0.2 and scale_of([]) == 1.0 and scale_of([[None]]) == 1.0
     assert _rgb(0.2, 0.2) == POSITIVE and _rgb(-5.0, 0.2) == NEGATIVE and _rgb(0.0, 0.2) == (255, 255, 255)
 
 
@@ -279,7 +279,7 @@ def test_png_cuts_a_long_text_and_says_so() -> None:
 
 
 def test_png_draws_mathtext_characters_as_written() -> None:
-    assert figure._label("$5") == r"\$5" and figure._label("a_b") == "a_b" and figure._label("\n") == "\u21b5"
+    assert figure.tick("$5") == r"\$5" and figure.tick("a_b") == "a_b" and figure.tick("\n") == "\u21b5"
 
 
 def test_units_page_names_a_cell_state_unit_and_the_absent_properties() -> None:

@@ -28,7 +28,8 @@ def test_weight_shapes_are_the_networks_own(settings):
 
 def test_config_and_shapes_import_without_torch():
     code = (
-        "import sys; from rnnkit.models import ClassifierConfig, weight_shapes; "
+        "import sys; from rnnkit.tasks.classify.config import ClassifierConfig; "
+        "from rnnkit.models import weight_shapes; "
         "weight_shapes(ClassifierConfig(vocab_size=5, num_classes=2)); assert 'torch' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

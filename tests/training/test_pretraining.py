@@ -122,7 +122,7 @@ def test_each_direction_reads_only_what_it_may():
 
 
 def test_the_classifier_starts_from_the_pretrained_body_by_name_and_value(tmp_path, monkeypatch):
-    import rnnkit.api
+    import rnnkit.tasks.classify.train as classify_training
 
     started = []
 
@@ -132,7 +132,7 @@ def test_the_classifier_starts_from_the_pretrained_body_by_name_and_value(tmp_pa
             ({k: v.clone() for k, v in body.items()}, {k: v.clone() for k, v in member.state_dict().items()})
         )
 
-    monkeypatch.setattr(rnnkit.api, "start_from", recording)
+    monkeypatch.setattr(classify_training, "start_from", recording)
     unlabeled = tmp_path / "more.txt"
     unlabeled.write_text("what is a zqxjk ?\n\nwho wrote the zqxjk ?\n" * 20)
     with warnings.catch_warnings():
@@ -156,7 +156,7 @@ def test_the_classifier_starts_from_the_pretrained_body_by_name_and_value(tmp_pa
 
 
 def test_a_resumed_run_starts_from_the_body_it_pretrained(small_task, tmp_path, monkeypatch):
-    from rnnkit.training import pretraining
+    from rnnkit.tasks.classify import pretraining
 
     train, valid, _, vocab_size = small_task
     config = ClassifierConfig(vocab_size=vocab_size, num_classes=6, embedding_dim=8, hidden_size=8)
@@ -188,7 +188,7 @@ def test_unlabelled_texts_are_read_from_lines_or_a_column_and_blank_lines_report
 def test_options_that_cannot_go_with_pretraining_are_refused_in_one_line(tmp_path):
     for options, message in [
         ({"unlabeled": "x.txt"}, "add --pretrain"),
-        ({"pretrain": True, "task": "lm"}, "options of classify"),
+        ({"pretrain": True, "task": "lm"}, "--pretrain is an option of classify models"),
         ({"pretrain": True, "layers": 2}, "one layer deep"),
         ({"pretrain": True, "model": "bag"}, "--model bag"),
         ({"layer_decay": 0.5}, "--layer-decay must be at least 1"),
@@ -208,10 +208,10 @@ def test_options_that_cannot_go_with_pretraining_are_refused_in_one_line(tmp_pat
 def test_ulmfits_fine_tuning_is_asked_for_with_or_without_pretraining():
     from rnnkit.api import train_options
 
-    plain, pretrained = train_options({}), train_options({"pretrain": True})
+    plain, pretrained = train_options(None, {}), train_options(None, {"pretrain": True})
     assert (plain.schedule, plain.layer_decay, plain.unfreeze) == ("linear", 1.0, False)  # measured best (RESULTS.md)
     assert (pretrained.schedule, pretrained.layer_decay, pretrained.unfreeze) == ("linear", 1.0, False)
-    ulmfit = train_options({"unfreeze": True, "schedule": "slanted", "layer_decay": 2.6})
+    ulmfit = train_options(None, {"unfreeze": True, "schedule": "slanted", "layer_decay": 2.6})
     assert (ulmfit.schedule, ulmfit.layer_decay, ulmfit.unfreeze) == ("slanted", 2.6, True)
     assert np.isclose(finetuning.RATIO, 32) and finetuning.CUT_FRAC == 0.1  # the paper's values
     _ = encode_texts

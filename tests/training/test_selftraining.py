@@ -14,7 +14,8 @@ import torch
 from checks import one_line_error
 
 import rnnkit
-import rnnkit.api
+import rnnkit.tasks.classify.train as classify_training
+from rnnkit.api import train_options
 from rnnkit.data import read_examples
 from rnnkit.errors import RnnkitError, RnnkitWarning
 from rnnkit.tasks import build as build_model
@@ -81,8 +82,8 @@ def test_the_model_learns_from_the_labels_and_the_teachers_confident_labels(tmp_
         fitted.append((model, first, len(train), train.labels.clone()))
         return fit_classifier(model, train, *args, **kwargs)
 
-    fit_classifier = rnnkit.api.fit_classifier
-    monkeypatch.setattr(rnnkit.api, "fit_classifier", recording)
+    fit_classifier = classify_training.fit_classifier
+    monkeypatch.setattr(classify_training, "fit_classifier", recording)
     pipeline = rnnkit.train(
         DATA / "trec_train.csv", unlabeled=path, self_train=True, self_train_confidence=0.5, self_train_epochs=1,
         out=tmp_path / "run", **SMALL,
@@ -110,7 +111,7 @@ def test_the_model_learns_from_the_labels_and_the_teachers_confident_labels(tmp_
 def test_a_resumed_run_takes_the_labels_its_teacher_gave(tmp_path, monkeypatch):
     path, _ = unlabelled_questions(tmp_path)
     run = dict(unlabeled=path, self_train=True, self_train_epochs=1, out=tmp_path / "run", **SMALL)
-    fit_classifier, calls = rnnkit.api.fit_classifier, []
+    fit_classifier, calls = classify_training.fit_classifier, []
 
     def interrupted_after_the_teacher(model, train, run_dir, *args, **kwargs):
         calls.append(run_dir.name)
@@ -118,7 +119,7 @@ def test_a_resumed_run_takes_the_labels_its_teacher_gave(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return fit_classifier(model, train, run_dir, *args, **kwargs)
 
-    monkeypatch.setattr(rnnkit.api, "fit_classifier", interrupted_after_the_teacher)
+    monkeypatch.setattr(classify_training, "fit_classifier", interrupted_after_the_teacher)
     with pytest.raises(KeyboardInterrupt):
         rnnkit.train(DATA / "trec_train.csv", **run)
     assert calls == ["teacher", "run"]
@@ -131,7 +132,7 @@ def test_a_resumed_run_takes_the_labels_its_teacher_gave(tmp_path, monkeypatch):
         calls.append(run_dir.name)
         return fit_classifier(model, train, run_dir, *args, **kwargs)
 
-    monkeypatch.setattr(rnnkit.api, "fit_classifier", once)
+    monkeypatch.setattr(classify_training, "fit_classifier", once)
     pipeline = rnnkit.train(DATA / "trec_train.csv", resume=True, **run)
     assert calls == ["run"]  # the teacher is not trained again
     record = pipeline.training["self_training"]
@@ -152,7 +153,7 @@ def test_no_confident_label_is_warned_and_the_model_learns_from_the_labels(tmp_p
 def test_self_training_options_are_checked_in_one_line(tmp_path):
     for options, message in [
         ({"self_train": True}, "give them with --unlabeled"),
-        ({"self_train": True, "unlabeled": "x.txt", "task": "lm"}, "options of classify"),
+        ({"self_train": True, "unlabeled": "x.txt", "task": "lm"}, "option of classify models"),
         ({"self_train": True, "unlabeled": "x.txt", "self_train_confidence": 1.5}, r"must be in \[0, 1\]"),
         ({"self_train": True, "unlabeled": "x.txt", "self_train_epochs": 0}, "at least 1"),
     ]:
@@ -165,7 +166,7 @@ def test_self_training_options_are_checked_in_one_line(tmp_path):
     one_line_error(result, "--unlabeled")
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        options = rnnkit.api.train_options({"self_train": True, "unlabeled": "x.txt"})
+        options = train_options(None, {"self_train": True, "unlabeled": "x.txt"})
     assert options.self_train_confidence == 0.8 and options.self_train_epochs is None
 
 
@@ -175,7 +176,7 @@ def test_a_class_the_teacher_never_gives_is_warned(tmp_path, monkeypatch):
     def everything_is_the_first_class(model, data, confidence):
         return np.arange(len(data)), np.zeros(len(data), dtype=np.int64)
 
-    monkeypatch.setattr(rnnkit.api, "pseudo_labels", everything_is_the_first_class)
+    monkeypatch.setattr(classify_training, "pseudo_labels", everything_is_the_first_class)
     with pytest.warns(RnnkitWarning, match="no unlabelled text the label.s. 'DESC', 'ENTY', 'HUM', 'LOC', 'NUM'"):
         pipeline = rnnkit.train(
             DATA / "trec_train.csv", unlabeled=path, self_train=True, out=tmp_path / "r", **{**SMALL, "epochs": 1}

@@ -142,9 +142,11 @@ def test_constant_schedule_keeps_the_learning_rate(small_task):
     assert result.history[-1]["lr"] == 0.0
 
 
-def test_bad_train_config():
-    with pytest.raises(RnnkitError, match="metric must be one of"):
-        TrainConfig(metric="loss")
+def test_bad_train_config(small_task):
+    train, valid, labels, _ = small_task
+    TrainConfig(metric="loss")  # the loop takes any task's metric: the task's objective says which it has
+    with pytest.raises(ValueError, match="metric must be one of"):
+        ClassifyTask(train, valid, labels, 16, metric="loss")
     with pytest.raises(RnnkitError, match="epochs must be at least 1"):
         TrainConfig(epochs=0)
     with pytest.raises(RnnkitError, match="average must be in"):
@@ -357,7 +359,7 @@ def test_best_epoch_is_chosen_by_macro_f1_unless_asked_otherwise(small_task, mon
     """Epoch 1 is more accurate but ignores a class (macro-F1 0.5); epoch 2 serves both. The default keeps epoch 2."""
     train, valid, labels, vocab_size = small_task
     reports = iter([{"accuracy": 0.9, "macro_f1": 0.5}, {"accuracy": 0.8, "macro_f1": 0.7}])
-    monkeypatch.setattr("rnnkit.tasks.classify.classification_report", lambda *args: next(reports))
+    monkeypatch.setattr("rnnkit.tasks.classify.objective.classification_report", lambda *args: next(reports))
     config = TrainConfig(epochs=2) if metric is None else TrainConfig(epochs=2, metric=metric)
     result = fit(new_model(vocab_size, len(labels)), train, valid, labels, config, progress=False)
     assert result.best_epoch == best

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from rnnkit import tasks
 from rnnkit.cli.verbs import VerbCommand, load_for, own_options
 
 
@@ -38,7 +39,8 @@ def evaluate(model: str, data: str, report: str | None, plots: str | None, overw
     chosen = own_options("evaluate", task, model, options)
     if plots:
         if not task.evaluation_plots:
-            raise RnnkitError(f"--plots draws nothing for {task.plural}; {model} is {task.title}")
+            drawn = " and ".join(other.plural for other in tasks.registered().values() if other.evaluation_plots)
+            raise RnnkitError(f"--plots is for {drawn}; {model} is {task.title}")
         for name in task.evaluation_plots:
             if (Path(plots) / name).exists() and not overwrite:
                 raise RnnkitError(

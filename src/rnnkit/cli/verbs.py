@@ -62,7 +62,8 @@ def load_for(verb: str, model: str) -> tuple[Any, tasks.Task]:
 
     loaded = load_for_use(model)
     task = tasks.get(loaded.task)
-    if verb in ("predict", "generate", "translate") and task.verb != verb:
+    using = {other.verb for other in tasks.registered().values()}  # the verbs that use a model: predict, generate ...
+    if verb in using and task.verb != verb:
         raise RnnkitError(f"{model} is {task.title}: use rnnkit {task.verb}")
     return loaded, task
 

@@ -642,7 +642,10 @@ def tag_sentences(tagger, texts, file, format_, batch_size, pretokenized, output
         return
     if tag_column:
         raise RnnkitError("--tag-column names the column to fill in a tagged file: give it with --file and --output")
+    from rnnkit.tagger import BATCH_TOKENS
+
     batch: list[list[str]] = []
+    pending = 0  # tokens in the batch: long lines go to the tagger a few at a time, so memory stays bounded
 
     def flush() -> None:
         for tokens, tags in zip(batch, tagger.tag(batch, batch_size), strict=True):
@@ -656,8 +659,10 @@ def tag_sentences(tagger, texts, file, format_, batch_size, pretokenized, output
 
     for text in _texts(texts, file):
         batch.append(text.split() if pretokenized else tagger.tokenize(text))
-        if len(batch) >= batch_size:
+        pending += len(batch[-1])
+        if len(batch) >= batch_size or pending >= BATCH_TOKENS:
             flush()
+            pending = 0
     if batch:
         flush()
 

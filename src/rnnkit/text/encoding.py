@@ -62,11 +62,21 @@ def encode_ids(
     return EncodedIds(ids, offsets, lengths, forms, ngrams)
 
 
-def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
     """Indices sorted by length (stable), cut into batches: the least padding, in a fixed order (evaluation and
-    prediction)."""
+    prediction). With ``max_tokens``, a batch also holds at most that many padded tokens (its size times its
+    longest length; a longer sequence alone), so that long sequences come in fewer at a time."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches, start = [], 0
+    for end, i in enumerate(order):  # the batch order[start:end] grows by order[end] while it fits
+        if end > start and (end - start == batch_size or (end - start + 1) * lengths[i] > max_tokens):
+            batches.append(order[start:end])
+            start = end
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
 
 
 def pad_batch(

@@ -581,7 +581,7 @@ def predict(model, texts, file, top_k, format_, batch_size, pretokenized, output
     whole CoNLL-U or token-per-line --file into a new file.
     """
     from rnnkit.errors import RnnkitError
-    from rnnkit.runtime import SHOWN, warn_blank
+    from rnnkit.runtime import SHOWN, warn_blank, warn_truncated
 
     pipeline = load_for_prediction(model, ("classify", "tag"))
     if pipeline.task == "tag":
@@ -596,19 +596,25 @@ def predict(model, texts, file, top_k, format_, batch_size, pretokenized, output
     batch: list[str] = []
     count = blanks = 0
     first_blanks: list[int] = []  # numbered across the whole input, not within a batch
+    cut_texts = cut_tokens = 0  # texts longer than the model's max_length, and their tokens beyond it
+    first_cut: list[int] = []
 
     def flush() -> None:
-        probabilities = pipeline.predict_proba(batch, batch_size, warn=False)
-        for text, row in zip(batch, probabilities, strict=True):
+        nonlocal cut_texts, cut_tokens
+        probabilities, truncated = pipeline.predict_proba_truncated(batch, batch_size)
+        first_number = count - len(batch) + 1  # the batch's first text, numbered across the whole input
+        for offset, (text, row, beyond) in enumerate(zip(batch, probabilities, truncated, strict=True)):
             best = row.argsort()[::-1][:top_k]
             pairs = [(pipeline.labels[i], float(row[i])) for i in best]
+            if beyond:
+                cut_texts, cut_tokens = cut_texts + 1, cut_tokens + int(beyond)
+                if len(first_cut) < SHOWN:
+                    first_cut.append(first_number + offset)
             if format_ == "json":
-                click.echo(
-                    json.dumps(
-                        {"text": text, "labels": [{"label": k, "probability": round(p, 6)} for k, p in pairs]},
-                        ensure_ascii=False,
-                    )
-                )
+                answer = {"text": text, "labels": [{"label": k, "probability": round(p, 6)} for k, p in pairs]}
+                if beyond:
+                    answer["truncated"] = int(beyond)  # tokens beyond the model's max_length, not read
+                click.echo(json.dumps(answer, ensure_ascii=False))
             elif format_ == "tsv":
                 click.echo("\t".join(f"{k}\t{p:.4f}" for k, p in pairs))
             else:
@@ -627,6 +633,7 @@ def predict(model, texts, file, top_k, format_, batch_size, pretokenized, output
     if batch:
         flush()
     warn_blank(blanks, count, first_blanks, "text" if texts else "line")
+    warn_truncated(cut_texts, count, first_cut, cut_tokens, pipeline.max_length, "text" if texts else "line")
 
 
 def tag_sentences(tagger, texts, file, format_, batch_size, pretokenized, output, tag_column, overwrite) -> None:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from rnnkit import generation
 from rnnkit.errors import RnnkitError
 from rnnkit.generation import check_sampling, generate, next_token, start_token_id
 from rnnkit.tasks.lm.config import LanguageModelConfig
@@ -99,6 +100,29 @@ def test_the_prompt_is_read_once_then_one_token_a_step():
     assert step.calls[0] == [2, 3, 4]  # the whole prompt in one call
     assert step.calls[1:] == [[t] for t in tokens[:-1]]  # then each drawn token fed back: 1 + (length - 1) calls
     assert len(step.calls) == 5
+
+
+def test_a_long_prompt_is_read_in_pieces_with_the_state_carried(monkeypatch):
+    """A prompt longer than ``PROMPT_PIECE`` is read a piece at a time: the scores of a whole prompt of a word
+    model are [P, V] floats (3.6 GB for 120 KB of text), a piece's a bounded few. Here the scores depend on the
+    state (how many tokens were read before), so the text drawn is the same only if each piece starts from the
+    state the one before it left."""
+
+    class Counting(Markov):
+        def __call__(self, ids, state):
+            self.calls.append(ids[0].tolist())
+            rows = (ids[0] + state + np.arange(ids.shape[1])) % len(self.table)
+            return self.table[rows][None], state + ids.shape[1]
+
+    prompt = list(np.random.default_rng(1).integers(2, 6, size=1_000))
+    whole, pieces = Counting(), Counting()
+    monkeypatch.setattr(generation, "PROMPT_PIECE", 10_000)
+    expected = list(generate(whole, 0, prompt, 20, np.random.default_rng(3), exclude=()))
+    assert whole.calls[0] == prompt  # read whole
+    monkeypatch.setattr(generation, "PROMPT_PIECE", 300)
+    assert list(generate(pieces, 0, prompt, 20, np.random.default_rng(3), exclude=())) == expected
+    assert [len(call) for call in pieces.calls[:4]] == [300, 300, 300, 100]
+    assert [t for call in pieces.calls[:4] for t in call] == prompt and pieces.calls[4:] == whole.calls[1:]
 
 
 def test_greedy_equals_cold_sampling_and_the_same_seed_repeats():

@@ -74,6 +74,37 @@ def warn_blank(count: int, total: int, first: Sequence[int], unit: str = "text",
     warnings.warn(message, RnnkitWarning, stacklevel=stacklevel + 1)
 
 
+def warn_truncated(
+    count: int,
+    total: int,
+    first: Sequence[int],
+    tokens: int,
+    limit: int | None,
+    unit: str = "text",
+    named: str | None = None,
+    stacklevel: int = 2,
+) -> None:
+    """Warn that ``count`` of ``total`` inputs (each a ``unit``) are longer than the model's ``max_length`` (``limit``),
+    naming the first few (``first``: 1-based numbers of ``named``, the unit by default, or "line" where the input is a
+    file): ``tokens`` tokens in all were not read. ``stacklevel`` as for :func:`warn_blank`.
+
+    A classifier reads the first ``max_length`` tokens of a text (400 by default: training cut its texts there too);
+    its answer cannot reflect what comes after, so it says so, in the words of ``rnnkit inspect``.
+    """
+    if not count:
+        return
+    named = named or unit
+    beyond = f"{tokens:,} token{'s' if tokens != 1 else ''} beyond the model's max_length ({limit})"
+    beyond += " were not read" if tokens != 1 else " was not read"
+    if total == 1:
+        message = f"the {unit} is cut: {beyond}"
+    else:
+        shown = ", ".join(str(n) for n in first[:SHOWN]) + (", ..." if count > min(len(first), SHOWN) else "")
+        which = f"{named} {shown}" if count == 1 else f"{named}s {shown}"
+        message = f"{count:,} of {total:,} {unit}s {'is' if count == 1 else 'are'} cut ({which}): {beyond}"
+    warnings.warn(message, RnnkitWarning, stacklevel=stacklevel + 1)
+
+
 class Predictor:
     """A trained text classifier's prediction side: tokenizer, vocabulary, labels, and a way to run the network."""
 
@@ -104,29 +135,52 @@ class Predictor:
     def predict_proba(self, texts: Sequence[str] | str, batch_size: int = 256, *, warn: bool = True) -> np.ndarray:
         """Class probabilities ``[N, C]``, columns in the order of ``self.labels``.
 
-        Blank texts (empty or whitespace only) get an answer too, with an :class:`rnnkit.errors.RnnkitWarning`
-        naming them; ``warn=False`` leaves the warning to the caller (the command line names input lines).
+        Blank texts (empty or whitespace only) get an answer too, and texts longer than ``max_length`` tokens are
+        read up to it, each with an :class:`rnnkit.errors.RnnkitWarning` naming them; ``warn=False`` leaves the
+        warnings to the caller (the command line names input lines: see :meth:`predict_proba_truncated`).
         """
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         texts = [texts] if isinstance(texts, str) else list(texts)
-        result = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
-        if not texts:
-            return result
         if warn:
             blank = blank_texts(texts)
             warn_blank(len(blank), len(texts), blank, stacklevel=2)  # the line that called predict_proba
+        probabilities, truncated = self.predict_proba_truncated(texts, batch_size)
+        if warn:
+            self._warn_truncated(truncated, stacklevel=2)
+        return probabilities
+
+    def predict_proba_truncated(self, texts: Sequence[str], batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
+        """Class probabilities ``[N, C]``, as :meth:`predict_proba` gives them, and the number of tokens of each
+        text beyond ``max_length``, not read (``[N]``, int64; 0 for a text read whole). Warns of nothing."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        texts = list(texts)
+        result = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        if not texts:
+            return result, np.zeros(0, dtype=np.int64)
         encoded = encode_ids(texts, self.tokenizer, self.vocab, self.max_length, self.subwords)
         for index in length_batches(encoded.lengths, batch_size):
             result[index] = self.probabilities(*encoded.batch(index))
-        return result
+        assert encoded.truncated is not None
+        return result, encoded.truncated
+
+    def _warn_truncated(self, truncated: np.ndarray, lines: Sequence[int] | None = None, stacklevel: int = 1) -> None:
+        """Warn of the texts ``truncated`` says were cut, named by their ``lines`` in a file (else their 1-based
+        positions)."""
+        cut = np.flatnonzero(truncated)
+        first = [lines[i] if lines is not None else int(i) + 1 for i in cut[:SHOWN]]
+        named = "line" if lines is not None else "text"
+        tokens = int(truncated.sum())
+        warn_truncated(len(cut), len(truncated), first, tokens, self.max_length, "text", named, stacklevel + 1)
 
     def predict(self, texts: Sequence[str] | str, batch_size: int = 256) -> list[str]:
-        """The most probable label of each text; blank texts are warned about as in :meth:`predict_proba`."""
+        """The most probable label of each text; blank and truncated texts are warned about as in
+        :meth:`predict_proba`."""
         texts = [texts] if isinstance(texts, str) else list(texts)
         blank = blank_texts(texts)
         warn_blank(len(blank), len(texts), blank, stacklevel=2)  # the line that called predict
-        return [self.labels[i] for i in self.predict_proba(texts, batch_size, warn=False).argmax(1)]
+        probabilities, truncated = self.predict_proba_truncated(texts, batch_size)
+        self._warn_truncated(truncated, stacklevel=2)
+        return [self.labels[i] for i in probabilities.argmax(1)]
 
     def label_indices(self, labels: Iterable[str], source: str = "the data") -> list[int]:
         """The column of each label in ``self.labels``; a label the model never saw is a :class:`DataError`."""
@@ -150,10 +204,13 @@ class Predictor:
         if examples.labels is None:
             raise DataError(f"{examples.source}: no labels to evaluate against")
         truth = self.label_indices(examples.labels, examples.source)
-        predicted = self.predict_proba(examples.texts).argmax(1)
-        report = classification_report(truth, predicted, self.labels)
+        probabilities, truncated = self.predict_proba_truncated(examples.texts)
+        lines = examples.lines if len(examples.lines) == len(examples.texts) else None
+        self._warn_truncated(truncated, lines, stacklevel=2)
+        report = classification_report(truth, probabilities.argmax(1), self.labels)
         report["source"] = examples.source
         report["skipped_empty"] = examples.skipped_empty
+        report["truncated_texts"] = int(np.count_nonzero(truncated))  # read up to max_length only
         return report
 
 

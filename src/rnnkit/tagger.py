@@ -7,12 +7,15 @@ back in the input's order, evaluation, and tagging a whole file. Subclasses say 
 scores: :class:`OnnxTagger` on onnxruntime (no torch), :class:`rnnkit.pipeline.TaggerPipeline` on torch or
 onnxruntime.
 
-A sentence is always tagged whole, however long: the network has no length limit, so none is imposed.
+A sentence of up to :data:`MAX_PIECE` tokens is tagged whole. A longer one (a text with no line breaks, read as one
+sentence) is tagged in overlapping pieces that are joined back, so that memory stays bounded whatever the input: see
+:func:`pieces`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,49 @@ from rnnkit.viterbi import viterbi_decode_batch
 
 Transitions = tuple[np.ndarray, np.ndarray, np.ndarray]  # a CRF's transitions [K, K], start [K], end [K]
 CRF_WEIGHTS = ("crf.transitions", "crf.start_transitions", "crf.end_transitions")
+
+# The network's memory grows with the tokens it reads at once: about 15 KB a token for the default tagger (two
+# bidirectional LSTM layers of 200) on onnxruntime, so a 1 MB line of 196,000 tokens took 2.9 GB read whole, and a
+# 5 MB line 12.6 GB. A sentence longer than MAX_PIECE tokens is therefore read in pieces of MAX_PIECE (the 5 MB line
+# then peaks at 430 MB, most of it the line's tokens and tags as Python strings); 1,000 is six times the longest
+# sentence of UD English EWT (159 tokens), so a real sentence is still tagged whole, in one pass.
+MAX_PIECE = 1_000
+# A bidirectional network tags a token from both sides: each piece reads CONTEXT tokens beyond each end of the
+# stretch whose tags it keeps (a piece at the sentence's start or end has the sentence's own edge there instead).
+# 100 is more than a recurrent tagger carries (an 8,000-token line tagged in pieces gets the tags of the line read
+# whole: tests/apps/test_tagger_app.py), and the pieces read 25% more tokens than the line.
+CONTEXT = 100
+BATCH_TOKENS = 8_192  # padded tokens in one call of the network (about 120 MB for the default tagger)
+
+
+def pieces(lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Sentences of ``lengths`` cut into the pieces the network reads: for each piece, its ``sentence``, its ``start``
+    and ``length`` within it, and the stretch ``[keep_from, keep_to)`` of the piece whose tags are kept.
+
+    A sentence of up to ``MAX_PIECE`` tokens is one piece, kept whole. A longer one is cut into pieces of
+    ``MAX_PIECE`` that overlap by ``2 * CONTEXT``: each keeps its centre, the stretches kept tile the sentence, and
+    every kept token has ``CONTEXT`` tokens of the piece on each side, or the sentence's edge. The last piece ends
+    at the sentence's end (and so may overlap its neighbour by more).
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    whole = np.flatnonzero(lengths <= MAX_PIECE)
+    cut: list[tuple[int, int, int, int]] = []  # (sentence, start, keep_from, keep_to) of each piece of MAX_PIECE
+    for i in np.flatnonzero(lengths > MAX_PIECE):
+        n, kept, begin = int(lengths[i]), 0, 0  # the tags of [0, kept) are taken from earlier pieces
+        while begin + MAX_PIECE < n:
+            end = begin + MAX_PIECE - CONTEXT  # this piece keeps [kept, end): CONTEXT tokens on either side
+            cut.append((i, begin, kept - begin, end - begin))
+            kept, begin = end, end - CONTEXT
+        begin = n - MAX_PIECE
+        cut.append((i, begin, kept - begin, MAX_PIECE))
+    rows = np.array(cut, dtype=np.int64).reshape(-1, 4)
+    zeros = np.zeros(len(whole), dtype=np.int64)
+    sentence = np.concatenate([whole, rows[:, 0]])
+    start = np.concatenate([zeros, rows[:, 1]])
+    length = np.concatenate([lengths[whole], np.full(len(rows), MAX_PIECE, dtype=np.int64)])
+    keep_from = np.concatenate([zeros, rows[:, 2]])
+    keep_to = np.concatenate([lengths[whole], rows[:, 3]])
+    return sentence, start, length, keep_from, keep_to
 
 
 def crf_of(weights: dict[str, np.ndarray]) -> Transitions | None:
@@ -53,13 +99,24 @@ def tag_encoded(
     crf: Transitions | None,
     batch_size: int = 64,
 ) -> list[np.ndarray]:
-    """The tag indices of every sentence of ``data``, in its order: batches of similar lengths, each run through
-    ``scores`` (a network: a batch -> ``[B, T, K]``) and decoded."""
+    """The tag indices of every sentence of ``data``, in its order: batches of similar lengths (at most
+    ``batch_size`` sentences and ``BATCH_TOKENS`` padded tokens), each run through ``scores`` (a network: a batch ->
+    ``[B, T, K]``) and decoded. A sentence longer than ``MAX_PIECE`` is read in :func:`pieces`, each decoded on its
+    own (with a CRF, the best sequence of the piece) and its centre kept."""
+    sentence, start, length, keep_from, keep_to = pieces(data.lengths)
+    view = replace(data, offsets=data.offsets[sentence] + start, lengths=length)  # the same arrays, cut differently
     result: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(data)
-    for index in length_batches(data.lengths, batch_size):
-        batch = sentence_batch(data, index)
-        for i, tags in zip(index, decode(scores(batch), batch.lengths, crf), strict=True):
-            result[i] = tags
+    for index in length_batches(view.lengths, batch_size, BATCH_TOKENS):
+        batch = sentence_batch(view, index)
+        for piece, tags in zip(index, decode(scores(batch), batch.lengths, crf), strict=True):
+            i = sentence[piece]
+            if length[piece] == data.lengths[i]:
+                result[i] = tags
+                continue
+            if len(result[i]) == 0:
+                result[i] = np.full(data.lengths[i], -1, dtype=np.int64)  # every entry set below
+            begin, end = keep_from[piece], keep_to[piece]
+            result[i][start[piece] + begin : start[piece] + end] = tags[begin:end]
     return result
 
 

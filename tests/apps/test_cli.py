@@ -174,3 +174,21 @@ def test_members_trained_at_once_from_the_command_line(tmp_path):
     assert in_turn.returncode == 0, in_turn.stderr
     saved = [(tmp_path / d / "model.safetensors").read_bytes() for d in ("together", "in_turn")]
     assert saved[0] == saved[1]
+
+
+def test_jsonl_texts_that_are_not_strings_are_skipped_not_learned(tmp_path):
+    """``{"text": {"body": "t 5"}}`` once trained with its str() in the vocabulary ("body", "t", "5"); now the row
+    is skipped and its line named, and --strict refuses it in one line."""
+    rows = [line.split(",", 1) for line in (DATA / "trec_train.csv").read_text().splitlines()[1:]]
+    records = [{"text": text, "label": label} for label, text in rows]
+    records[3]["text"] = {"zebra": "quagga 5"}  # neither word is in the questions
+    records[7]["text"] = ["zebra", "quagga"]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(record) + "\n" for record in records))
+    out = tmp_path / "model"
+    result = rnnkit("train", data, "--out", out, *[a for a in SMALL if a != "-q"], "--epochs", "1")
+    assert result.returncode == 0, result.stderr
+    assert "skipped 2 texts that are not strings (lines 4, 8)" in result.stdout + result.stderr
+    tokens = json.loads((out / "vocab.json").read_text())["tokens"]
+    assert len(tokens) > 500 and "zebra" not in tokens and "quagga" not in tokens
+    assert_one_line_error(rnnkit("train", data, "--strict", "-q"), "line 4", "the text is an object, not a string")

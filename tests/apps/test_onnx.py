@@ -321,3 +321,64 @@ def test_cli_names_blank_input_lines_across_batches(trained, tmp_path):
     assert result.stderr.strip().splitlines() == [
         "warning: 3 of 13 lines are blank (lines 3, 5, 13): their predictions rest on no words"
     ]
+
+
+# ------------------------------------------------------------------------------------------------- long texts
+LONG = "who wrote hamlet " * 150  # 450 tokens: 50 beyond the default max_length (400)
+CUT = r"tokens beyond the model's max_length \(400\) were not read"
+
+
+def test_texts_cut_to_max_length_are_named_in_a_warning(trained):
+    """A classifier reads a text's first ``max_length`` tokens: it says which texts were cut, and by how much."""
+    pipeline, out, _ = trained
+    assert pipeline.max_length == 400
+    texts = ["Who wrote Hamlet ?", LONG, "What is a cat ?", LONG + "and more"]
+    first_400 = "who wrote hamlet " * 133 + "who"
+    for model in (pipeline, load_onnx(out)):
+        with pytest.warns(RnnkitWarning, match=rf"^2 of 4 texts are cut \(texts 2, 4\): 102 {CUT}$"):
+            probabilities = model.predict_proba(texts)
+        with pytest.warns(RnnkitWarning, match=rf"^the text is cut: 50 {CUT}$"):
+            assert len(model.predict(LONG)) == 1
+        with pytest.warns(RnnkitWarning, match=rf"^1 of 2 texts is cut \(text 1\): 52 {CUT}$"):
+            model.predict([LONG + "and more", "Who ?"])
+        again, truncated = model.predict_proba_truncated(texts)
+        assert truncated.tolist() == [0, 50, 0, 52]
+        np.testing.assert_array_equal(again, probabilities)
+        read = model.predict_proba([first_400], warn=False)[0]  # what the network read of the long text
+        np.testing.assert_allclose(probabilities[1], read, atol=1e-6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            model.predict_proba(texts, warn=False)
+            model.predict(texts[:1] + [first_400])  # 400 tokens exactly: read whole, no warning
+
+
+def test_evaluate_names_the_lines_of_texts_cut_to_max_length(trained, tmp_path):
+    pipeline, out, _ = trained
+    label = pipeline.labels[0]
+    data = tmp_path / "long.csv"
+    data.write_text(f"label,text\n{label},Who ?\n{label},{LONG}\n{label},What ?\n{label},{LONG}\n")
+    with pytest.warns(RnnkitWarning, match=rf"^2 of 4 texts are cut \(lines 3, 5\): 100 {CUT}$"):
+        report = load_onnx(out).evaluate(data)
+    assert report["truncated_texts"] == 2 and report["examples"] == 4
+    result = cli("evaluate", out, data)
+    assert result.returncode == 0, result.stderr
+    warned = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warned == [f"warning: 2 of 4 texts are cut (lines 3, 5): 100 {CUT.replace(chr(92), '')}"]
+
+
+def test_cli_says_once_which_lines_were_cut_and_json_says_by_how_much(trained, tmp_path):
+    _, out, _ = trained
+    lines = ["Who wrote Hamlet ?", LONG, "What is a cat ?", "", *["x ?"] * 5, LONG + "and more", "Why ?"]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(lines) + "\n")
+    result = cli("predict", out, "--file", texts, "--batch-size", "2", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r.get("truncated") for r in records] == [None, 50, None, None, *[None] * 5, 52, None]
+    assert result.stderr.strip().splitlines() == [
+        "warning: 1 of 11 lines is blank (line 4): its prediction rests on no words",
+        f"warning: 2 of 11 lines are cut (lines 2, 10): 102 {CUT.replace(chr(92), '')}",
+    ]
+    one = cli("predict", out, LONG)
+    assert one.returncode == 0 and len(one.stdout.splitlines()) == 1
+    assert one.stderr.strip() == f"warning: the text is cut: 50 {CUT.replace(chr(92), '')}"

@@ -11,14 +11,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from checks import one_line_error
 
 import rnnkit
+import rnnkit.tagger as tagger_module
 from rnnkit.data.tagged import CONLLU_COLUMNS, read_tagged
 from rnnkit.loading import load_onnx
-from rnnkit.tagger import OnnxTagger, tag_encoded
+from rnnkit.tagger import MAX_PIECE, OnnxTagger, decode, tag_encoded
 from rnnkit.tasks.tag.pipeline import TaggerPipeline
+from rnnkit.text.sentences import EncodedSentences, sentence_batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -109,7 +112,7 @@ def test_a_reloaded_tagger_tags_as_the_trained_one_on_every_engine(trained):
 
 
 def test_a_sentence_longer_than_any_in_training_is_tagged_whole(trained):
-    """No length limit: 300 tokens (the longest training sentence has 76) get 300 tags, the same on both engines."""
+    """300 tokens (the longest training sentence has 76) get 300 tags, the same on both engines."""
     tagger, out = trained
     words = [token for sentence in read_tagged(TRAIN).tokens for token in sentence]
     assert max(len(s) for s in read_tagged(TRAIN).tokens) < 300
@@ -118,6 +121,107 @@ def test_a_sentence_longer_than_any_in_training_is_tagged_whole(trained):
     assert [len(t) for t in tags] == [300, 1]
     assert rnnkit.load(out, engine="onnxruntime").tag([long, ["Hello"]]) == tags == tagger.tag([long, ["Hello"]])
     assert load_onnx(out).tag([["Hello"], long]) == tags[::-1]
+
+
+def test_a_sentence_of_max_piece_tokens_is_tagged_whole_and_a_longer_one_in_pieces(trained):
+    """Up to ``MAX_PIECE`` tokens, one pass of the network over the whole sentence, exactly as before pieces
+    existed; one token more, and no pass reads more than ``MAX_PIECE``."""
+    _, out = trained
+    words = [token for sentence in read_tagged(TRAIN).tokens for token in sentence]
+    for tagger in (rnnkit.load(out, engine="torch"), load_onnx(out)):
+        widths, network = [], tagger.scores
+
+        def scores(batch, network=network, widths=widths):
+            widths.append(batch.ids.shape[1])
+            return network(batch)
+
+        tagger.scores = scores  # every pass the tagger makes goes through here
+        sentence = (words * 20)[:MAX_PIECE]
+        whole = tagger.encode([sentence])
+        reference = decode(network(sentence_batch(whole, np.array([0]))), whole.lengths, None)
+        assert tagger.tag([sentence]) == [[tagger.tags[i] for i in reference[0]]]
+        assert widths == [MAX_PIECE]
+        widths.clear()
+        assert [len(t) for t in tagger.tag([[*sentence, "more"]])] == [MAX_PIECE + 1]
+        assert len(widths) == 1 and max(widths) <= MAX_PIECE  # two pieces of MAX_PIECE, in one batch
+
+
+@pytest.mark.parametrize("crf", [False, True])
+def test_pieces_keep_every_token_with_context_on_both_sides(monkeypatch, crf):
+    """Each kept tag comes from a piece that reads ``CONTEXT`` tokens on either side of it, or the sentence's edge.
+    A fake network tags each position with its distance from the nearer end of the piece it is read in (at most
+    ``CONTEXT``), so a token's tag is ``min(its distance from the sentence's ends, CONTEXT)`` exactly when it was
+    kept from a piece that gave it all the context there is; with a CRF whose transitions cost nothing, the
+    Viterbi path is the same."""
+    monkeypatch.setattr(tagger_module, "MAX_PIECE", 10)
+    monkeypatch.setattr(tagger_module, "CONTEXT", 3)
+    lengths = list(range(1, 41)) + [100, 9, 10, 11, 57]
+    data = EncodedSentences(
+        ids=np.arange(sum(lengths), dtype=np.int64),
+        forms=np.zeros(sum(lengths), dtype=np.int64),
+        offsets=np.cumsum([0, *lengths[:-1]]),
+        lengths=np.array(lengths),
+        spellings=[],
+    )
+
+    def scores(batch):
+        positions = np.arange(batch.ids.shape[1])
+        distance = np.minimum(positions[None, :], batch.lengths[:, None] - 1 - positions[None, :])
+        return np.eye(4)[np.clip(distance, 0, 3)]  # (B, T, 4): one-hot of the distance
+
+    zeros = np.zeros((4, 4)), np.zeros(4), np.zeros(4)
+    for batch_size in (1, 3, 64):
+        tags = tag_encoded(data, scores, zeros if crf else None, batch_size)
+        for n, got in zip(lengths, tags, strict=True):
+            expected = np.minimum(np.minimum(np.arange(n), n - 1 - np.arange(n)), 3)
+            assert got.tolist() == expected.tolist(), n
+
+
+@pytest.mark.parametrize("model", ["trained", "crf_trained"])
+def test_a_long_line_in_pieces_gets_the_tags_of_the_whole(model, request):
+    """8,000 tokens read in overlapping pieces and read whole, in one pass of the network (and one Viterbi path
+    with a CRF): the same tags. The pieces' centres read ``CONTEXT`` tokens on each side, more than a tagger
+    carries. The whole path is found in float64: in float32 a path's score over thousands of tokens grows past
+    the precision that tells two near-equal paths apart, and one tag of the 8,000 flipped."""
+    _, out = request.getfixturevalue(model)
+    tagger = load_onnx(out)
+    words = [token for sentence in read_tagged(DEV).tokens for token in sentence]
+    line = (words * 8)[:8_000]
+    whole = tagger.encode([line])
+    scores = tagger.scores(sentence_batch(whole, np.array([0]))).astype(np.float64)
+    crf = tagger.transitions()
+    reference = decode(scores, whole.lengths, None if crf is None else tuple(np.float64(a) for a in crf))
+    assert tagger.tag([line]) == [[tagger.tags[i] for i in reference[0]]]
+
+
+def test_a_multi_megabyte_line_is_tagged_in_bounded_memory(cli_model, tmp_path):
+    """3 MB on one line (about 590,000 tokens): read whole, the network's working memory grew with the line (the
+    tiny tagger here peaked at about 850 MB, the default one at 12.6 GB on 5 MB); in pieces it peaks near 260 MB,
+    of which the tokens and tags of the line themselves are most. The bound is the process's peak (``ru_maxrss``
+    of the command, run from a wrapper of its own: Linux reports kilobytes)."""
+    lines = DEV.read_text(encoding="utf-8").splitlines()
+    sentences = [line[len("# text = ") :] for line in lines if line.startswith("# text = ")]
+    one = " ".join(sentences)
+    big = tmp_path / "big.txt"
+    big.write_text((one + " ") * (3_000_000 // len(one)) + "\n", encoding="utf-8")
+    output = tmp_path / "tagged.txt"
+    wrapper = (
+        "import resource, subprocess, sys\n"
+        "with open(sys.argv[1], 'w') as out:\n"
+        "    code = subprocess.run(sys.argv[2:], stdout=out).returncode\n"
+        "print(code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = [sys.executable, "-c", wrapper, output, sys.executable, "-m", "rnnkit.cli", "predict", cli_model]
+    command += ["--file", big]
+    result = subprocess.run(list(map(str, command)), capture_output=True, text=True, env=env, timeout=300)
+    code, peak_kb = map(int, result.stdout.split())
+    assert code == 0, result.stderr
+    pairs = output.read_text(encoding="utf-8").split()
+    assert len(pairs) > 500_000 and output.read_text(encoding="utf-8").count("\n") == 1
+    first = load_onnx(cli_model).tokenize(sentences[0])
+    assert [pair.rsplit("/", 1)[0] for pair in pairs[: len(first)]] == first
+    assert peak_kb < 450_000, f"peak {peak_kb / 1000:.0f} MB"
 
 
 def test_a_crf_tagger_decodes_sequences_alike_on_both_engines(crf_trained):

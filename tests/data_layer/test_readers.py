@@ -101,8 +101,56 @@ def test_missing_file_and_directory(tmp_path):
 def test_bad_jsonl(tmp_path):
     with pytest.raises(DataError, match="line 2: not valid JSON"):
         read_examples(write(tmp_path / "d.jsonl", '{"text": "a", "label": 1}\n{oops\n'))
-    with pytest.raises(DataError, match="line 1: expected a JSON object"):
+    with pytest.raises(DataError, match="line 1: the line holds an array, not an object; JSON Lines has one object"):
         read_examples(write(tmp_path / "d.jsonl", "[1, 2]\n"))
+    with pytest.raises(DataError, match=r"line 2: the line holds a string, not an object; .* such as \{"):
+        read_examples(write(tmp_path / "d.jsonl", '{"text": "a", "label": "x"}\n"b"\n'))
+
+
+def test_a_json_array_of_objects_on_a_line_says_to_put_each_on_its_own(tmp_path):
+    content = json.dumps([{"text": "a", "label": "x"}, {"text": "b", "label": "y"}]) + "\n"
+    with pytest.raises(DataError, match=r"line 1: the line holds an array of 2 objects, not an object; .*jq -c"):
+        read_examples(write(tmp_path / "d.jsonl", content))
+
+
+def test_jsonl_texts_that_are_not_strings_are_skipped_and_counted(tmp_path):
+    """A text that is an object, an array, a number or a boolean is no text anyone wrote: its str() ("{'body': ...")
+    was read as one. It is skipped and counted with its line, like an empty text (null is one), or refused under
+    strict; a label that is a number is read as JSON writes it ("label": 1 is label "1")."""
+    rows = [
+        {"text": "a fine text", "label": "pos"},
+        {"text": {"body": "t 5"}, "label": "pos"},
+        {"text": ["a", "list"], "label": "neg"},
+        {"text": 5, "label": "neg"},
+        {"text": True, "label": "neg"},
+        {"text": None, "label": "neg"},
+        {"text": "another", "label": 1},
+        {"text": "third", "label": 2.5},
+    ]
+    path = write(tmp_path / "d.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    got = read_examples(path)
+    assert got.texts == ["a fine text", "another", "third"] and got.labels == ["pos", "1", "2.5"]
+    assert got.not_text_lines == [2, 3, 4, 5] and got.skipped_not_text == 4 and got.lines == [1, 7, 8]
+    assert got.skipped_lines == [6] and got.rows == 8
+    assert got.summary().endswith(
+        "3 examples; skipped 1 empty text (line 6); skipped 4 texts that are not strings (lines 2, 3, 4, 5)"
+    )
+    with pytest.raises(DataError, match=r"line 2: the text is an object, not a string; .* drop --strict"):
+        read_examples(path, strict=True)
+    pair = [{"title": "a", "body": 3, "label": "x"}, {"title": "b", "body": "c", "label": "y"}]
+    several = write(tmp_path / "two.jsonl", "".join(json.dumps(row) + "\n" for row in pair))
+    got = read_examples(several, text_columns=["title", "body"])
+    assert got.texts == ["b c"] and got.not_text_lines == [1]
+    with pytest.raises(DataError, match=r"no text is a string \(line 1 hold"):
+        read_examples(write(tmp_path / "none.jsonl", '{"text": 1, "label": "x"}\n'))
+
+
+@pytest.mark.parametrize(("label", "kind"), [("true", "a boolean"), ('{"a": 1}', "an object"), ("[1]", "an array")])
+def test_a_jsonl_label_that_is_not_a_string_or_number_is_refused(tmp_path, label, kind):
+    path = write(tmp_path / "d.jsonl", f'{{"text": "a", "label": "x"}}\n{{"text": "b", "label": {label}}}\n')
+    with pytest.raises(DataError, match=rf"line 2: the label .* is {kind}, not a string or a number"):
+        read_examples(path)
+    assert read_examples(path, labelled=False).texts == ["a", "b"]  # unlabelled reading ignores the column
 
 
 def test_label_names(tmp_path):

@@ -140,8 +140,8 @@ def reference_jsonl(text: str) -> tuple[list[str], list[tuple[int, list[str]]]] 
             return PARSE_ERROR
         columns += [key for key in value if key not in columns]
         objects.append((number, value))
-    rows = [(n, ["" if o.get(k) is None else str(o.get(k, "")) for k in columns]) for n, o in objects]
-    return columns, rows
+    rows = [(n, ["" if o.get(k) is None else o.get(k, "") for k in columns]) for n, o in objects]
+    return columns, rows  # JSON values as they are: a text that is not a string is skipped, a number label read
 
 
 def reference(data: bytes, fmt: str, delimiter: str | None):
@@ -160,12 +160,16 @@ def reference(data: bytes, fmt: str, delimiter: str | None):
 
 
 def expected_examples(ref, fmt: str, text_columns: list[str], label_column: str | None):
-    """Texts, labels, their lines and the skipped lines the reader must report, by the same strip/skip rules."""
+    """Texts, labels, their lines, the lines skipped as empty and those skipped as not strings (JSONL) that the
+    reader must report, by the same strip/skip rules."""
     columns, rows = ref
-    texts, labels, lines, skipped = [], [], [], []
+    texts, labels, lines, skipped, not_text = [], [], [], [], []
     for start, row in rows:
         values = dict(zip(columns, row, strict=False)) if row else {}
         parts = [values.get(c, "") for c in text_columns]
+        if not all(isinstance(p, str) for p in parts):
+            not_text.append(start)
+            continue
         if fmt == "agnews":
             parts = [p.replace("\\n", " ") for p in parts]
         text = " ".join(p.strip() for p in parts if p.strip())
@@ -173,9 +177,10 @@ def expected_examples(ref, fmt: str, text_columns: list[str], label_column: str 
             skipped.append(start)
             continue
         texts.append(text)
-        labels.append(values.get(label_column, "").strip())
+        label = values.get(label_column, "")
+        labels.append(label.strip() if isinstance(label, str) else json.dumps(label))  # a number, as JSON has it
         lines.append(start)
-    return texts, labels, lines, skipped
+    return texts, labels, lines, skipped, not_text
 
 
 def read_one(path: Path, data: bytes, fmt: str, stats: dict[str, int]) -> None:
@@ -195,9 +200,10 @@ def read_one(path: Path, data: bytes, fmt: str, stats: dict[str, int]) -> None:
     assert path.suffix != ".gz" or _gunzips(data)
     ref = reference(plain, fmt, got.delimiter)
     assert ref not in (PARSE_ERROR, FILE_ERROR), f"read {got.rows} rows of what the reference refuses: {plain!r}"
-    texts, labels, lines, skipped = expected_examples(ref, fmt, got.text_columns, got.label_column)
-    assert got.rows == len(ref[1]) == len(got.texts) + len(got.skipped_lines), plain
+    texts, labels, lines, skipped, not_text = expected_examples(ref, fmt, got.text_columns, got.label_column)
+    assert got.rows == len(ref[1]) == len(got.texts) + len(got.skipped_lines) + len(got.not_text_lines), plain
     assert (got.texts, got.labels, got.lines, got.skipped_lines) == (texts, labels, lines, skipped), plain
+    assert got.not_text_lines == not_text and got.skipped_not_text == len(not_text), plain
     stats["read"] += 1
 
 

@@ -61,6 +61,17 @@ def test_predict_gives_each_texts_labels_as_the_model_does(clients, trained_mode
     assert len(single["labels"]) == 1  # top_k is 1 by default
 
 
+def test_predict_says_how_many_tokens_of_a_long_text_were_not_read(served):
+    """A classifier reads a text's first ``max_length`` tokens (400 by default); the answer for a longer text says
+    how many tokens it did not read, as ``rnnkit predict --format json`` does."""
+    assert served["classify"].model.max_length == 400
+    texts = ["who wrote hamlet ?", "who wrote hamlet " * 150]  # 450 tokens, within the default limits
+    with TestClient(create_app(served["classify"])) as client:
+        predictions = client.post("/predict", json={"texts": texts, "top_k": 2}).json()["predictions"]
+    assert "truncated" not in predictions[0] and predictions[1]["truncated"] == 50
+    assert len(predictions[1]["labels"]) == 2
+
+
 def test_predict_gives_a_taggers_tokens_and_tags(clients, trained_models):
     texts = ["I saw her duck.", "Time flies"]
     predictions = clients["tag"].post("/predict", json={"texts": texts}).json()["predictions"]

@@ -1,6 +1,8 @@
 """``TreebankTokenizer``: raw English split as UD English EWT splits it, and ``token_spans`` to compare splits."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -112,3 +114,27 @@ def test_settings_round_trip():
         tokenizer_from_dict({"kind": "treebank", "keep_whitespace": True})
     with pytest.raises(ValueError, match="must be true or false"):
         tokenizer_from_dict({"kind": "treebank", "lowercase": "no"})
+
+
+def test_a_long_run_without_spaces_is_split_in_linear_time():
+    """Each of these runs made an alternative of the pattern (an e-mail address's local part, a dotted file name)
+    scan from every token to the run's end and fail: 100,000 characters of "1a." took 44 s, 150,000 about 100 s, and
+    a 5 MB line hours. Bounded, each takes well under a second; a subprocess with a generous timeout
+    tells the two apart without timing anything."""
+    code = (
+        "from rnnkit.text.tokenizers import TreebankTokenizer, token_spans\n"
+        "for unit in ('a-', '1a.', '+An', 'ta@', 'a.a-', '_.'):\n"
+        "    text = unit * 50_000\n"
+        "    tokens = TreebankTokenizer()(text)\n"
+        "    assert token_spans(text, tokens) is not None, unit\n"
+        "    assert len(tokens) > 25_000, (unit, len(tokens))\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_a_chain_of_clitics_is_split_off_at_most_three_deep():
+    """A word carries a few clitics at most ("could" "n't" "'ve"); a longer chain once recursed once per clitic,
+    and 1,000 of them ended in a RecursionError."""
+    assert TreebankTokenizer()("couldn't've") == ["could", "n't", "'ve"]
+    word = "a" + "n't" * 1000
+    assert TreebankTokenizer()(word) == ["a" + "n't" * 997, "n't", "n't", "n't"]

@@ -83,16 +83,19 @@ class Examples:
     """Texts and their labels (``None`` for unlabelled input), read from ``source``, and how they were read.
 
     ``rows`` counts the file's data records (header and blank lines excluded); each became an example (starting on
-    ``lines[i]``) or was skipped as empty (starting on one of ``skipped_lines``), so nothing goes missing unseen.
+    ``lines[i]``) or was skipped, as empty (starting on one of ``skipped_lines``) or as a JSON value that is not a
+    string (one of ``not_text_lines``), so nothing goes missing unseen.
     """
 
     texts: list[str]
     labels: list[str] | None
     source: str
     skipped_empty: int = 0
-    rows: int = -1  # -1: not given; then len(texts) + skipped_empty
+    rows: int = -1  # -1: not given; then len(texts) + skipped_empty + skipped_not_text
     lines: list[int] = field(default_factory=list)
     skipped_lines: list[int] = field(default_factory=list)
+    skipped_not_text: int = 0  # JSONL texts that are objects, arrays, numbers or booleans, not strings
+    not_text_lines: list[int] = field(default_factory=list)
     format: str = ""
     delimiter: str | None = None
     text_columns: list[str] = field(default_factory=list)
@@ -103,7 +106,7 @@ class Examples:
 
     def __post_init__(self) -> None:
         if self.rows < 0:
-            self.rows = len(self.texts) + self.skipped_empty
+            self.rows = len(self.texts) + self.skipped_empty + self.skipped_not_text
 
     def __len__(self) -> int:
         return len(self.texts)
@@ -137,6 +140,11 @@ class Examples:
             line += f"; skipped {_count(self.skipped_empty, 'empty text')}"
             if self.skipped_lines:
                 line += f" ({_line_list(self.skipped_lines)})"
+        if self.skipped_not_text:
+            that = "that is not a string" if self.skipped_not_text == 1 else "that are not strings"
+            line += f"; skipped {_count(self.skipped_not_text, 'text')} {that}"
+            if self.not_text_lines:
+                line += f" ({_line_list(self.not_text_lines)})"
         if self.multiline:
             if self.multiline == 1:
                 line += f"; 1 text spans several lines (quoted line breaks), on line {self.first_multiline_line}"
@@ -204,11 +212,12 @@ _Row = tuple[int, int, list[str]]  # a delimited record: its first line, its las
 
 
 class _Record(NamedTuple):
-    """One data record: the lines it starts and ends on, and its values by column name (empty: an all-empty row)."""
+    """One data record: the lines it starts and ends on, and its values by column name (empty: an all-empty row):
+    strings, or in JSONL whatever JSON value the line holds (checked when the columns are chosen)."""
 
     start: int
     end: int
-    values: dict[str, str]
+    values: dict[str, Any]
 
 
 @dataclass
@@ -476,12 +485,33 @@ def _read_jsonl(path: Path, text: str) -> _Table:
             reason = e.msg if isinstance(e, json.JSONDecodeError) else "a number too long or nesting too deep"
             raise DataError(f"{path} line {number}: not valid JSON ({reason}); one object per line") from None
         if not isinstance(record, dict):
-            raise DataError(f"{path} line {number}: expected a JSON object, got {type(record).__name__}")
+            raise DataError(f"{path} line {number}: {_not_an_object(record)}")
         for key in record:
             if key not in columns:
                 columns.append(key)
-        records.append(_Record(number, number, {k: "" if v is None else str(v) for k, v in record.items()}))
+        records.append(_Record(number, number, {k: "" if v is None else v for k, v in record.items()}))
     return _Table("jsonl", None, columns, records)
+
+
+def json_kind(value: Any) -> str:
+    """What JSON calls the type of ``value`` (as :func:`json.loads` gives it), for a message."""
+    if isinstance(value, bool):
+        return "a boolean"
+    kinds = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
+    return next((kind for cls, kind in kinds.items() if isinstance(value, cls)), "null")
+
+
+def _not_an_object(value: Any) -> str:
+    """Why a JSONL line holding ``value`` (not an object) is refused, and what to write instead."""
+    if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+        return (
+            f"the line holds an array of {len(value):,} objects, not an object; JSON Lines has one object per line: "
+            "put each on a line of its own (jq -c '.[]' FILE does)"
+        )
+    return (
+        f"the line holds {json_kind(value)}, not an object; JSON Lines has one object per line, such as "
+        '{"text": "...", "label": "..."}'
+    )
 
 
 # ---------------------------------------------------------------------------------- columns
@@ -636,6 +666,11 @@ def read_examples(
     )
     _collect(path, table, examples, strict, label_names)
     if not examples.texts:
+        if examples.skipped_not_text:
+            raise DataError(
+                f"{path}: no text is a string ({_line_list(examples.not_text_lines)} hold other JSON values); check "
+                f"--text-column (columns found: {_names(table.columns)})"
+            )
         raise DataError(f"{path}: every text is empty; check --text-column (columns found: {_names(table.columns)})")
     return examples
 
@@ -647,6 +682,16 @@ def _collect(path: Path, table: _Table, examples: Examples, strict: bool, label_
     label = examples.label_column
     for start, end, values in table.records:
         parts = [values.get(column, "") for column in examples.text_columns]
+        wrong = next((part for part in parts if not isinstance(part, str)), None)
+        if wrong is not None:  # a JSON object, array, number or boolean: its str() is no text anyone wrote
+            if strict:
+                raise DataError(
+                    f"{path} line {start}: the text is {json_kind(wrong)}, not a string; write it as a string, or "
+                    "drop --strict to skip the row"
+                )
+            examples.skipped_not_text += 1
+            examples.not_text_lines.append(start)
+            continue
         if agnews:  # AG News escapes newlines as a backslash and "n"; undo it so the text reads as written
             parts = [part.replace("\\n", " ") for part in parts]
         joined = " ".join(part.strip() for part in parts if part.strip())
@@ -657,7 +702,7 @@ def _collect(path: Path, table: _Table, examples: Examples, strict: bool, label_
             examples.skipped_lines.append(start)
             continue
         if label is not None and examples.labels is not None:
-            value = values.get(label, "").strip()
+            value = _label_text(values.get(label, ""), path, start)
             if not value:
                 raise DataError(f"{path} line {start}: empty label in column {label!r}")
             if label_names is not None:
@@ -670,6 +715,20 @@ def _collect(path: Path, table: _Table, examples: Examples, strict: bool, label_
             if examples.first_multiline_line is None:
                 examples.first_multiline_line = start
     examples.rows = len(table.records)
+
+
+def _label_text(value: Any, path: Path, number: int) -> str:
+    """A label as text: a string stripped, or a JSON number as JSON writes it (``"label": 1`` is label "1"); any
+    other JSON value (an object, an array, a boolean) is refused, naming the line."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return json.dumps(value)
+    shown = json.dumps(value, ensure_ascii=False)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    raise DataError(
+        f"{path} line {number}: the label {shown} is {json_kind(value)}, not a string or a number; write it as a string"
+    )
 
 
 def _name_label(value: str, names: list[str], first_index: int, path: Path, number: int) -> str:

@@ -75,16 +75,18 @@ class ServedModel:
 
     # --------------------------------------------------------------------------------------------- prediction
     def predict(self, texts: list[str], top_k: int = 1) -> list[dict[str, Any]]:
-        """Each text's ``top_k`` labels with their probabilities (a classifier), or its tokens and tags (a tagger)."""
+        """Each text's ``top_k`` labels with their probabilities (a classifier), or its tokens and tags (a tagger).
+        A classifier's answer for a text longer than its ``max_length`` says how many tokens it did not read
+        (``truncated``), as ``rnnkit predict --format json`` does."""
         if self.task == "tag":
             tagged = self.model.predict(texts)
             return [{"tokens": [t for t, _ in pairs], "tags": [tag for _, tag in pairs]} for pairs in tagged]
         # Batches of 32 texts of similar length: one call pads every text to the longest of a batch, and a server's
         # batch mixes short and long texts (32 ran 2.5x the texts/s of 256 on AG News).
-        probabilities = self.model.predict_proba(texts, batch_size=PAD_GROUP, warn=False)
+        probabilities, truncated = self.model.predict_proba_truncated(texts, batch_size=PAD_GROUP)
         order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
         labels = self.model.labels
-        return [
+        answers = [
             {
                 "label": labels[row[0]],
                 "probability": float(p[row[0]]),
@@ -93,6 +95,10 @@ class ServedModel:
             }
             for p, row in zip(probabilities, order, strict=True)
         ]
+        for answer, beyond in zip(answers, truncated, strict=True):
+            if beyond:
+                answer["truncated"] = int(beyond)  # tokens beyond the model's max_length, not read
+        return answers
 
     def generate(self, prompt: str, **sampling: Any) -> Iterator[str]:
         """A language model's text after ``prompt``, piece by piece; the prompt and the sampling settings are checked

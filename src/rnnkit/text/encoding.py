@@ -26,6 +26,7 @@ class EncodedIds:
     lengths: np.ndarray
     forms: np.ndarray | None = None
     ngrams: np.ndarray | None = None
+    truncated: np.ndarray | None = None  # [N]: the tokens of each text beyond max_length, not read
 
     def batch(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, Spellings | None]:
         """The texts ``index`` as ``(ids [B, T], lengths [B], spellings)``, padded with ``<pad>`` to the longest:
@@ -46,10 +47,18 @@ def encode_ids(
     max_length: int | None = None,
     subwords: Subwords | None = None,
 ) -> EncodedIds:
-    """Tokenise and encode every text, keeping its first ``max_length`` tokens; a text with no token becomes a
-    single ``<unk>``, so that every sequence has a length of at least 1. With ``subwords``, each token's n-grams too.
+    """Tokenise and encode every text, keeping its first ``max_length`` tokens (``truncated`` counts the tokens of
+    each beyond them, which are not read); a text with no token becomes a single ``<unk>``, so that every sequence
+    has a length of at least 1. With ``subwords``, each token's n-grams too.
     """
-    tokens = [(tokenize(text)[:max_length] if max_length else tokenize(text)) or [UNK] for text in texts]
+    tokens: list[list[str]] = []
+    truncated = np.zeros(len(texts), dtype=np.int64)
+    for i, text in enumerate(texts):
+        words = tokenize(text)
+        if max_length and len(words) > max_length:
+            truncated[i] = len(words) - max_length
+            words = words[:max_length]
+        tokens.append(words or [UNK])
     lengths = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
     offsets = np.zeros(len(tokens), dtype=np.int64)
     if len(tokens) > 1:
@@ -57,16 +66,26 @@ def encode_ids(
     flat = [token for text in tokens for token in text]
     ids = np.array(vocab.encode(flat), dtype=np.int64).reshape(-1)
     if subwords is None:
-        return EncodedIds(ids, offsets, lengths)
+        return EncodedIds(ids, offsets, lengths, truncated=truncated)
     forms, ngrams = subwords.table(flat)
-    return EncodedIds(ids, offsets, lengths, forms, ngrams)
+    return EncodedIds(ids, offsets, lengths, forms, ngrams, truncated)
 
 
-def length_batches(lengths: np.ndarray, batch_size: int) -> list[np.ndarray]:
+def length_batches(lengths: np.ndarray, batch_size: int, max_tokens: int | None = None) -> list[np.ndarray]:
     """Indices sorted by length (stable), cut into batches: the least padding, in a fixed order (evaluation and
-    prediction)."""
+    prediction). With ``max_tokens``, a batch also holds at most that many padded tokens (its size times its
+    longest length; a longer sequence alone), so that long sequences come in fewer at a time."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    if max_tokens is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    batches, start = [], 0
+    for end, i in enumerate(order):  # the batch order[start:end] grows by order[end] while it fits
+        if end > start and (end - start == batch_size or (end - start + 1) * lengths[i] > max_tokens):
+            batches.append(order[start:end])
+            start = end
+    if start < len(order):
+        batches.append(order[start:])
+    return batches
 
 
 def pad_batch(

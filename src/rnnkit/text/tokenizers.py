@@ -17,9 +17,10 @@ _APOSTROPHES = "'’`"
 _NOT_LAST = r"(?![)\]}\"'”’»]*\s*$)"
 _TREEBANK_ALTERNATIVES = [
     # URLs and e-mail addresses whole (also an internal mail system's "Jeff@ENRON"); a URL does not take the
-    # punctuation that ends the sentence after it.
+    # punctuation that ends the sentence after it. An address's local part is at most 64 characters (RFC 5321):
+    # unbounded, every word of a long run such as "a-b-c-..." would scan to the run's end looking for an "@".
     r"(?:(?:https?|ftp)://|www\.|mailto:)[^\s<>\"]*[^\s<>\"'’.,;:!?)\]]",
-    r"\w[\w.+-]*@\w+(?:[.-]\w+)*",
+    r"\w[\w.+-]{0,63}@\w+(?:[.-]\w+)*",
     # Smileys: ":)", ";-)", ":D", ":P", "^_^".
     r"[:;=]-?[()DPp](?!\w)|\^_?\^",
     # Abbreviations: letters with periods ("U.S.", "e.g.", "a.m."), titles, months and days, single initials.
@@ -31,8 +32,9 @@ _TREEBANK_ALTERNATIVES = [
     r"[A-Z]\.(?=\s+[A-Z])",
     # Dates, phone numbers and file, host or newsgroup names, written without spaces: "08/16/2000", "9/11",
     # "713-853-3989", "notes.doc". Two numbers with a hyphen are a range ("5-10"), except a phone number's "345-9945".
+    # A name runs to at most 17 dotted parts here, for the same reason as the e-mail address's bound.
     r"\d+(?:[-/]\d+){2,}|\d+/\d+|\d{3}-\d{4}(?!\d)|\d{5}-\d+",
-    r"\w+(?:\.\w+)*\.[A-Za-z]\w*",
+    r"\w+(?:\.\w+){0,15}\.[A-Za-z]\w*",
     # Numbers keep their separators ("1,000", "3.5", "10:30"); a unit written against the number is its own token
     # ("5pm" -> "5" "pm", "35mm"), an ordinal or a decade is not ("2nd", "1970s").
     r"\d+(?:[.,:]\d+)*(?=(?i:am|pm|k|m|mm|cm|km|kg|lbs?|ft|mins?|hrs?)\b)",
@@ -121,12 +123,17 @@ class CharTokenizer(_Tokenizer):
         return {**super().to_dict(), "keep_whitespace": self.keep_whitespace}
 
 
+# A word carries at most this many clitics ("could" "n't" "'ve"); the rest of a longer chain stays on its stem.
+# Each split reads the whole word again, so without a bound "xn'tn'tn't..." would take time quadratic in its length.
+MAX_CLITICS = 3
+
+
 def _split_clitics(word: str) -> list[str]:
-    match = _CLITIC.fullmatch(word)
-    if match is None:
-        return [word]
-    stem, clitic = (part for part in match.groups() if part is not None)
-    return [*_split_clitics(stem), clitic]
+    clitics: list[str] = []
+    while len(clitics) < MAX_CLITICS and (match := _CLITIC.fullmatch(word)) is not None:
+        word, clitic = (part for part in match.groups() if part is not None)
+        clitics.append(clitic)
+    return [word, *reversed(clitics)]
 
 
 class TreebankTokenizer(_Tokenizer):

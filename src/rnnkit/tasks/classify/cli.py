@@ -83,22 +83,32 @@ def predict(
 ) -> None:
     """``rnnkit predict`` for a classifier: each text's ``top_k`` labels and probabilities, as text, JSON or TSV,
     in batches as the input streams in; blank lines answered too, and said in one warning."""
-    from rnnkit.runtime import SHOWN, warn_blank
+    from rnnkit.runtime import SHOWN, warn_blank, warn_truncated
 
     top_k = min(top_k, len(model.labels))
     one = len(given.get("texts") or ()) == 1
     batch: list[str] = []
     count = blanks = 0
     first_blanks: list[int] = []  # numbered across the whole input, not within a batch
+    cut_texts = cut_tokens = 0  # texts longer than the model's max_length, and their tokens beyond it
+    first_cut: list[int] = []
 
     def flush() -> None:
-        probabilities = model.predict_proba(batch, batch_size, warn=False)
-        for text, row in zip(batch, probabilities, strict=True):
+        nonlocal cut_texts, cut_tokens
+        probabilities, truncated = model.predict_proba_truncated(batch, batch_size)
+        first_number = count - len(batch) + 1  # the batch's first text, numbered across the whole input
+        for offset, (text, row, beyond) in enumerate(zip(batch, probabilities, truncated, strict=True)):
             best = row.argsort()[::-1][:top_k]
             pairs = [(model.labels[i], float(row[i])) for i in best]
+            if beyond:
+                cut_texts, cut_tokens = cut_texts + 1, cut_tokens + int(beyond)
+                if len(first_cut) < SHOWN:
+                    first_cut.append(first_number + offset)
             if format_ == "json":
-                labels = [{"label": k, "probability": round(p, 6)} for k, p in pairs]
-                click.echo(json.dumps({"text": text, "labels": labels}, ensure_ascii=False))
+                answer = {"text": text, "labels": [{"label": k, "probability": round(p, 6)} for k, p in pairs]}
+                if beyond:
+                    answer["truncated"] = int(beyond)  # tokens beyond the model's max_length, not read
+                click.echo(json.dumps(answer, ensure_ascii=False))
             elif format_ == "tsv":
                 click.echo("\t".join(f"{k}\t{p:.4f}" for k, p in pairs))
             else:
@@ -116,4 +126,6 @@ def predict(
             flush()
     if batch:
         flush()
-    warn_blank(blanks, count, first_blanks, "text" if given.get("texts") else "line")
+    unit = "text" if given.get("texts") else "line"
+    warn_blank(blanks, count, first_blanks, unit)
+    warn_truncated(cut_texts, count, first_cut, cut_tokens, model.max_length, unit)

@@ -62,7 +62,10 @@ def predict(
         return
     if tag_column:
         raise RnnkitError("--tag-column names the column to fill in a tagged file: give it with --file and --output")
+    from rnnkit.tagger import BATCH_TOKENS
+
     batch: list[list[str]] = []
+    pending = 0  # tokens in the batch: long lines go to the tagger a few at a time, so memory stays bounded
 
     def flush() -> None:
         for tokens, tags in zip(batch, tagger.tag(batch, batch_size), strict=True):
@@ -76,7 +79,9 @@ def predict(
 
     for text in lines():
         batch.append(text.split() if pretokenized else tagger.tokenize(text))
-        if len(batch) >= batch_size:
+        pending += len(batch[-1])
+        if len(batch) >= batch_size or pending >= BATCH_TOKENS:
             flush()
+            pending = 0
     if batch:
         flush()

@@ -6,9 +6,9 @@ import torch
 
 from rnnkit import generation
 from rnnkit.errors import RnnkitError
-from rnnkit.generation import check_sampling, generate, next_token, start_token_id
 from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.tasks.lm.network import LanguageModel
+from rnnkit.tasks.lm.sampling import check_sampling, generate, next_token, start_token_id
 from rnnkit.text import PAD_ID, UNK_ID
 
 LOGITS = np.array([0.0, 0.5, 3.0, 2.0, 1.0, -1.0, 2.5, 0.2])  # by score: 2, 6, 3, 4, 1, 7, 0, 5

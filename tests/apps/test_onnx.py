@@ -20,10 +20,10 @@ from rnnkit.errors import ModelFileError, RnnkitError, RnnkitWarning
 from rnnkit.export import export_onnx
 from rnnkit.exported import OPERATORS, load_exported
 from rnnkit.loading import load, load_onnx
-from rnnkit.runtime import OnnxPredictor, OnnxSession
 from rnnkit.tasks import build as build_model
 from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.tasks.classify.graph import classifier_graph
+from rnnkit.tasks.classify.predictor import OnnxPredictor, OnnxSession
 
 DATA = Path(__file__).parents[1] / "data"
 SMALL = dict(hidden=16, embedding_dim=16, epochs=2, lr=2e-2, batch_size=32, ensemble=1, quiet=True)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from rnnkit.exported import OPERATORS
-from rnnkit.generation import generate
 from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.tasks.lm.graph import language_model_graph
 from rnnkit.tasks.lm.network import LanguageModel
+from rnnkit.tasks.lm.sampling import generate
 
 SIZES = {"tied": (8, 8, True), "projected": (6, 10, True), "untied": (6, 10, False)}  # (E, H, tied)
 

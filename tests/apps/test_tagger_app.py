@@ -16,11 +16,11 @@ import pytest
 from checks import one_line_error
 
 import rnnkit
-import rnnkit.tagger as tagger_module
+import rnnkit.tasks.tag.tagger as tagger_module
 from rnnkit.data.tagged import CONLLU_COLUMNS, read_tagged
 from rnnkit.loading import load_onnx
-from rnnkit.tagger import MAX_PIECE, OnnxTagger, decode, tag_encoded
 from rnnkit.tasks.tag.pipeline import TaggerPipeline
+from rnnkit.tasks.tag.tagger import MAX_PIECE, OnnxTagger, decode, tag_encoded
 from rnnkit.text.sentences import EncodedSentences, sentence_batch
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -15,10 +15,10 @@ from checks import one_line_error
 import rnnkit
 from rnnkit.errors import RnnkitError, RnnkitWarning
 from rnnkit.export import export_onnx
-from rnnkit.runtime import OnnxSession
 from rnnkit.tasks import build as build_model
 from rnnkit.tasks.classify.config import ClassifierConfig
 from rnnkit.tasks.classify.export import random_batches, random_spellings
+from rnnkit.tasks.classify.predictor import OnnxSession
 from rnnkit.text import UNK_ID
 from rnnkit.text.spellings import Spellings
 from rnnkit.text.subwords import Subwords

@@ -8,7 +8,7 @@ import torch
 from torch.func import functional_call
 
 from rnnkit.nn import CRF
-from rnnkit.viterbi import viterbi_decode, viterbi_decode_batch
+from rnnkit.tasks.tag.viterbi import viterbi_decode, viterbi_decode_batch
 
 
 def make_crf(num_tags: int, seed: int = 0) -> CRF:

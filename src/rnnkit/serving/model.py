@@ -103,7 +103,7 @@ class ServedModel:
     def generate(self, prompt: str, **sampling: Any) -> Iterator[str]:
         """A language model's text after ``prompt``, piece by piece; the prompt and the sampling settings are checked
         before the first piece (in the API's field names, not the command line's)."""
-        from rnnkit.generation import check_sampling
+        from rnnkit.tasks.lm.sampling import check_sampling
 
         try:
             check_sampling(sampling["temperature"], sampling["top_k"], sampling["top_p"], sampling["length"])

@@ -220,7 +220,7 @@ class Classify(Task):
         return Pipeline.from_saved(saved, engine)
 
     def onnx_model(self, saved: Any, source: str) -> Any:
-        from rnnkit.runtime import OnnxPredictor
+        from rnnkit.tasks.classify.predictor import OnnxPredictor
 
         return OnnxPredictor.from_saved(saved, source)
 

@@ -15,7 +15,7 @@ from rnnkit.exported import FLOAT, INT64, ExportedFile, check_graph, trial
 from rnnkit.modeldir import SavedModel, check_labels, check_max_length
 from rnnkit.onnxsessions import session_options
 from rnnkit.options import MAX_SUBWORDS
-from rnnkit.runtime import OnnxPredictor, classifier_inputs
+from rnnkit.tasks.classify.predictor import OnnxPredictor, classifier_inputs
 from rnnkit.text import UNK_ID
 from rnnkit.text.spellings import Spellings
 from rnnkit.text.subwords import MAX_WORD_CHARS, Subwords

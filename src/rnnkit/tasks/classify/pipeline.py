@@ -14,8 +14,9 @@ from torch import nn
 from rnnkit.data import EncodedTexts, encode_texts
 from rnnkit.inspection import Inspectable
 from rnnkit.modeldir import SavedModel
-from rnnkit.runtime import OnnxSession, Predictor, choose_engine
+from rnnkit.runtime import choose_engine
 from rnnkit.tasks.classify.config import ClassifierConfig
+from rnnkit.tasks.classify.predictor import OnnxSession, Predictor
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.spellings import Spellings
 from rnnkit.text.subwords import Subwords

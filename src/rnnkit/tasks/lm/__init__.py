@@ -89,7 +89,7 @@ class LanguageModelling(Task):
         return LanguageModelPipeline.from_saved(saved, engine)
 
     def onnx_model(self, saved: Any, source: str) -> Any:
-        from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
+        from rnnkit.tasks.lm.generator import OnnxGenerator, OnnxLanguageModelSession
         from rnnkit.text.subwords import vocabulary_ngrams
 
         ngrams = vocabulary_ngrams(saved.config, saved.vocab.tokens)

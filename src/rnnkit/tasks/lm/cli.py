@@ -33,7 +33,7 @@ def generate(
     is installed (no torch), else on torch.
     """
     from rnnkit.cli.verbs import load_for
-    from rnnkit.generation import check_sampling
+    from rnnkit.tasks.lm.sampling import check_sampling
 
     check_sampling(temperature, top_k, top_p, length)
     generator, _ = load_for("generate", model)

@@ -1,7 +1,7 @@
 """A language model exported as one ONNX file and read back: its graph (:mod:`rnnkit.tasks.lm.graph`, its
 vocabulary's n-grams inside where it reads sub-words) with its settings as metadata; the check of onnxruntime
 against torch reading random text from random states and from the start of a text; and the reading of such a file
-into a torch-free :class:`~rnnkit.generator.OnnxGenerator`."""
+into a torch-free :class:`~rnnkit.tasks.lm.generator.OnnxGenerator`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 
 from rnnkit.errors import ModelFileError
 from rnnkit.exported import FLOAT, INT64, ExportedFile, check_graph, trial
-from rnnkit.generator import OnnxGenerator, OnnxLanguageModelSession
 from rnnkit.modeldir import SavedModel
 from rnnkit.onnxsessions import session_options
 from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.generator import OnnxGenerator, OnnxLanguageModelSession
 from rnnkit.text.subwords import vocabulary_ngrams
 
 

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from rnnkit.generator import Generator, OnnxLanguageModelSession
 from rnnkit.inspection import Inspectable
 from rnnkit.modeldir import SavedModel
 from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.generator import Generator, OnnxLanguageModelSession
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.subwords import vocabulary_ngrams
 from rnnkit.trained import TrainedNetwork, network_of, save_model_dir

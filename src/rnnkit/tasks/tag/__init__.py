@@ -90,7 +90,7 @@ class Tagging(Task):
         return TaggerPipeline.from_saved(saved, engine)
 
     def onnx_model(self, saved: Any, source: str) -> Any:
-        from rnnkit.tagger import OnnxTagger, OnnxTaggerSession, crf_of
+        from rnnkit.tasks.tag.tagger import OnnxTagger, OnnxTaggerSession, crf_of
 
         session = OnnxTaggerSession.build(saved.config, saved.weights)
         return OnnxTagger(

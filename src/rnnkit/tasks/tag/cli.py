@@ -62,7 +62,7 @@ def predict(
         return
     if tag_column:
         raise RnnkitError("--tag-column names the column to fill in a tagged file: give it with --file and --output")
-    from rnnkit.tagger import BATCH_TOKENS
+    from rnnkit.tasks.tag.tagger import BATCH_TOKENS
 
     batch: list[list[str]] = []
     pending = 0  # tokens in the batch: long lines go to the tagger a few at a time, so memory stays bounded

@@ -1,7 +1,7 @@
 """A tagger exported as one ONNX file and read back: its graph (:mod:`rnnkit.tasks.tag.graph`) with its settings,
 tags, alphabet and CRF transitions as metadata (Viterbi runs outside the graph); the check of onnxruntime against
 torch on made-up sentences of ragged lengths; and the reading of such a file into a torch-free
-:class:`~rnnkit.tagger.OnnxTagger`."""
+:class:`~rnnkit.tasks.tag.tagger.OnnxTagger`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from rnnkit.errors import ModelFileError
 from rnnkit.exported import FLOAT, INT64, ExportedFile, check_graph, trial
 from rnnkit.modeldir import SavedModel, check_labels
 from rnnkit.onnxsessions import session_options
-from rnnkit.tagger import OnnxTagger, OnnxTaggerSession, crf_of
 from rnnkit.tasks.tag.config import TaggerConfig
+from rnnkit.tasks.tag.tagger import OnnxTagger, OnnxTaggerSession, crf_of
 from rnnkit.text import UNK_ID, Vocab
 from rnnkit.text.sentences import SentenceBatch
 

@@ -20,7 +20,7 @@ def tagger_graph(
     network reads characters, ``forms`` ``[B, T]`` (each token's row of ``chars``), ``chars`` ``[U, L]`` (the
     character ids of the batch's distinct spellings, padded with 0) and ``char_lengths`` ``[U]``; output ``scores``
     ``[B, T, K]``, each token's tag scores (meaningless at padding). A CRF's best sequence is found outside the graph
-    (:func:`rnnkit.tagger.viterbi_decode_batch`), from the same scores.
+    (:func:`rnnkit.tasks.tag.tagger.viterbi_decode_batch`), from the same scores.
     """
     c = config
     g = Graph()

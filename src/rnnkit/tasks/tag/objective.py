@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler
-from rnnkit.tagger import Transitions, tag_encoded
+from rnnkit.tasks.tag.tagger import Transitions, tag_encoded
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import IGNORED, EncodedSentences, SentenceBatch, sentence_batch
 from rnnkit.text.spellings import Spellings

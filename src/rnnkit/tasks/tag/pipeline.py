@@ -11,9 +11,9 @@ from torch import nn
 
 from rnnkit.inspection import Inspectable
 from rnnkit.modeldir import SavedModel
-from rnnkit.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.tasks.tag.objective import torch_scores, torch_transitions
+from rnnkit.tasks.tag.tagger import OnnxTaggerSession, Tagger, Transitions
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.sentences import SentenceBatch
 from rnnkit.trained import TrainedNetwork, network_of, save_model_dir

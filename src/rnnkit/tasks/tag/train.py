@@ -14,11 +14,11 @@ from rnnkit.data.tagged import TaggedCorpus, read_tagged
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.options import TrainOptions
 from rnnkit.rundir import data_name
-from rnnkit.tagger import check_tags
 from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.tasks.tag.network import SequenceTagger
 from rnnkit.tasks.tag.objective import TagTask
 from rnnkit.tasks.tag.pipeline import TaggerPipeline
+from rnnkit.tasks.tag.tagger import check_tags
 from rnnkit.text import TOKENIZERS, Vocab
 from rnnkit.text.sentences import encode_sentences, word_key
 from rnnkit.text.subwords import Subwords

@@ -1,10 +1,10 @@
 """A trained language model's use side: a prompt in, text out token by token; and its loss on a text file.
 
 :class:`Generator` is what every way of running a language model shares: the prompt encoded as in training, the
-sampling loop of :mod:`rnnkit.generation` (the prompt read once, then the state carried one token at a time), text
-put back together from tokens, and evaluation in nats per token. Subclasses say only how one step runs:
-:class:`OnnxGenerator` on onnxruntime (no torch), and :class:`rnnkit.pipeline.LanguageModelPipeline` on torch or
-onnxruntime.
+sampling loop of :mod:`rnnkit.tasks.lm.sampling` (the prompt read once, then the state carried one token at a
+time), text put back together from tokens, and evaluation in nats per token. Subclasses say only how one step runs:
+:class:`OnnxGenerator` on onnxruntime (no torch), and :class:`rnnkit.tasks.lm.pipeline.LanguageModelPipeline` on
+torch or onnxruntime.
 
 Perplexity counts every token of the text, ``<unk>`` included: a word model predicts "some word outside my
 vocabulary" as one token, as Zaremba et al. (2014) and PyTorch's word-language-model example count it, so word
@@ -22,10 +22,10 @@ import numpy as np
 
 from rnnkit.data.corpus import EOL, corpus_tokens, read_corpus
 from rnnkit.errors import DataError, RnnkitError
-from rnnkit.generation import generate, start_token_id
 from rnnkit.metrics import language_model_figures, text_loss
 from rnnkit.onnxsessions import session_options
 from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.sampling import generate, start_token_id
 from rnnkit.text import UNK_ID, Tokenizer, Vocab
 
 State = Any  # h [L, B, H], or (h, c) for LSTM, as NumPy arrays

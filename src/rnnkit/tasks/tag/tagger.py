@@ -4,7 +4,7 @@
 them, sentences encoded as in training (:mod:`rnnkit.text.sentences`), batches of similar lengths, each sentence
 decoded on its own length (per token, or the best sequence under the CRF, by Viterbi outside the network) and put
 back in the input's order, evaluation, and tagging a whole file. Subclasses say only how a batch becomes tag
-scores: :class:`OnnxTagger` on onnxruntime (no torch), :class:`rnnkit.pipeline.TaggerPipeline` on torch or
+scores: :class:`OnnxTagger` on onnxruntime (no torch), :class:`rnnkit.tasks.tag.pipeline.TaggerPipeline` on torch or
 onnxruntime.
 
 A sentence of up to :data:`MAX_PIECE` tokens is tagged whole. A longer one (a text with no line breaks, read as one
@@ -26,11 +26,11 @@ from rnnkit.errors import DataError
 from rnnkit.metrics import tagging_report
 from rnnkit.onnxsessions import session_options
 from rnnkit.tasks.tag.config import TaggerConfig
+from rnnkit.tasks.tag.viterbi import viterbi_decode_batch
 from rnnkit.text import Tokenizer, Vocab
 from rnnkit.text.encoding import length_batches
 from rnnkit.text.sentences import EncodedSentences, SentenceBatch, encode_sentences, sentence_batch, word_key
 from rnnkit.text.subwords import Subwords
-from rnnkit.viterbi import viterbi_decode_batch
 
 Transitions = tuple[np.ndarray, np.ndarray, np.ndarray]  # a CRF's transitions [K, K], start [K], end [K]
 CRF_WEIGHTS = ("crf.transitions", "crf.start_transitions", "crf.end_transitions")

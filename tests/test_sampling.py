@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit import generation
+from rnnkit.tasks.lm import sampling as generation
 from rnnkit.errors import RnnkitError
 from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.tasks.lm.network import LanguageModel

@@ -842,7 +842,7 @@ def serve_gate_options(f):
             "--rate",
             type=Checked("rate", "N/s"),
             help="Requests per client (its token, or its address without tokens): 20/s, 600/m, 3600/h; past it "
-            "429 with Retry-After. /generate costs 10 requests, /inspect 20. [default: no limit]",
+            "429 with Retry-After. /generate costs 100 requests, /inspect 200 (at most the burst). [default: none]",
         ),
         click.option(
             "--burst", type=Checked("positive_number", "N"), help="Requests a client may send at once [2 s of --rate]."

@@ -19,6 +19,7 @@ httpx = pytest.importorskip("httpx2")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from rnnkit.serving.auth import fingerprint  # noqa: E402
+from rnnkit.serving.ratelimit import COSTS  # noqa: E402
 
 A = "a-token-for-the-tests-0001"
 B = "b-token-for-the-tests-0002"
@@ -211,9 +212,10 @@ def digest_name(token: str) -> str:
 
 def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429_by_address(trained_models, tmp_path):
     log = tmp_path / "access.log"
-    options = ["--max-inflight", "2", "--rate", "1/m", "--burst", "60", "--timeout", "0.25"]
+    burst = COSTS["/inspect"] + 4 * COSTS["/generate"]  # what the requests below take, up to the last one
+    options = ["--max-inflight", "2", "--rate", "1/m", "--burst", str(burst), "--timeout", "0.25"]
     with Served(trained_models["lm"], *options, "--access-log", str(log), "--log-texts") as served:
-        # The first /inspect loads torch and the model on torch: far more than 0.25 s. (It costs 20 of the burst.)
+        # The first /inspect loads torch and the model on torch: far more than 0.25 s.
         refused(served.call("POST", "/inspect", json={"text": "ROMEO:"}), 504, "time limit of 0.25 s")
         results: list[tuple[int, int]] = []
         received: list[list[str]] = [[], []]
@@ -238,10 +240,10 @@ def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429
         for reader in readers:
             reader.join(timeout=60)
         assert results == [(200, 1500), (200, 1500)]  # begun in time, each runs past the time limit, whole
-        # Each /generate costs 10 of the address's 60: the /inspect's 20, two streams, the refused one, one more.
+        # The address's burst is spent: by the /inspect, two streams, the refused one (the rate comes first), one more.
         assert served.call("POST", "/generate", json={"prompt": "A", "length": 5}).status_code == 200
         limited = served.call("POST", "/generate", json={"prompt": "A", "length": 5})
-        refused(limited, 429, "over 1/m (burst 60) for this address")
+        refused(limited, 429, f"over 1/m (burst {burst}) for this address")
         assert int(limited.headers["retry-after"]) >= 1
         metrics = metrics_of(served.call("GET", "/metrics").text)  # open: no token is asked on loopback
     for reason in ("timeout", "overloaded", "rate_limited"):

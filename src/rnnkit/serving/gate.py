@@ -360,4 +360,3 @@ def describe(settings: GateSettings, tokens: auth.Tokens | None, workers: int = 
     log = {None: "no access log", "-": "access log on standard error"}.get(settings.access_log)
     parts.append(log or f"access log in {settings.access_log}")
     return "; ".join(parts)
-

@@ -28,11 +28,12 @@ from dataclasses import dataclass
 
 from rnnkit.errors import RnnkitError
 
-# The cost of a request by endpoint, in one-text /predict requests (any other endpoint costs 1). Measured on
-# the test suite's models and the load benchmark's classifier: /generate of the default 200 characters takes about
-# ten times the CPU of a one-text prediction, /inspect (the network's trace and integrated gradients on torch)
-# twenty times and more. RESULTS.md ("Serving with tokens and limits") has the figures.
-COSTS = {"/generate": 10, "/inspect": 20}
+# The cost of a request by endpoint, in one-text /predict requests (any other endpoint costs 1): the server's CPU
+# time per request, measured by benchmarks/serve_costs.py and rounded. A /generate of the default 200 characters
+# took about 120 times a one-text prediction (a language model of two layers of 512), an /inspect 70 (a classifier,
+# a news text) to 200 times (that language model, 200 characters): torch, the trace and integrated gradients.
+# RESULTS.md ("What each endpoint costs") has the figures.
+COSTS = {"/generate": 100, "/inspect": 200}
 UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 SLOTS = 16_384
 PROBES = 8  # slots a client's bucket may sit in (open addressing): a lookup reads at most this many

@@ -340,6 +340,8 @@ class Gate:
             with contextlib.suppress(RuntimeError):  # no running loop
                 asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         self.metrics.close()
+        if self.buckets is not None:
+            self.buckets.close()
         if self.log is not None:
             self.log.close()
 

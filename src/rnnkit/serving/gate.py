@@ -5,11 +5,12 @@ In order, for a request to any path but the open ones (the page ``/``, ``/health
 schema, which hold no data and which a browser must fetch without a token):
 
 1. **its token** (:mod:`~rnnkit.serving.auth`): missing or wrong, 401 with ``WWW-Authenticate``;
-2. **its client's rate** (:mod:`~rnnkit.serving.ratelimit`): over it, 429 with ``Retry-After``. The client is the
-   token, or, where the service asks no token, the address (a 401 costs the service a hash: it takes no rate);
-3. **the requests in flight**: at ``max_inflight``, 503 at once (with ``Retry-After: 1``) rather than a queue
+2. **the requests in flight**: at ``max_inflight``, 503 at once (with ``Retry-After: 1``) rather than a queue
    without end. The count is each worker's own (each has its own event loop and model thread: a worker's queue is
    what the cap bounds; ``--workers N`` holds up to N times as many), where the rate is the service's;
+3. **its client's rate** (:mod:`~rnnkit.serving.ratelimit`): over it, 429 with ``Retry-After``. The client is the
+   token, or, where the service asks no token, the address. A request refused before this step takes nothing from
+   its client's rate (a 401 costs the service a hash; a 503 is the service's limit, not the client's);
 4. **the time limit**: no answer begun within ``timeout`` seconds, 504. The request's work is dropped: its texts
    still waiting for the model never reach it, a model call already running (at most ``--max-batch`` texts) ends in
    its thread and its result is thrown away, and so does an ``/inspect`` already running. An answer that has begun
@@ -180,8 +181,11 @@ class Gate:
                 headers = [(b"www-authenticate", challenge.header.encode())]
                 return None, ("unauthorized", 401, challenge.message, headers)
         if path in UNLIMITED:
-            pass
-        elif self.buckets is not None:
+            return digest, None
+        if self.in_flight >= self.settings.max_inflight:  # before the rate: a request not served costs nothing
+            message = f"the service is answering its limit of {self.settings.max_inflight} requests: retry shortly"
+            return digest, ("overloaded", 503, message, [(b"retry-after", b"1")])
+        if self.buckets is not None:
             client = digest or b"address " + self._client(scope).encode()
             wait = self.buckets.take(client, self.rate.cost(path))
             if wait:
@@ -192,9 +196,6 @@ class Gate:
                     f"retry in {seconds} s"
                 )
                 return digest, ("rate_limited", 429, message, [(b"retry-after", str(seconds).encode())])
-        if path not in UNLIMITED and self.in_flight >= self.settings.max_inflight:
-            message = f"the service is answering its limit of {self.settings.max_inflight} requests: retry shortly"
-            return digest, ("overloaded", 503, message, [(b"retry-after", b"1")])
         return digest, None
 
     def _open(self, path: str) -> bool:

@@ -81,7 +81,11 @@ def test_reload_revokes_and_keeps_the_tokens_when_the_file_goes_bad(tmp_path):
 def test_beyond_loopback_without_tokens_refuses_unless_no_auth():
     with pytest.raises(RnnkitError, match="--token-file FILE"):
         auth.exposure("0.0.0.0", None, False)
-    assert auth.exposure("127.0.0.1", None, False) is None
+    assert auth.exposure("127.0.0.1", None, False) is None and auth.exposure("127.0.0.2", None, False) is None
+    assert auth.exposure("localhost", None, False) is None and auth.exposure("::1", None, False) is None
+    for host in ("192.168.1.5", "::", "example.org"):
+        with pytest.raises(RnnkitError, match="no token is set"):
+            auth.exposure(host, None, False)
     assert auth.exposure("0.0.0.0", auth.Tokens([TOKEN]), False) is None
     assert "every machine that can reach 0.0.0.0" in auth.exposure("0.0.0.0", None, True)
     assert "every process on this machine" in auth.exposure("::1", None, True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,6 @@ from rnnkit.errors import RnnkitError
 ENVIRONMENT = "RNNKIT_TOKENS"  # tokens separated by commas or white space
 MIN_LENGTH = 16
 MAKE_ONE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def parse_tokens(text: str, source: str, lines: bool = True) -> list[str]:
@@ -136,17 +136,28 @@ def bearer(headers: Iterable[tuple[bytes, bytes]]) -> bytes | None:
     return None
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` reaches this machine only: ``localhost`` or a loopback address (any other name may resolve
+    to anything, so it counts as reaching other machines)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def exposure(host: str, tokens: Tokens | None, no_auth: bool) -> str | None:
     """Refuses (``RnnkitError``) to serve beyond loopback without tokens unless ``no_auth``; the warning to print on
     every start with ``no_auth`` (None without it)."""
     if not no_auth:
-        if tokens is None and host not in LOOPBACK:
+        if tokens is None and not is_loopback(host):
             raise RnnkitError(
                 f"--host {host} serves other machines, and no token is set: add --token-file FILE (one token per "
                 f"line; make one: {MAKE_ONE}) or set {ENVIRONMENT}; or pass --no-auth to serve without tokens"
             )
         return None
-    reach = "every process on this machine" if host in LOOPBACK else f"every machine that can reach {host}"
+    reach = "every process on this machine" if is_loopback(host) else f"every machine that can reach {host}"
     return f"--no-auth: no token is asked; {reach} can call every endpoint"
 
 

@@ -26,7 +26,6 @@ from rnnkit.serving.limits import Limits
 from rnnkit.serving.model import ServedModel
 
 SETTINGS = "RNNKIT_SERVE"  # how the worker processes learn what to serve
-LOOPBACK = auth.LOOPBACK
 
 
 class GracefulServer(uvicorn.Server):
@@ -87,7 +86,7 @@ def serve(
     where = url(host, port)
     reach = (
         "this machine only (loopback); --host 0.0.0.0 serves other machines"
-        if host in LOOPBACK
+        if auth.is_loopback(host)
         else "every machine that can reach this address"
     )
     say(f"serving {model} ({served.title}, on {served.info['engine']}) at {where}/ for {reach}")

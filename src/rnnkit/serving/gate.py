@@ -287,7 +287,8 @@ class Gate:
         if texts is None and status < 400 and exchange.body:
             texts = texts_of(b"".join(exchange.body))
         count = len(texts) if texts is not None else 0
-        endpoint = path if path in self.known or status != 404 and self._open(path) else OTHER
+        # A route's path, or a file of the docs that exists; any other path is one label (scanners add no series).
+        endpoint = path if path in self.known or (status != 404 and self._open(path)) else OTHER
         if status == 413:
             exchange.refused = "too_large"
         if exchange.refused is not None:

@@ -267,3 +267,25 @@ def test_bad_serve_options_are_one_line_before_anything_starts(tmp_path, monkeyp
     # The model does not exist: every one of these must be refused before the model is read or a port is tried.
     result = CliRunner().invoke(main, ["serve", str(tmp_path / "no-model"), "--port", "1", *arguments])
     one_line_error(SimpleNamespace(returncode=result.exit_code, stderr=result.stderr), fragment)
+
+
+def test_a_path_the_service_does_not_have_is_one_label_in_the_metrics(tmp_path):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    app = FastAPI()
+
+    @app.get("/here")
+    async def here() -> dict:
+        return {}
+
+    with TestClient(gated(tmp_path, app)) as client:
+        for path in ("/here", "/wp-admin", "/.env", "/here"):
+            client.get(path)
+        families = text_string_to_metric_families(client.get("/metrics").text)
+        counted = {
+            (s.labels["endpoint"], s.labels["status"]): s.value
+            for family in families
+            for s in family.samples
+            if s.name == "rnnkit_requests_total"
+        }
+    assert counted == {("/here", "200"): 2, ("other", "404"): 2}

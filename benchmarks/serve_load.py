@@ -28,25 +28,37 @@ onnxruntime ignores these variables: its own pool has one thread per physical co
 serve`` turns off its spin-waiting between calls, which on 2 cores took the CPU of the event loop). Read the figures
 as the service's on a machine where its client takes part of the CPU, and compare cells, not machines.
 
+With ``--compare tokens`` (issue 30) it measures instead two servers side by side, both batching on: one that asks
+no token and one with ``--token-file`` (the client sends ``Authorization: Bearer ...`` to it). Both are started
+once; each cell is then run on one and at once on the other, the order alternating from round to round, for
+``--rounds`` rounds; the table gives each arm's median texts/s per cell and their ratio. The bar: tokens on within
+5% of tokens off in every cell, and no failed request. ``--compare log`` sets the access log (the default, here
+to a temporary file) against ``--no-access-log`` the same way, and ``--compare baseline --baseline-src DIR`` this
+code against the code in DIR (for example a checkout of the commit before the gate).
+
 Without ``--model`` it trains a small classifier on the bundled AG News sample once (``rnnkit train --ensemble 1
 --adversarial 0 --epochs 3``, about half a minute on 2 cores) into ``benchmarks/.cache/serve-model`` and reuses it.
 Everything listens and connects on 127.0.0.1 only.
 
 Usage: python benchmarks/serve_load.py [--model DIR] [--requests 5000] [--big-requests 500]
            [--concurrency 1 8 32] [--sizes 1 64] [--server-threads 1] [--json benchmarks/logs/serve_load.json]
+       python benchmarks/serve_load.py --compare tokens [--rounds 3] [--json benchmarks/logs/serve_tokens.json]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import csv
 import gzip
 import json
 import os
 import platform
+import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,6 +77,14 @@ HOST = "127.0.0.1"  # loopback only: never any other address
 CACHE = Path(__file__).resolve().parent / ".cache" / "serve-model"
 TRAIN = ["--ensemble", "1", "--adversarial", "0", "--epochs", "3"]
 CONFIGURATIONS = {"on": 256, "off": 1}  # batching: --max-batch
+TOKEN = secrets.token_urlsafe(32)  # the one token of a server with --token-file
+TOKENS = "{tokens}"  # in an arm's options: the path of the file holding TOKEN
+# --compare: two arms, each (name, options of rnnkit serve, whether the client sends TOKEN, a PYTHONPATH or None)
+ARMS = {
+    "tokens": [("tokens off", [], False, None), ("tokens on", ["--token-file", TOKENS], True, None)],
+    "log": [("log on", [], False, None), ("log off", ["--no-access-log"], False, None)],
+    "baseline": [("baseline", [], False, "{baseline}"), ("this code", [], False, None)],
+}
 
 
 @dataclass
@@ -91,6 +111,8 @@ class Cell:
     warmup_failed: int = 0  # failed requests of the cell's warm-up (not in requests)
     stopped_at_limit: bool = False
     errors: list[str] = field(default_factory=list)  # the first few, one line each
+    arm: str = ""  # --compare: the server's arm, and the round
+    round: int = 0
 
 
 def test_texts() -> list[str]:
@@ -132,17 +154,30 @@ def cpu_seconds(pid: int) -> float | None:
 class Server:
     """``rnnkit serve`` in a subprocess on a free loopback port; its output goes to ``log`` (a file)."""
 
-    def __init__(self, model: Path, max_batch: int, threads: int, log: Any) -> None:
+    def __init__(
+        self,
+        model: Path,
+        max_batch: int,
+        threads: int,
+        log: Any,
+        options: list[str] | None = None,
+        token: str | None = None,
+        src: str | None = None,
+    ) -> None:
         self.max_batch = max_batch
         self.port = free_port()
         self.url = f"http://{HOST}:{self.port}"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}  # what the client sends
         env = dict(os.environ)
         for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
             env[name] = str(threads)
-        env.pop("RNNKIT_SERVE", None)
+        for name in ("RNNKIT_SERVE", "RNNKIT_TOKENS"):
+            env.pop(name, None)
+        if src is not None:
+            env["PYTHONPATH"] = src
         self.log = log
         command = [sys.executable, "-m", "rnnkit.cli", "serve", str(model), "--host", HOST]
-        command += ["--port", str(self.port), "--max-batch", str(max_batch)]
+        command += ["--port", str(self.port), "--max-batch", str(max_batch), *(options or [])]
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def output(self) -> str:
@@ -191,8 +226,9 @@ class Connection:
     can be (in the way of wrk), so that the client takes as little as it can of the CPU it shares with the server
     (httpx2 took about three quarters of a core at 1,800 requests/s, a quarter of the machine)."""
 
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, headers: dict[str, str] | None = None) -> None:
         self.host, self.port = host, port
+        self.extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -209,7 +245,7 @@ class Connection:
         """The status and body of the answer to ``POST path`` with a JSON ``body``."""
         head = (
             f"POST {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n"
+            f"Content-Length: {len(body)}\r\n{self.extra}\r\n"
         )
         self.writer.write(head.encode() + body)
         status = int((await self.reader.readline()).split()[1])
@@ -260,7 +296,7 @@ async def run_cell(
         return took, None if got == size else f"{got} predictions for {size} texts"
 
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
-    connections = [Connection(host, int(port)) for _ in range(concurrency)]
+    connections = [Connection(host, int(port), server.headers) for _ in range(concurrency)]
     try:
         for connection in connections:
             await connection.reopen()
@@ -368,6 +404,133 @@ async def run_cells(
             print(f"  the server had exited by itself, with status {exit_status}", flush=True)
 
 
+async def compare(args: argparse.Namespace, texts: list[str], report: dict[str, Any], tokens: Path) -> None:
+    """``--compare``: the two arms' servers started together; every cell run on each in turn, alternating which goes
+    first, for ``--rounds`` rounds; cells into ``report``."""
+    with contextlib.ExitStack() as stack:
+        logs = [stack.enter_context(tempfile.TemporaryFile("w+")) for _ in ARMS[args.compare]]
+        await compare_with_logs(args, texts, report, tokens, logs)
+
+
+async def compare_with_logs(
+    args: argparse.Namespace, texts: list[str], report: dict[str, Any], tokens: Path, logs: list[Any]
+) -> None:
+    arms = ARMS[args.compare]
+    servers: dict[str, Server] = {}
+    for (name, options, token, src), log in zip(arms, logs, strict=True):
+        options = [option.replace(TOKENS, str(tokens)) for option in options]
+        src = src.replace("{baseline}", str(args.baseline_src)) if src else None
+        servers[name] = Server(args.model, 256, args.server_threads, log, options, TOKEN if token else None, src)
+    monitors = {
+        name: httpx2.AsyncClient(timeout=httpx2.Timeout(30.0), trust_env=False, headers=server.headers)
+        for name, server in servers.items()
+    }
+    try:
+        for name, server in servers.items():
+            await server.wait_ready(monitors[name], args.start_timeout)
+            if "model" not in report:
+                report["model"] = (await monitors[name].get(f"{server.url}/model")).json()
+        start = 0
+        for name, server in servers.items():  # warm-up: the model's first calls on each shape are slower
+            for size in args.sizes:
+                warm = Cell("on", 256, 8, size, requests=max(8, 256 // size), arm=name)
+                start = await run_cell(server, monitors[name], warm, texts, start, args.cell_limit)
+                report["warmups"].append(asdict(warm))
+        names = list(servers)
+        for round_ in range(args.rounds):
+            order = names if round_ % 2 == 0 else names[::-1]
+            for size in args.sizes:
+                for concurrency in args.concurrency:
+                    count = args.requests if size == 1 else args.big_requests
+                    line = []
+                    for name in order:
+                        cell = Cell("on", 256, concurrency, size, requests=count, arm=name, round=round_)
+                        start = await run_cell(servers[name], monitors[name], cell, texts, start, args.cell_limit)
+                        report["cells"].append(asdict(cell))
+                        line.append(f"{name} {cell.texts_per_s:,.0f}")
+                    print(
+                        f"  round {round_}, concurrency {concurrency:>3}, {size:>3} texts/request: texts/s "
+                        + ", ".join(line),
+                        flush=True,
+                    )
+    finally:
+        for name, server in servers.items():
+            await monitors[name].aclose()
+            running = server.process.poll() is None
+            status = server.stop()
+            report["servers"][name] = {
+                "sigterm_exit_status": status if running else None,
+                "exit_status": status,
+                "log_tail": server.output(),
+            }
+
+
+def compared(report: dict[str, Any], arms: list[str]) -> tuple[str, list[dict[str, Any]]]:
+    """The comparison's table and its checks. Per cell: each arm's median texts/s, and the median of the rounds'
+    ratios (each round's cell on the second arm against the same round's on the first, run one right after the
+    other: a pair sees the same background load, so the paired ratio is steadier than the ratio of medians)."""
+    first, second = arms
+    keys = sorted({(c["texts_per_request"], c["concurrency"]) for c in report["cells"]})
+    lines = [
+        f"| texts/request | concurrency | {first} texts/s | {second} texts/s | {second} / {first} (median of rounds) "
+        f"| rounds' range | server CPU µs/request {first} | {second} | p50 ms {first} | p50 ms {second} | failed |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    out, ratios = [], []
+    for size, concurrency in keys:
+        cells = {
+            arm: {
+                c["round"]: c
+                for c in report["cells"]
+                if (c["texts_per_request"], c["concurrency"], c["arm"]) == (size, concurrency, arm)
+            }
+            for arm in arms
+        }
+        rate = {arm: statistics.median(c["texts_per_s"] for c in cells[arm].values()) for arm in arms}
+        p50 = {arm: statistics.median(c["p50_ms"] for c in cells[arm].values()) for arm in arms}
+        failed = sum(c["failed"] + c["warmup_failed"] for arm in arms for c in cells[arm].values())
+        cpu = {  # the server's CPU per request answered: what the gate adds, steadier than wall time under load
+            arm: statistics.median(
+                1e6 * c["server_cpu"] * c["seconds"] / c["requests"] for c in cells[arm].values() if c["server_cpu"]
+            )
+            if any(c["server_cpu"] for c in cells[arm].values())
+            else float("nan")
+            for arm in arms
+        }
+        paired = [
+            cells[second][r]["texts_per_s"] / cells[first][r]["texts_per_s"]
+            for r in cells[first]
+            if r in cells[second] and cells[first][r]["texts_per_s"]
+        ]
+        ratio = statistics.median(paired) if paired else 0.0
+        ratios.append(ratio)
+        spread = f"{min(paired):.3f}-{max(paired):.3f}" if paired else "-"
+        lines.append(
+            f"| {size} | {concurrency} | {rate[first]:,.0f} | {rate[second]:,.0f} | {ratio:.3f} | {spread} "
+            f"| {cpu[first]:,.0f} | {cpu[second]:,.0f} | {p50[first]:.2f} | {p50[second]:.2f} | {failed} |"
+        )
+    failed = sum(c["failed"] for c in report["cells"] + report["warmups"])
+    failed += sum(c["warmup_failed"] for c in report["cells"] + report["warmups"])
+    requests = sum(c["requests"] for c in report["cells"])
+    out.append({"check": "no failed request", "passed": failed == 0, "numbers": f"{failed} failed of {requests}"})
+    if arms == [a[0] for a in ARMS["tokens"]]:
+        worst = min(ratios)
+        overall = statistics.geometric_mean(ratios) if worst > 0 else 0.0
+        numbers = f"texts/s tokens on / off, median of rounds: lowest cell {worst:.3f}, all cells {overall:.3f}"
+        check = "tokens on within 5% of tokens off in every cell"
+        out.append({"check": check, "passed": worst >= 0.95, "numbers": numbers + " (need >= 0.95)"})
+    statuses = {name: s["sigterm_exit_status"] for name, s in report["servers"].items()}
+    numbers = ", ".join(f"{name}: {status}" for name, status in statuses.items())
+    out.append(
+        {
+            "check": "each server exits 0 on SIGTERM",
+            "passed": all(s == 0 for s in statuses.values()),
+            "numbers": numbers,
+        }
+    )
+    return "\n".join(lines), out
+
+
 def find(cells: list[dict[str, Any]], batching: str, concurrency: int, size: int) -> dict[str, Any] | None:
     for cell in cells:
         if (cell["batching"], cell["concurrency"], cell["texts_per_request"]) == (batching, concurrency, size):
@@ -458,7 +621,12 @@ def main() -> None:
     parser.add_argument("--cell-limit", type=float, default=60.0, help="seconds after which a cell stops itself")
     parser.add_argument("--start-timeout", type=float, default=60.0, help="seconds to wait for /health")
     parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--compare", choices=list(ARMS), help="two servers side by side, alternating (see above)")
+    parser.add_argument("--rounds", type=int, default=3, help="--compare: rounds of every cell on each server")
+    parser.add_argument("--baseline-src", type=Path, help="--compare baseline: the src directory of the other code")
     args = parser.parse_args()
+    if args.compare == "baseline" and not args.baseline_src:
+        parser.error("--compare baseline needs --baseline-src DIR")
     if args.big_requests is None:
         args.big_requests = max(1, args.requests // 10)
     if min(args.requests, args.big_requests, *args.concurrency, *args.sizes) < 1:
@@ -476,6 +644,29 @@ def main() -> None:
     report: dict[str, Any] = {"machine": machine(args), "arguments": arguments, "servers": {}}
     report.update(cells=[], warmups=[])
     began = time.perf_counter()
+    if args.compare:
+        with tempfile.TemporaryDirectory() as directory:
+            tokens = Path(directory) / "tokens"
+            tokens.write_text(TOKEN + "\n")
+            try:
+                asyncio.run(compare(args, texts, report, tokens))
+            except RuntimeError as e:
+                sys.exit(f"the benchmark could not run: {e}")
+        report["seconds"] = round(time.perf_counter() - began, 1)
+        arms = [arm[0] for arm in ARMS[args.compare]]
+        text, report["checks"] = compared(report, arms)
+        print(f"\n{report['seconds']:.0f} s in all; medians of {args.rounds} rounds (order alternating), batching on")
+        print(text)
+        for c in report["checks"]:
+            verdict = {True: "PASS", False: "FAIL", None: "N/A "}[c["passed"]]
+            print(f"  {verdict}  {c['check']}: {c['numbers']}")
+        for cell in report["warmups"] + report["cells"]:
+            for problem in cell["errors"]:
+                print(f"  error ({cell['arm']}, concurrency {cell['concurrency']}): {problem}")
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(report, indent=1) + "\n")
+        return
     try:
         for batching in args.batching:
             asyncio.run(run_server(args, batching, texts, report))

@@ -1,7 +1,8 @@
 """The page at ``/`` in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``, which
 ``.ci/run`` installs), driven by Selenium, at a phone's width. A person types a sentence and reads the label; a
-tagger's tags; a language model's text as it streams; the token-by-token view. Screenshots are kept in
-``test-artifacts/``. Without Chromium the tests skip and say how to install it."""
+tagger's tags; a language model's text as it streams; the token-by-token view; the token a service asks for, given
+once and kept for the tab. Screenshots are kept in ``test-artifacts/``. Without Chromium the tests skip and say how
+to install it."""
 
 import shutil
 import threading
@@ -18,6 +19,7 @@ from selenium.webdriver.support import expected_conditions as shown  # noqa: E40
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 from rnnkit.serving.app import create_app  # noqa: E402
+from rnnkit.serving.gate import Gate, GateSettings  # noqa: E402
 from rnnkit.serving.model import ServedModel  # noqa: E402
 from rnnkit.serving.server import GracefulServer  # noqa: E402
 
@@ -51,12 +53,14 @@ def browser():
 
 
 class LiveServer:
-    """The app on a loopback port, in a thread of this process."""
+    """The app on a loopback port, in a thread of this process (behind a gate of ``settings``, if given)."""
 
-    def __init__(self, model: Path) -> None:
+    def __init__(self, model: Path, settings: GateSettings | None = None) -> None:
         import uvicorn
 
-        config = uvicorn.Config(create_app(ServedModel.load(model)), host="127.0.0.1", port=0, log_level="warning")
+        served = ServedModel.load(model)
+        app = create_app(served, gate=Gate(settings, served) if settings else None)
+        config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
         self.server = GracefulServer(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -137,3 +141,32 @@ def test_a_language_models_text_appears_as_it_streams(browser, trained_models):
         # the page shows what the API writes (whitespace as the browser renders it)
         assert browser.find_element(By.ID, "generated").text.split() == ("ROMEO:" + expected.text).split()
         screenshot(browser, "serve-language-model.png")
+
+
+def test_a_person_gives_the_token_once_and_the_tab_keeps_it(browser, trained_models, tmp_path):
+    token = "a-token-for-the-page-test"
+    (tmp_path / "tokens").write_text(token + "\n")
+    with LiveServer(trained_models["classify"], GateSettings(token_file=str(tmp_path / "tokens"))) as base:
+        browser.get(base + "/")
+        box = wait(browser).until(shown.visibility_of_element_located((By.ID, "token")))
+        assert not browser.find_element(By.ID, "predict-form").is_displayed()
+        assert browser.find_element(By.ID, "error").text == ""  # asked, not scolded: no token was given yet
+        screenshot(browser, "serve-token.png")
+        box.send_keys("not-the-token-at-all-0000")
+        browser.find_element(By.ID, "token-save").click()
+        wait(browser).until(lambda d: "not valid" in d.find_element(By.ID, "error").text)
+        assert browser.find_element(By.ID, "token").is_displayed()  # asked again
+        browser.find_element(By.ID, "token").send_keys(token)
+        browser.find_element(By.ID, "token-save").click()
+        wait(browser).until(shown.visibility_of_element_located((By.ID, "text"))).send_keys("who wrote hamlet ?")
+        browser.find_element(By.ID, "run").click()
+        label = wait(browser).until(shown.visibility_of_element_located((By.ID, "label")))
+        headers = {"Authorization": f"Bearer {token}"}
+        expected = httpx.post(f"{base}/predict", json={"texts": ["who wrote hamlet ?"]}, headers=headers)
+        assert label.text == expected.json()["predictions"][0]["label"]
+        # Kept for the tab: a reload asks nothing. In sessionStorage, which ends with the tab, not localStorage.
+        browser.refresh()
+        wait(browser).until(shown.visibility_of_element_located((By.ID, "text")))
+        assert not browser.find_element(By.ID, "token-form").is_displayed()
+        assert browser.execute_script("return sessionStorage.getItem('rnnkit-token')") == token
+        assert browser.execute_script("return window.localStorage.length") == 0

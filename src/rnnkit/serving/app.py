@@ -1,5 +1,6 @@
 """The HTTP service: ``POST /predict`` (classifiers, taggers), ``POST /generate`` (language models, streamed),
-``POST /inspect`` (the token-by-token page), ``GET /health``, ``GET /model``, and the web page at ``/``.
+``POST /inspect`` (the token-by-token page), ``GET /health``, ``GET /model``, and the web page at ``/``; around them
+the :mod:`~rnnkit.serving.gate` (tokens, rate limits, requests in flight, time limit, ``GET /metrics``, access log).
 
 Every answer that is not a success is JSON ``{"error": "<one line>"}`` with a 4xx status (5xx only for a fault of
 the service itself), never a traceback. Model work never runs on the event loop: prediction goes through the
@@ -24,6 +25,7 @@ from starlette.exceptions import HTTPException
 
 from rnnkit.errors import RnnkitError
 from rnnkit.serving.batcher import Batcher
+from rnnkit.serving.gate import Gate, GateSettings
 from rnnkit.serving.limits import BodyLimit, Limits
 from rnnkit.serving.model import ENDPOINTS, InspectUnavailable, ServedModel, check_texts
 from rnnkit.serving.page import page_html
@@ -77,11 +79,15 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str]:
     return 422, "; ".join(lines[:3])
 
 
-def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int = 256) -> Any:
-    """The ASGI application serving ``served`` (wrapped in the body-size guard)."""
+def create_app(
+    served: ServedModel, limits: Limits | None = None, max_batch: int = 256, gate: Gate | None = None
+) -> Any:
+    """The ASGI application serving ``served`` (wrapped in the body-size guard, and that in the gate: by default
+    one that asks no token and sets no rate)."""
     limits = limits or Limits()
+    gate = gate or Gate(GateSettings(), served)
     ranked = len(served.model.labels) if served.task == "classify" else 1
-    batcher = Batcher(lambda texts: served.predict(texts, ranked), max_batch)
+    batcher = Batcher(lambda texts: served.predict(texts, ranked), max_batch, observe=gate.metrics.model_call)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,7 +114,7 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404 and exc.detail == "Not Found":
             posts = ", ".join(f"POST {endpoint}" for endpoint in (*serves, "/inspect"))
-            routes = f"GET /, GET /health, GET /model, GET /docs, {posts}"
+            routes = f"GET /, GET /health, GET /model, GET /metrics, GET /docs, {posts}"
             return error(404, f"no such endpoint: {request.method} {request.url.path}; this service has {routes}")
         if exc.status_code == 405:
             return error(405, f"{request.method} is not allowed on {request.url.path}")
@@ -179,4 +185,4 @@ def create_app(served: ServedModel, limits: Limits | None = None, max_batch: int
         except InspectUnavailable as e:
             return error(501, str(e))
 
-    return BodyLimit(app, limits.max_body_bytes)
+    return gate.wrap(BodyLimit(app, limits.max_body_bytes), app)

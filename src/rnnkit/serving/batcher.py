@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnkit.serving.record import note_model_work
+
 
 @dataclass
 class BatchStats:
@@ -39,20 +41,30 @@ class _Waiting:
     items: Sequence[Any]
     future: asyncio.Future = field(repr=False)
     done: int = 0  # items already sent to the model (a request larger than one batch goes in pieces)
+    batch: int = 0  # items of the largest model call that answered some of them
+    results: list[Any] = field(default_factory=list)  # gathered so far (a request cut across calls)
 
 
 class Batcher:
     """Runs ``run(items) -> results`` (one result per item, in order) over the items of concurrent requests.
 
     ``max_batch`` bounds the items of one call; a request with more is cut into calls of ``max_batch`` (with
-    ``max_batch=1`` every text is a call of its own: batching off).
+    ``max_batch=1`` every text is a call of its own: batching off). ``observe``, if given, hears the size of each
+    call. A request given up while it waits (its client gone, its time limit past) is dropped from the queue: the
+    model never reads its remaining items.
     """
 
-    def __init__(self, run: Callable[[list[Any]], Sequence[Any]], max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        run: Callable[[list[Any]], Sequence[Any]],
+        max_batch: int = 256,
+        observe: Callable[[int], None] | None = None,
+    ) -> None:
         if max_batch < 1:
             raise ValueError(f"max_batch must be at least 1, got {max_batch}")
         self.run = run
         self.max_batch = max_batch
+        self.observe = observe
         self.stats = BatchStats()
         self._queue: deque[_Waiting] = deque()
         self._busy = False
@@ -68,7 +80,9 @@ class Batcher:
         if not self._busy:
             self._busy = True
             loop.create_task(self._drain())
-        return await waiting.future
+        results = await waiting.future
+        note_model_work(waiting.items, waiting.batch)  # for this request's metrics and log line
+        return results
 
     def close(self) -> None:
         self._thread.shutdown(wait=True)
@@ -78,6 +92,9 @@ class Batcher:
         pieces, size = [], 0
         while self._queue and size < self.max_batch:
             waiting = self._queue[0]
+            if waiting.future.done():  # given up (cancelled) while it waited
+                self._queue.popleft()
+                continue
             done = waiting.done
             take = min(len(waiting.items) - done, self.max_batch - size)
             pieces.append((waiting, done, done + take))
@@ -90,10 +107,11 @@ class Batcher:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        partial: dict[int, list[Any]] = {}  # results gathered so far of requests cut across calls
         try:
             while self._queue:
                 pieces = self._next_batch()
+                if not pieces:  # every request left had been given up
+                    continue
                 items = [item for waiting, start, stop in pieces for item in waiting.items[start:stop]]
                 try:
                     results = list(await loop.run_in_executor(self._thread, self.run, items))
@@ -101,21 +119,21 @@ class Batcher:
                     failed = {id(waiting) for waiting, _, _ in pieces}
                     self._queue = deque(w for w in self._queue if id(w) not in failed)
                     for waiting, _, _ in pieces:
-                        partial.pop(id(waiting), None)
                         if not waiting.future.done():
                             waiting.future.set_exception(error)
                     continue
                 self.stats.calls += 1
                 self.stats.texts += len(items)
+                if self.observe is not None:
+                    self.observe(len(items))
                 offset = 0
                 for waiting, start, stop in pieces:
-                    got = partial.setdefault(id(waiting), [])
-                    got += results[offset : offset + stop - start]
+                    waiting.batch = max(waiting.batch, len(items))
+                    waiting.results += results[offset : offset + stop - start]
                     offset += stop - start
                     if stop == len(waiting.items):
-                        partial.pop(id(waiting))
                         self.stats.requests += 1
                         if not waiting.future.done():  # a client that went away leaves a cancelled future
-                            waiting.future.set_result(got)
+                            waiting.future.set_result(waiting.results)
         finally:
             self._busy = False

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from rnnkit.tasks.lm import sampling as generation
 from rnnkit.errors import RnnkitError
+from rnnkit.tasks.lm import sampling as generation
 from rnnkit.tasks.lm.config import LanguageModelConfig
 from rnnkit.tasks.lm.network import LanguageModel
 from rnnkit.tasks.lm.sampling import check_sampling, generate, next_token, start_token_id

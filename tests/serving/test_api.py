@@ -239,13 +239,13 @@ def test_a_failing_model_call_fails_its_requests_only():
 
 def test_model_work_never_blocks_the_event_loop(served):
     slow = served["classify"]
-    original = slow.predict
+    original = slow.model.predict_proba_truncated
 
-    def slow_predict(texts, top_k=1):
+    def slow_predict(texts, **kwargs):
         time.sleep(0.6)
-        return original(texts, top_k)
+        return original(texts, **kwargs)
 
-    slow.predict = slow_predict
+    slow.model.predict_proba_truncated = slow_predict
     try:
         app = create_app(slow)
 
@@ -262,7 +262,7 @@ def test_model_work_never_blocks_the_event_loop(served):
 
         health, health_time, prediction, total = asyncio.run(main())
     finally:
-        slow.predict = original
+        slow.model.predict_proba_truncated = original
     assert health.status_code == 200 and prediction.status_code == 200
     assert health_time < 0.4 < total  # /health answered while the model was still working
 

@@ -1,10 +1,12 @@
-"""The HTTP service: ``POST /predict`` (classifiers, taggers), ``POST /generate`` (language models, streamed),
-``POST /inspect`` (the token-by-token page), ``GET /health``, ``GET /model``, and the web page at ``/``; around them
+"""The HTTP service: what every model serves (``POST /inspect``, the token-by-token page; ``GET /health``,
+``GET /model``, and the web page at ``/``), its task's own endpoints (mounted by the task's package:
+``POST /predict`` for classifiers and taggers, ``POST /generate`` for language models, streamed ...), and around them
 the :mod:`~rnnkit.serving.gate` (tokens, rate limits, requests in flight, time limit, ``GET /metrics``, access log).
 
 Every answer that is not a success is JSON ``{"error": "<one line>"}`` with a 4xx status (5xx only for a fault of
-the service itself), never a traceback. Model work never runs on the event loop: prediction goes through the
-:class:`~rnnkit.serving.batcher.Batcher`'s thread, generation and inspection through worker threads.
+the service itself), never a traceback. Model work never runs on the event loop: a task's batched endpoints go
+through a :class:`~rnnkit.serving.batcher.Batcher`'s thread (:meth:`Service.batcher`), streams and inspection through
+worker threads.
 """
 
 from __future__ import annotations
@@ -17,34 +19,54 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel, ConfigDict, Field
-from starlette.concurrency import iterate_in_threadpool
 from starlette.exceptions import HTTPException
 
+from rnnkit import tasks
 from rnnkit.errors import RnnkitError
-from rnnkit.serving.batcher import Batcher
+from rnnkit.serving.batcher import Batcher, BatchStats
 from rnnkit.serving.gate import Gate, GateSettings
 from rnnkit.serving.limits import BodyLimit, Limits
-from rnnkit.serving.model import ENDPOINTS, InspectUnavailable, ServedModel, check_texts
+from rnnkit.serving.model import InspectUnavailable, ServedModel, check_texts
 from rnnkit.serving.page import page_html
 
 
-class PredictRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    texts: list[Any] = Field(description="The texts to label or tag, one string each.")
-    top_k: int = Field(1, ge=1, description="A classifier's labels returned per text, the likeliest first.")
+class Service:
+    """What a task's endpoints share with the rest of the service (:meth:`rnnkit.tasks.Task.mount`): the model
+    served, the request limits, batchers of concurrent requests (closed when the service stops, counted in
+    ``/health``), and the checks and answers every endpoint makes alike."""
 
+    def __init__(self, served: ServedModel, limits: Limits, max_batch: int, gate: Gate) -> None:
+        self.served, self.limits, self.max_batch, self.gate = served, limits, max_batch, gate
+        self.batchers: list[Batcher] = []
 
-class GenerateRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    prompt: str = Field("", description="The text to continue; empty: start at the beginning of a line.")
-    length: int | None = Field(None, ge=1, description="Tokens to write (characters or words) [200, or the limit].")
-    temperature: float = Field(1.0, gt=0, description="Below 1 safer, above 1 wilder.")
-    top_k: int | None = Field(None, ge=1, description="Draw from the K likeliest tokens only.")
-    top_p: float | None = Field(None, gt=0, le=1, description="Draw from the fewest tokens holding this share.")
-    seed: int | None = Field(None, description="The same seed writes the same text.")
+    def batcher(self, run: Any) -> Batcher:
+        """A batcher of concurrent requests' texts into calls of ``run(texts) -> answers``, in one worker thread."""
+        batcher = Batcher(run, self.max_batch, observe=self.gate.metrics.model_call)
+        self.batchers.append(batcher)
+        return batcher
+
+    def texts(self, texts: Any) -> list[str]:
+        """A request's texts, checked against the limits (a one-line error naming the first problem)."""
+        return check_texts(texts, self.limits.max_texts, self.limits.max_chars)
+
+    def stats(self) -> dict[str, Any]:
+        """What the batchers have done so far, together."""
+        done = [b.stats for b in self.batchers]
+        total = BatchStats(sum(s.calls for s in done), sum(s.requests for s in done), sum(s.texts for s in done))
+        return {"max_batch": self.max_batch, **total.to_dict()}
+
+    def close(self) -> None:
+        for batcher in self.batchers:
+            batcher.close()
+
+    @staticmethod
+    def json(data: Any) -> Response:
+        """An answer serialised at once: FastAPI's generic encoder walks every float, a measurable share of a
+        request."""
+        return Response(json.dumps(data), media_type="application/json")
 
 
 class InspectRequest(BaseModel):
@@ -83,16 +105,15 @@ def create_app(
     served: ServedModel, limits: Limits | None = None, max_batch: int = 256, gate: Gate | None = None
 ) -> Any:
     """The ASGI application serving ``served`` (wrapped in the body-size guard, and that in the gate: by default
-    one that asks no token and sets no rate)."""
+    one that asks no token and sets no rate): the routes every model has, and its task's."""
     limits = limits or Limits()
     gate = gate or Gate(GateSettings(), served)
-    ranked = len(served.model.labels) if served.task == "classify" else 1
-    batcher = Batcher(lambda texts: served.predict(texts, ranked), max_batch, observe=gate.metrics.model_call)
+    service = Service(served, limits, max_batch, gate)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        batcher.close()  # after the requests in flight have their answers
+        service.close()  # after the requests in flight have their answers
 
     app = FastAPIOffline(  # FastAPI whose /docs page is served from the package, not from a CDN
         lifespan=lifespan,
@@ -100,11 +121,16 @@ def create_app(
         summary=f"{served.title} from {served.source}",
         description='Recurrent neural networks for text, served. Errors are JSON: {"error": "one line"}.',
     )
-    serves = ENDPOINTS[served.task]
+    errors(app, served)
+    task = tasks.get(served.task)
+    task.mount(app, service)
+    common_routes(app, service)
+    return gate.wrap(BodyLimit(app, limits.max_body_bytes), app)
 
-    def only(endpoint: str) -> None:
-        if endpoint not in serves:
-            raise HTTPException(404, f"this model is {served.title}: it serves POST {' and POST '.join(serves)}")
+
+def errors(app: FastAPI, served: ServedModel) -> None:
+    """Every answer that is not a success as one JSON line; an endpoint of another task's models named."""
+    serves = served.endpoints
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,6 +139,9 @@ def create_app(
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 404 and exc.detail == "Not Found":
+            other = [t for t in tasks.registered().values() if request.url.path in t.endpoints()]
+            if other and request.method == "POST":
+                return error(404, f"this model is {served.title}: it serves POST {' and POST '.join(serves)}")
             posts = ", ".join(f"POST {endpoint}" for endpoint in (*serves, "/inspect"))
             routes = f"GET /, GET /health, GET /model, GET /metrics, GET /docs, {posts}"
             return error(404, f"no such endpoint: {request.method} {request.url.path}; this service has {routes}")
@@ -128,6 +157,11 @@ def create_app(
     async def fault(request: Request, exc: Exception) -> JSONResponse:
         return error(500, f"the service failed on this request ({type(exc).__name__}); see the server's log")
 
+
+def common_routes(app: FastAPI, service: Service) -> None:
+    """The page, ``/health``, ``/model`` and ``/inspect``: what every model serves."""
+    served, limits = service.served, service.limits
+
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def page() -> HTMLResponse:
         return HTMLResponse(page_html())
@@ -135,43 +169,12 @@ def create_app(
     @app.get("/health")
     async def health() -> dict[str, Any]:
         """Alive, and what the batcher has done so far."""
-        return {"status": "ok", "task": served.task, "batching": {"max_batch": max_batch, **batcher.stats.to_dict()}}
+        return {"status": "ok", "task": served.task, "batching": service.stats()}
 
     @app.get("/model")
     async def model() -> dict[str, Any]:
         """The task, labels, configuration, versions and training figures of the model served, and the limits."""
         return {**served.describe(), "limits": limits.to_dict()}
-
-    @app.post("/predict")
-    async def predict(request: PredictRequest) -> Response:
-        """Each text's labels and probabilities (a classifier: the ``top_k`` likeliest), or its tokens and tags."""
-        only("/predict")
-        texts = check_texts(request.texts, limits.max_texts, limits.max_chars)
-        if served.task == "classify" and request.top_k > ranked:
-            raise RnnkitError(f"top_k must be at most {ranked}, the number of labels")
-        results = await batcher(texts)
-        if served.task == "classify":
-            k = request.top_k
-            results = [{**r, "labels": r["labels"][:k], "probabilities": r["probabilities"][:k]} for r in results]
-        # Serialised here, at once: FastAPI's generic encoder walks every float, a measurable share of a request.
-        return Response(json.dumps({"predictions": results}), media_type="application/json")
-
-    @app.post("/generate")
-    async def generate(request: GenerateRequest) -> StreamingResponse:
-        """The text after the prompt, streamed piece by piece as it is drawn (plain UTF-8 text)."""
-        only("/generate")
-        length = min(200, limits.max_length) if request.length is None else request.length
-        if length > limits.max_length:
-            raise RnnkitError(f"length must be at most {limits.max_length}, got {length}")
-        if len(request.prompt) > limits.max_chars:
-            raise RnnkitError(f"the prompt has {len(request.prompt)} characters; at most {limits.max_chars}")
-        sampling = {**request.model_dump(exclude={"prompt"}), "length": length}
-        pieces = await asyncio.to_thread(served.generate, request.prompt, **sampling)  # checks the prompt first
-        return StreamingResponse(
-            iterate_in_threadpool(pieces),
-            media_type="text/plain; charset=utf-8",
-            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-        )
 
     @app.post("/inspect", response_class=HTMLResponse)
     async def inspect(request: InspectRequest) -> HTMLResponse:
@@ -184,5 +187,3 @@ def create_app(
             return HTMLResponse(await asyncio.to_thread(served.inspect, request.text))
         except InspectUnavailable as e:
             return error(501, str(e))
-
-    return gate.wrap(BodyLimit(app, limits.max_body_bytes), app)

@@ -1,26 +1,24 @@
 """The model behind the service: loaded once, on onnxruntime where it is installed (torch is then never imported,
-so the service starts fast and stays small), with what each endpoint asks of it.
+so the service starts fast and stays small), with what the service says of it and the checks of a request's texts.
+Its task's package answers its own endpoints (``rnnkit.tasks.<name>.serve``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from rnnkit import tasks
 from rnnkit.errors import RnnkitError
 
-ENDPOINTS = {"classify": ("/predict",), "tag": ("/predict",), "lm": ("/generate",)}
-PAD_GROUP = 32
 SUMMARY_KEYS = ("valid", "test", "best_epoch", "epochs", "seconds", "stopped_early", "options")
 
 
 class ServedModel:
-    """A classifier, tagger or language model as the service uses it; ``source`` is the directory or file."""
+    """A model as the service uses it, whatever its task (whose package answers its endpoints); ``source`` is the
+    directory or file."""
 
     def __init__(self, model: Any, source: str, info: dict[str, Any]) -> None:
         self.model = model
@@ -71,47 +69,20 @@ class ServedModel:
         """What ``GET /model`` answers: the task, labels, configuration, versions, training figures."""
         from rnnkit import __version__
 
-        return {**self.info, "source": Path(self.source).name, "rnnkit": __version__, "endpoints": ENDPOINTS[self.task]}
+        task = tasks.get(self.task)
+        return {
+            **self.info,
+            "title": task.title,
+            "source": Path(self.source).name,
+            "rnnkit": __version__,
+            "endpoints": self.endpoints,
+            "page": task.page,  # what the page at / shows for this task
+        }
 
-    # --------------------------------------------------------------------------------------------- prediction
-    def predict(self, texts: list[str], top_k: int = 1) -> list[dict[str, Any]]:
-        """Each text's ``top_k`` labels with their probabilities (a classifier), or its tokens and tags (a tagger).
-        A classifier's answer for a text longer than its ``max_length`` says how many tokens it did not read
-        (``truncated``), as ``rnnkit predict --format json`` does."""
-        if self.task == "tag":
-            tagged = self.model.predict(texts)
-            return [{"tokens": [t for t, _ in pairs], "tags": [tag for _, tag in pairs]} for pairs in tagged]
-        # Batches of 32 texts of similar length: one call pads every text to the longest of a batch, and a server's
-        # batch mixes short and long texts (32 ran 2.5x the texts/s of 256 on AG News).
-        probabilities, truncated = self.model.predict_proba_truncated(texts, batch_size=PAD_GROUP)
-        order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
-        labels = self.model.labels
-        answers = [
-            {
-                "label": labels[row[0]],
-                "probability": float(p[row[0]]),
-                "labels": [labels[k] for k in row],
-                "probabilities": [float(p[k]) for k in row],
-            }
-            for p, row in zip(probabilities, order, strict=True)
-        ]
-        for answer, beyond in zip(answers, truncated, strict=True):
-            if beyond:
-                answer["truncated"] = int(beyond)  # tokens beyond the model's max_length, not read
-        return answers
-
-    def generate(self, prompt: str, **sampling: Any) -> Iterator[str]:
-        """A language model's text after ``prompt``, piece by piece; the prompt and the sampling settings are checked
-        before the first piece (in the API's field names, not the command line's)."""
-        from rnnkit.tasks.lm.sampling import check_sampling
-
-        try:
-            check_sampling(sampling["temperature"], sampling["top_k"], sampling["top_p"], sampling["length"])
-        except RnnkitError as e:
-            message = str(e).replace("--top-k", "top_k").replace("--top-p", "top_p").replace("--", "")
-            raise RnnkitError(message) from None
-        self.model.encode_prompt(prompt)  # a character the model never saw: refused before anything is sent
-        return self.model.stream(prompt, **sampling)
+    @property
+    def endpoints(self) -> tuple[str, ...]:
+        """The paths of its task's endpoints."""
+        return tasks.get(self.task).endpoints()
 
     # --------------------------------------------------------------------------------------------- inspect
     def inspect(self, text: str) -> str:

@@ -23,7 +23,6 @@ objective (:mod:`rnnkit.training.objective`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -93,6 +92,9 @@ class Task:
     files: tuple[str, ...] = ()  # further files of its model directory (data, never code), checked like the rest
     cli_module: str | None = None  # its command-line parts: verbs of its own, options it adds to shared verbs
     evaluation_plots: tuple[str, ...] = ()  # the figures ``rnnkit evaluate --plots`` draws for it
+    # What the service's page shows (rnnkit/serving/index.html): a form ("text" or "prompt"), the endpoint it posts to,
+    # the button's word, and the kind of answer to draw ("labels", "tags", "translations"; a prompt is streamed).
+    page: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"<task {self.name!r}: {self.title}>"
@@ -235,9 +237,10 @@ class Task:
         """The paths of the HTTP endpoints that ``rnnkit serve`` mounts for this task's models."""
         return ()
 
-    def mount(self, app: Any, served: Any, limits: Any) -> Callable[[], None] | None:
-        """Add this task's endpoints to the service ``app``; returns what to call when the service stops."""
-        return None
+    def mount(self, app: Any, service: Any) -> None:
+        """Add this task's endpoints to the service's ``app`` (FastAPI); ``service``
+        (:class:`rnnkit.serving.app.Service`) gives the model served, the limits, batchers and the checks of a
+        request's texts."""
 
 
 _REGISTRY: dict[str, Task] = {}

@@ -149,6 +149,7 @@ class Classify(Task):
     verb = "predict"
     cli_module = "rnnkit.tasks.classify.cli"
     evaluation_plots = ("confusion.png", "f1.png")
+    page = {"form": "text", "endpoint": "/predict", "button": "Predict", "answer": "labels"}
     options = OPTIONS
     defaults = DEFAULTS
     labels = "classes"
@@ -272,6 +273,14 @@ class Classify(Task):
         from rnnkit.tasks.classify import drawing
 
         return drawing
+
+    def endpoints(self) -> tuple[str, ...]:
+        return ("/predict",)
+
+    def mount(self, app: Any, service: Any) -> None:
+        from rnnkit.tasks.classify.serve import mount
+
+        mount(app, service)
 
 
 register(Classify())

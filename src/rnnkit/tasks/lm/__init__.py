@@ -55,6 +55,7 @@ class LanguageModelling(Task):
     noun = "language model"
     verb = "generate"
     cli_module = "rnnkit.tasks.lm.cli"
+    page = {"form": "prompt", "endpoint": "/generate", "button": "Write", "answer": "text"}
     options = OPTIONS
     defaults = DEFAULTS
     several_files = True
@@ -148,6 +149,14 @@ class LanguageModelling(Task):
         from rnnkit.tasks.lm import drawing
 
         return drawing
+
+    def endpoints(self) -> tuple[str, ...]:
+        return ("/generate",)
+
+    def mount(self, app: Any, service: Any) -> None:
+        from rnnkit.tasks.lm.serve import mount
+
+        mount(app, service)
 
 
 register(LanguageModelling())

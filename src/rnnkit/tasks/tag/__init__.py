@@ -57,6 +57,7 @@ class Tagging(Task):
     verb = "predict"
     cli_module = "rnnkit.tasks.tag.cli"
     evaluation_plots = ("confusion.png", "f1.png")
+    page = {"form": "text", "endpoint": "/predict", "button": "Tag", "answer": "tags"}
     options = OPTIONS
     defaults = DEFAULTS
     labels = "tags"
@@ -148,6 +149,14 @@ class Tagging(Task):
         from rnnkit.tasks.tag import drawing
 
         return drawing
+
+    def endpoints(self) -> tuple[str, ...]:
+        return ("/predict",)
+
+    def mount(self, app: Any, service: Any) -> None:
+        from rnnkit.tasks.tag.serve import mount
+
+        mount(app, service)
 
 
 register(Tagging())

@@ -1,0 +1,77 @@
+"""A translation network run by torch, as the search of :mod:`rnnkit.tasks.translate.search` calls it.
+
+:class:`TorchTranslator` gives :class:`~rnnkit.tasks.translate.translator.Translator` its two functions on NumPy
+arrays: ``encode`` runs the encoder and the bridge, ``step`` one step of
+:meth:`~rnnkit.tasks.translate.network.TranslationNetwork.step`. The decoder's state travels as arrays with the
+rows first (``h`` and for an LSTM ``c`` ``[N, L, H]``, ``feed`` ``[N, O]``), the encoder's output as ``memory``
+``[N, S, F]``, ``keys`` ``[N, S, A]`` and ``lengths`` ``[N]``: the same names and shapes as the ONNX graphs
+(:mod:`rnnkit.tasks.translate.graph`) take, so both run under the one search.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from rnnkit.tasks.translate.network import DecoderState, Encoded, TranslationNetwork
+from rnnkit.tasks.translate.pieces import Pieces
+from rnnkit.tasks.translate.search import Arrays
+from rnnkit.tasks.translate.translator import Decoding, Translator
+
+
+def source_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
+    """``[N, S]``: True on each source's own tokens."""
+    return torch.arange(steps)[None, :] < lengths[:, None]
+
+
+class TorchTranslator(Translator):
+    """A :class:`TranslationNetwork` (put in evaluation mode) and its two sub-word models."""
+
+    def __init__(
+        self,
+        network: TranslationNetwork,
+        source_pieces: Pieces,
+        target_pieces: Pieces,
+        decoding: Decoding | None = None,
+    ) -> None:
+        super().__init__(network.config, source_pieces, target_pieces, decoding)
+        self.network = network.eval()
+
+    def __repr__(self) -> str:
+        c = self.config
+        return (
+            f"TorchTranslator({c.cell.upper()} {c.encoder_layers}+{c.decoder_layers} layers, {c.attention} attention, "
+            f"{len(self.source_pieces)} -> {len(self.target_pieces)} pieces)"
+        )
+
+    @torch.inference_mode()
+    def encode(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[Arrays, Arrays]:
+        network = self.network
+        encoded = network.encode(torch.from_numpy(ids), torch.from_numpy(lengths))
+        start = network.start(encoded)
+        state = _state_arrays(start)
+        context = {"memory": encoded.memory.numpy(), "keys": encoded.keys.numpy(), "lengths": lengths}
+        return state, context
+
+    @torch.inference_mode()
+    def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
+        memory = torch.from_numpy(context["memory"])
+        encoded = Encoded(
+            memory,
+            torch.from_numpy(context["keys"]),
+            source_mask(torch.from_numpy(context["lengths"]), memory.shape[1]),
+            None,  # the first state is in ``state`` already
+        )
+        h = torch.from_numpy(state["h"]).transpose(0, 1).contiguous()  # (L, N, H)
+        recurrent = (h, torch.from_numpy(state["c"]).transpose(0, 1).contiguous()) if "c" in state else h
+        at = DecoderState(recurrent, torch.from_numpy(state["feed"]))
+        log_probs, at, _ = self.network.step(torch.from_numpy(tokens), at, encoded)
+        return log_probs.numpy(), _state_arrays(at)
+
+
+def _state_arrays(at: DecoderState) -> Arrays:
+    """The decoder's state as arrays with the rows first: ``h`` (``c``) ``[N, L, H]``, ``feed`` ``[N, O]``."""
+    parts = at.state if isinstance(at.state, tuple) else (at.state,)
+    arrays = {name: part.transpose(0, 1).contiguous().numpy() for name, part in zip(("h", "c"), parts, strict=False)}
+    arrays["feed"] = at.feed.contiguous().numpy()
+    return arrays

@@ -61,7 +61,7 @@ def test_the_torch_free_modules_import_no_torch():
     code = (
         "import sys; import rnnkit.tasks.translate.config, rnnkit.tasks.translate.data, "
         "rnnkit.tasks.translate.pieces, rnnkit.tasks.translate.search, rnnkit.tasks.translate.scoring, "
-        "rnnkit.tasks.translate.translator; "
+        "rnnkit.tasks.translate.translator, rnnkit.tasks.translate.graph, rnnkit.tasks.translate.saving; "
         "from rnnkit.tasks.translate.config import TranslatorConfig, translator_shapes; "
         "translator_shapes(TranslatorConfig(10, 10)); assert 'torch' not in sys.modules, 'torch was imported'"
     )

@@ -19,11 +19,6 @@ from rnnkit.tasks.translate.search import Arrays
 from rnnkit.tasks.translate.translator import Decoding, Translator
 
 
-def source_mask(lengths: torch.Tensor, steps: int) -> torch.Tensor:
-    """``[N, S]``: True on each source's own tokens."""
-    return torch.arange(steps)[None, :] < lengths[:, None]
-
-
 class TorchTranslator(Translator):
     """A :class:`TranslationNetwork` (put in evaluation mode) and its two sub-word models."""
 
@@ -44,34 +39,41 @@ class TorchTranslator(Translator):
             f"{len(self.source_pieces)} -> {len(self.target_pieces)} pieces)"
         )
 
+    def _tensor(self, array: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(array).to(self.device)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
     @torch.inference_mode()
     def encode(self, ids: np.ndarray, lengths: np.ndarray) -> tuple[Arrays, Arrays]:
         network = self.network
-        encoded = network.encode(torch.from_numpy(ids), torch.from_numpy(lengths))
-        start = network.start(encoded)
-        state = _state_arrays(start)
-        context = {"memory": encoded.memory.numpy(), "keys": encoded.keys.numpy(), "lengths": lengths}
+        encoded = network.encode(self._tensor(ids), self._tensor(lengths))
+        state = _state_arrays(network.start(encoded))
+        context = {"memory": _array(encoded.memory), "keys": _array(encoded.keys), "lengths": lengths}
         return state, context
 
     @torch.inference_mode()
     def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
-        memory = torch.from_numpy(context["memory"])
-        encoded = Encoded(
-            memory,
-            torch.from_numpy(context["keys"]),
-            source_mask(torch.from_numpy(context["lengths"]), memory.shape[1]),
-            None,  # the first state is in ``state`` already
-        )
-        h = torch.from_numpy(state["h"]).transpose(0, 1).contiguous()  # (L, N, H)
-        recurrent = (h, torch.from_numpy(state["c"]).transpose(0, 1).contiguous()) if "c" in state else h
-        at = DecoderState(recurrent, torch.from_numpy(state["feed"]))
-        log_probs, at, _ = self.network.step(torch.from_numpy(tokens), at, encoded)
-        return log_probs.numpy(), _state_arrays(at)
+        memory = self._tensor(context["memory"])
+        lengths = self._tensor(context["lengths"])
+        mask = torch.arange(memory.shape[1], device=memory.device)[None, :] < lengths[:, None]  # (N, S)
+        encoded = Encoded(memory, self._tensor(context["keys"]), mask, None)  # the first state is in ``state``
+        h = self._tensor(state["h"]).transpose(0, 1).contiguous()  # (L, N, H)
+        recurrent = (h, self._tensor(state["c"]).transpose(0, 1).contiguous()) if "c" in state else h
+        at = DecoderState(recurrent, self._tensor(state["feed"]))
+        log_probs, at, _ = self.network.step(self._tensor(tokens), at, encoded)
+        return _array(log_probs), _state_arrays(at)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().contiguous().numpy()
 
 
 def _state_arrays(at: DecoderState) -> Arrays:
     """The decoder's state as arrays with the rows first: ``h`` (``c``) ``[N, L, H]``, ``feed`` ``[N, O]``."""
     parts = at.state if isinstance(at.state, tuple) else (at.state,)
-    arrays = {name: part.transpose(0, 1).contiguous().numpy() for name, part in zip(("h", "c"), parts, strict=False)}
-    arrays["feed"] = at.feed.contiguous().numpy()
+    arrays = {name: _array(part.transpose(0, 1)) for name, part in zip(("h", "c"), parts, strict=False)}
+    arrays["feed"] = _array(at.feed)
     return arrays

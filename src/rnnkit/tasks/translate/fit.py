@@ -1,0 +1,154 @@
+"""Training a translator from files, end to end: the settings, their defaults, and the steps.
+
+:func:`train_translator` reads the pairs (and a validation file, or cuts one that nothing leaks into), learns the
+sub-words, builds the network and trains it with the one training loop (:func:`rnnkit.training.train_loop`), which
+brings checkpoints, ``--resume``, the time budget, early stopping and the progress bar. The defaults in
+:class:`TranslateSettings` were chosen on the validation split of the English-French Tatoeba pairs
+(``benchmarks/logs/translate_tuning.md``); they are the one place a translation default lives until the option table
+takes them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from rnnkit.tasks.translate.config import TranslatorConfig
+from rnnkit.tasks.translate.data import Pairs, read_pairs, split_pairs
+from rnnkit.tasks.translate.pieces import Pieces
+from rnnkit.tasks.translate.translator import Decoding
+
+MAX_VALID = 2000  # pairs cut for validation at most: BLEU on more costs time every epoch and says little more
+
+
+@dataclass
+class TranslateSettings:
+    """Everything :func:`train_translator` can be told; the defaults are the measured ones."""
+
+    # data
+    valid_split: float = 0.1  # share of the training pairs cut for validation (at most MAX_VALID) without --valid
+    max_length: int = 250  # sub-words per source at most; a longer one is refused, naming its line
+    subwords: int = 8000  # sub-word vocabulary per side (or shared)
+    shared_subwords: bool = False  # one sub-word model learnt from both sides
+    subword_model: str = "unigram"  # or "bpe"
+    # network (TranslatorConfig)
+    cell: str = "lstm"
+    embedding_dim: int = 256
+    encoder_hidden_size: int = 256
+    encoder_layers: int = 1
+    bidirectional: bool = True
+    decoder_hidden_size: int = 512
+    decoder_layers: int = 1
+    attention: str = "luong"
+    input_feeding: bool = True
+    tie_embeddings: bool = True
+    dropout: float = 0.3
+    # training (rnnkit.training.TrainConfig)
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    warmup: float = 0.02
+    schedule: str = "linear"
+    clip: float = 1.0
+    label_smoothing: float = 0.1
+    patience: int = 3
+    score: str = "bleu"  # what picks the best epoch: validation "bleu" (greedy) or "loss"
+    max_minutes: float | None = None
+    checkpoint_every: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    # translating
+    beam: int = 5
+    alpha: float = 0.6
+
+    def network(self, source_vocab: int, target_vocab: int) -> TranslatorConfig:
+        names = {f.name for f in fields(TranslatorConfig)} - {"source_vocab_size", "target_vocab_size", "backend"}
+        return TranslatorConfig(source_vocab, target_vocab, **{name: getattr(self, name) for name in names})
+
+    def decoding(self) -> Decoding:
+        return Decoding(beam=self.beam, alpha=self.alpha)
+
+
+def learn_pieces(train: Pairs, settings: TranslateSettings) -> tuple[Pieces, Pieces]:
+    """The source's and the target's sub-word models (one and the same when shared), learnt from the training
+    pairs only."""
+    s = settings
+    if s.shared_subwords:
+        shared = Pieces.train(train.sources + train.targets, s.subwords, s.subword_model, s.seed)
+        return shared, shared
+    return (
+        Pieces.train(train.sources, s.subwords, s.subword_model, s.seed),
+        Pieces.train(train.targets, s.subwords, s.subword_model, s.seed),
+    )
+
+
+def fingerprint(paths: list[str | Path | None], settings: TranslateSettings) -> str:
+    """What a resumed run must share with the run it resumes: the data's bytes and every setting but the time."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(b"-" if path is None else Path(path).read_bytes())
+    kept = {k: v for k, v in asdict(settings).items() if k not in ("max_minutes", "checkpoint_every", "device")}
+    digest.update(json.dumps(kept, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def train_translator(
+    train: str | Path,
+    valid: str | Path | None = None,
+    settings: TranslateSettings | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    **reading: Any,
+) -> tuple[Any, Any]:
+    """Train a translator on the pairs in ``train`` (``reading``: :func:`read_pairs`'s options), validated on
+    ``valid`` or on a cut of ``train``; returns ``(TorchTranslator, FitResult)``."""
+    from rnnkit.tasks.translate.network import TranslationNetwork
+    from rnnkit.tasks.translate.objective import TranslateTask, Validation, encode_pairs
+    from rnnkit.tasks.translate.torch_translator import TorchTranslator
+    from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
+
+    s = settings or TranslateSettings()
+    pairs = read_pairs(train, **reading)
+    say = print if progress else (lambda *a, **k: None)
+    say(pairs.summary(), file=sys.stderr)
+    if valid is not None:
+        valid_pairs = read_pairs(valid, **reading)
+        say(valid_pairs.summary(), file=sys.stderr)
+    else:
+        share = min(s.valid_split, MAX_VALID / len(pairs))
+        pairs, valid_pairs = split_pairs(pairs, share, s.seed)
+        say(f"validation: {len(valid_pairs):,} pairs cut from {pairs.path}, none sharing a sentence", file=sys.stderr)
+    source_pieces, target_pieces = learn_pieces(pairs, s)
+    encoded = encode_pairs(pairs, source_pieces, target_pieces, s.max_length)
+    encoded_valid = encode_pairs(valid_pairs, source_pieces, target_pieces)
+    validation = Validation.of(valid_pairs, encoded_valid, source_pieces, target_pieces)
+    config = s.network(len(source_pieces), len(target_pieces))
+    seed_everything(s.seed)
+    network = TranslationNetwork(config)
+    task = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score)
+    loop = TrainConfig(
+        epochs=s.epochs,
+        batch_size=s.batch_size,
+        lr=s.lr,
+        weight_decay=s.weight_decay,
+        clip=s.clip,
+        warmup=s.warmup,
+        schedule=s.schedule,
+        patience=s.patience,
+        seed=s.seed,
+        max_minutes=s.max_minutes,
+        checkpoint_every=s.checkpoint_every,
+        device=s.device,
+    )
+    if run_dir is not None:
+        Path(run_dir).mkdir(parents=True, exist_ok=True)
+    result = train_loop(network, task, loop, run_dir, resume, fingerprint([train, valid], s), progress, on_epoch_end)
+    return TorchTranslator(network, source_pieces, target_pieces, s.decoding()), result

@@ -77,3 +77,27 @@ def test_the_graphs_are_valid_and_use_standard_operators_only():
             onnx.checker.check_model(graph, full_check=True)
             assert {node.domain for node in graph.graph.node} == {""}
             assert [op.domain for op in graph.opset_import] == [""]
+
+
+def test_the_attention_map_of_a_translation():
+    from conftest import DATA
+
+    from rnnkit.tasks.translate.data import read_pairs
+    from rnnkit.tasks.translate.pieces import Pieces
+
+    pairs = read_pairs(DATA / "tatoeba_eng_fra_valid_sample.tsv")
+    source, target = Pieces.train(pairs.sources, 400), Pieces.train(pairs.targets, 400)
+    torch.manual_seed(0)
+    config = TranslatorConfig(len(source), len(target), embedding_dim=8, encoder_hidden_size=6, decoder_hidden_size=10)
+    network = TranslationNetwork(config)
+    weights = {k: v.detach().numpy().copy() for k, v in network.state_dict().items()}
+    on_torch = TorchTranslator(network, source, target)
+    on_onnx = OnnxTranslator(config, source, target, weights)
+    reading = on_torch.attention("Where is Tom?", "Où est Tom ?")
+    assert reading["source"] == source.pieces("Where is Tom?") and reading["target"][-1] == "</s>"
+    assert reading["weights"].shape == (len(reading["target"]), len(reading["source"]))
+    np.testing.assert_allclose(reading["weights"].sum(1), 1, rtol=1e-5)
+    np.testing.assert_allclose(
+        on_onnx.attention("Where is Tom?", "Où est Tom ?")["weights"], reading["weights"], atol=1e-6
+    )
+    assert on_onnx.attention("Where is Tom?")["translation"] == on_torch.translate("Where is Tom?")

@@ -226,8 +226,7 @@ class OnnxTranslator(Translator):
         arrays["feed"] = np.zeros((len(ids), self.config.attentional_size), dtype=np.float32)
         return arrays, {"memory": memory, "keys": keys, "lengths": lengths}
 
-    def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
+    def attend(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays, np.ndarray]:
         feeds = {"tokens": np.ascontiguousarray(tokens, dtype=np.int64), **context, **state}
-        log_probs, *outputs = self.stepper.run(None, {k: np.ascontiguousarray(v) for k, v in feeds.items()})
-        names = [*self.state_names, "feed"]
-        return log_probs, dict(zip(names, outputs[: len(names)], strict=True))
+        log_probs, *outputs, weights = self.stepper.run(None, {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        return log_probs, dict(zip([*self.state_names, "feed"], outputs, strict=True)), weights

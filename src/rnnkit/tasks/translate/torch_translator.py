@@ -55,7 +55,7 @@ class TorchTranslator(Translator):
         return state, context
 
     @torch.inference_mode()
-    def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
+    def attend(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays, np.ndarray]:
         memory = self._tensor(context["memory"])
         lengths = self._tensor(context["lengths"])
         mask = torch.arange(memory.shape[1], device=memory.device)[None, :] < lengths[:, None]  # (N, S)
@@ -63,8 +63,8 @@ class TorchTranslator(Translator):
         h = self._tensor(state["h"]).transpose(0, 1).contiguous()  # (L, N, H)
         recurrent = (h, self._tensor(state["c"]).transpose(0, 1).contiguous()) if "c" in state else h
         at = DecoderState(recurrent, self._tensor(state["feed"]))
-        log_probs, at, _ = self.network.step(self._tensor(tokens), at, encoded)
-        return _array(log_probs), _state_arrays(at)
+        log_probs, at, weights = self.network.step(self._tensor(tokens), at, encoded)
+        return _array(log_probs), _state_arrays(at), _array(weights)
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

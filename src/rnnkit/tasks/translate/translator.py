@@ -98,9 +98,15 @@ class Translator:
         ``context``, as :mod:`rnnkit.tasks.translate.search` takes them."""
         raise NotImplementedError
 
-    def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
-        """One decoding step: log-probabilities ``[N, V]`` of the token after ``tokens`` ``[N]``, and the new state."""
+    def attend(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays, np.ndarray]:
+        """One decoding step: log-probabilities ``[N, V]`` of the token after ``tokens`` ``[N]``, the new state, and
+        the attention weights ``[N, S]`` over the source."""
         raise NotImplementedError
+
+    def step(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays]:
+        """:meth:`attend` without the weights: the step the search takes."""
+        log_probs, state, _ = self.attend(tokens, state, context)
+        return log_probs, state
 
     # ----------------------------------------------------------------------------------- translating
     def search(
@@ -143,6 +149,28 @@ class Translator:
             written = self.target_pieces.decode([h.tokens for h in hypotheses])
             lists.append([Translation(text, h.score) for text, h in zip(written, hypotheses, strict=True)])
         return lists
+
+    def attention(self, text: str, translation: str | None = None) -> dict[str, Any]:
+        """Where the decoder looked: the source's pieces, the translation's (``translation``, or the model's own by
+        beam search) and ``</s>``, and the attention weights ``[target pieces + 1, source pieces]`` of each target
+        piece over the source's, read while the decoder is given the translation step by step."""
+        source = self.source_pieces.encode([text])[0]
+        if not source:
+            raise RnnkitError("nothing to translate: the text is empty after normalisation")
+        written = self.translate(text) if translation is None else translation
+        target = self.target_pieces.encode([written])[0]
+        state, context = self.encode(*pad([source]))
+        rows = []
+        for token in [BOS_ID, *target]:
+            _, state, weights = self.attend(np.array([token]), state, context)
+            rows.append(weights[0])
+        piece = self.target_pieces.processor.id_to_piece
+        return {
+            "source": [self.source_pieces.processor.id_to_piece(i) for i in source],
+            "target": [*(piece(i) for i in target), "</s>"],
+            "translation": written,
+            "weights": np.stack(rows),
+        }
 
     # ----------------------------------------------------------------------------------- evaluation
     def evaluate(

@@ -29,6 +29,7 @@ from rnnkit.tasks.translate.data import read_pairs
 from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import TranslateTask, Validation, encode_pairs
+from rnnkit.tasks.translate.saving import save_translator
 from rnnkit.tasks.translate.torch_translator import TorchTranslator
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
 
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--beams", default="1,5", help="beams to score validation with at the end")
     parser.add_argument("--note", default="")
+    parser.add_argument("--save", help="a directory to save the trained translator in")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     known = {f.name for f in fields(TranslateSettings)}
@@ -144,6 +146,8 @@ def main() -> None:
         "note": args.note,
     }
     print(json.dumps(row))
+    if args.save:
+        save_translator(translator, args.save, training=row, overwrite=True)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     with LOG.open("a", encoding="utf-8") as f:
         f.write(f"- `{time.strftime('%Y-%m-%d %H:%M')}` `{json.dumps(row, ensure_ascii=False)}`\n")

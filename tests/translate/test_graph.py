@@ -53,8 +53,8 @@ def test_the_step_graph_gives_padding_no_attention():
     _, on_onnx, _ = pair()
     ids, lengths = pad([[5, 6, 7, 8, 9], [9, 10]])
     state, context = on_onnx.encode(ids, lengths)
-    feeds = {"tokens": np.array([2, 2]), **state, **context}
-    *_, weights = on_onnx.stepper.run(None, feeds)
+    feeds = {"tokens": np.array([2, 2]), **state, **context, "k": np.array([3])}
+    (weights,) = on_onnx.stepper.run(["weights"], feeds)
     assert np.all(weights[1, 2:] == 0) and np.all(weights[1, :2] > 0) and np.all(weights[0] > 0)
     np.testing.assert_allclose(weights.sum(1), 1, rtol=1e-6)
 

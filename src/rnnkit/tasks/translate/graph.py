@@ -11,7 +11,9 @@ tokens, both directions).
 ``[B, S, A]`` (the attention's memory-only part), ``h`` (and ``c``) ``[B, L, H]``, the decoder's first state.
 
 ``step``: ``tokens`` ``[N]``, ``h`` (``c``) ``[N, L, H]``, ``feed`` ``[N, O]``, ``memory``, ``keys``, ``lengths``
-``[N]`` -> ``log_probs`` ``[N, V]``, ``h_out`` (``c_out``), ``feed_out`` and ``weights`` ``[N, S]`` (the attention,
+``[N]`` and ``k`` ``[1]`` -> ``log_probs`` ``[N, V]``, the ``k`` best tokens that may be written and their
+log-probabilities (``best_tokens``, ``best_log_probs`` ``[N, k]``, by ``TopK``: beam search reads these, not the whole
+vocabulary), ``eos_log_prob`` ``[N]``, ``h_out`` (``c_out``), ``feed_out`` and ``weights`` ``[N, S]`` (the attention,
 exactly 0 on padding). The state arrays have their rows first, as the search reorders them.
 
 :class:`OnnxTranslator` imports no torch: a saved translator translates where torch is not installed, and its
@@ -30,9 +32,9 @@ from onnx import TensorProto, helper
 from rnnkit.onnxgraph import CharacterReader, _Graph, _language_model_layers, _model, _recurrent
 from rnnkit.onnxsessions import session_options
 from rnnkit.tasks.translate.config import TranslatorConfig
-from rnnkit.tasks.translate.pieces import Pieces
+from rnnkit.tasks.translate.pieces import EOS_ID, Pieces
 from rnnkit.tasks.translate.search import Arrays
-from rnnkit.tasks.translate.translator import Decoding, Translator
+from rnnkit.tasks.translate.translator import BANNED, Decoding, Translator
 
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
 
@@ -151,6 +153,12 @@ def step_graph(
     output = table if c.tie_embeddings else g.weight("output_weight", weights["output.weight"])  # [V, O]
     logits = g.op("Gemm", ["feed_out", output, g.weight("output_bias", weights["output.bias"])], transB=1)
     g.nodes.append(helper.make_node("LogSoftmax", [logits], ["log_probs"], axis=1))  # [N, V]
+    ban = np.zeros(c.target_vocab_size, dtype=np.float32)
+    ban[list(BANNED)] = -np.inf
+    allowed = g.op("Add", ["log_probs", g.const("banned", ban)])  # never written: <pad>, <unk>, <s>
+    g.nodes.append(helper.make_node("TopK", [allowed, "k"], ["best_log_probs", "best_tokens"], axis=1))  # [N, k]
+    end = g.op("Gather", ["log_probs", g.const("eos", np.array([EOS_ID], dtype=np.int64))], axis=1)  # [N, 1]
+    g.nodes.append(helper.make_node("Squeeze", [end, "axis_1"], ["eos_log_prob"]))  # [N]
     for k, name in enumerate(names):  # every layer's final state, stacked and rows first: [N, L, H]
         stacked = g.op("Concat", [final[k] for final in finals], axis=0)  # [L, N, H]
         g.nodes.append(helper.make_node("Transpose", [stacked], [f"{name}_out"], perm=[1, 0, 2]))
@@ -167,9 +175,13 @@ def step_graph(
             _value("memory", FLOAT, ["rows", "steps", c.memory_size]),
             _value("keys", FLOAT, ["rows", "steps", c.decoder_hidden_size]),
             _value("lengths", INT64, ["rows"]),
+            _value("k", INT64, [1]),
         ],
         [
             _value("log_probs", FLOAT, ["rows", c.target_vocab_size]),
+            _value("best_log_probs", FLOAT, ["rows", "k"]),
+            _value("best_tokens", INT64, ["rows", "k"]),
+            _value("eos_log_prob", FLOAT, ["rows"]),
             *[_value(f"{name}_out", FLOAT, state_shape) for name in names],
             _value("feed_out", FLOAT, ["rows", c.attentional_size]),
             _value("weights", FLOAT, ["rows", "steps"]),
@@ -212,6 +224,7 @@ class OnnxTranslator(Translator):
             **{f"s/{k}": v for k, v in step_arrays.items()},
         }
         self.state_names = ["h", "c"][: config.state_parts]
+        self.state_outputs = [f"{name}_out" for name in self.state_names] + ["feed_out"]
 
     def __repr__(self) -> str:
         c = self.config
@@ -226,7 +239,16 @@ class OnnxTranslator(Translator):
         arrays["feed"] = np.zeros((len(ids), self.config.attentional_size), dtype=np.float32)
         return arrays, {"memory": memory, "keys": keys, "lengths": lengths}
 
+    def _run(self, outputs: list[str], tokens: np.ndarray, state: Arrays, context: Arrays, k: int = 1) -> list:
+        feeds = {"tokens": tokens, **context, **state, "k": np.array([k])}
+        return self.stepper.run(outputs, {name: np.ascontiguousarray(v) for name, v in feeds.items()})
+
     def attend(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays, np.ndarray]:
-        feeds = {"tokens": np.ascontiguousarray(tokens, dtype=np.int64), **context, **state}
-        log_probs, *outputs, weights = self.stepper.run(None, {k: np.ascontiguousarray(v) for k, v in feeds.items()})
+        log_probs, *outputs, weights = self._run(["log_probs", *self.state_outputs, "weights"], tokens, state, context)
         return log_probs, dict(zip([*self.state_names, "feed"], outputs, strict=True)), weights
+
+    def top(self, tokens: np.ndarray, state: Arrays, context: Arrays, k: int) -> tuple[np.ndarray, ...]:
+        k = min(k, self.config.target_vocab_size)
+        wanted = ["best_log_probs", "best_tokens", "eos_log_prob", *self.state_outputs]
+        values, best, end, *outputs = self._run(wanted, tokens, state, context, k)
+        return values, best, end, dict(zip([*self.state_names, "feed"], outputs, strict=True))

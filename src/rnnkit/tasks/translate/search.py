@@ -29,6 +29,9 @@ import numpy as np
 
 Arrays = dict[str, np.ndarray]
 Step = Callable[[np.ndarray, Arrays, Arrays], tuple[np.ndarray, Arrays]]
+# top(tokens [N], state, context, k) -> (the k best allowed next tokens' log-probabilities [N, k], best first; those
+# tokens [N, k]; the log-probability of </s> [N]; the new state)
+Top = Callable[[np.ndarray, Arrays, Arrays, int], tuple[np.ndarray, np.ndarray, np.ndarray, Arrays]]
 
 
 @dataclass
@@ -102,14 +105,29 @@ def greedy_search(
 def top_k(values: np.ndarray, k: int) -> np.ndarray:
     """The indices of the ``k`` largest of each row of ``values`` ``[R, N]``, largest first, ties by lower index."""
     k = min(k, values.shape[1])
-    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    part = np.argpartition(values, values.shape[1] - k, axis=1)[:, values.shape[1] - k :]
     chosen = np.take_along_axis(values, part, axis=1)
     order = np.lexsort((part, -chosen), axis=1)  # by value, then by index
     return np.take_along_axis(part, order, axis=1)
 
 
+def top_of(step: Step, banned: Sequence[int], eos: int) -> Top:
+    """A :data:`Top` function from a ``step`` that gives every token's log-probability: the ``k`` best allowed
+    tokens of each row found in NumPy. A runtime that finds them itself (onnxruntime's ``TopK``, ``torch.topk``)
+    spares the search from reading ``[N, V]`` scores at every step."""
+
+    def top(tokens: np.ndarray, state: Arrays, context: Arrays, k: int) -> tuple[np.ndarray, ...]:
+        log_probs, state = step(tokens, state, context)
+        allowed = log_probs.copy()
+        allowed[:, list(banned)] = -np.inf
+        best = top_k(allowed, k)
+        return np.take_along_axis(allowed, best, axis=1), best, log_probs[:, eos], state
+
+    return top
+
+
 def beam_search(
-    step: Step,
+    step: Step | None,
     state: Arrays,
     context: Arrays,
     max_lengths: Sequence[int] | np.ndarray,
@@ -119,10 +137,17 @@ def beam_search(
     n_best: int = 1,
     alpha: float = 0.6,
     banned: Sequence[int] = (),
+    top: Top | None = None,
 ) -> list[list[Hypothesis]]:
-    """The ``n_best`` best translations of each row of ``state``/``context`` (one row per sentence), best first."""
+    """The ``n_best`` best translations of each row of ``state``/``context`` (one row per sentence), best first.
+
+    Each step needs only each prefix's ``beam`` best allowed extensions (the best ``beam`` of all the prefixes'
+    extensions are among them), which ``top`` gives (:data:`Top`; from ``step`` by :func:`top_of` if not given),
+    and each prefix's ``</s>`` for the prefixes at their maximum length.
+    """
     if beam < 1 or not 1 <= n_best <= beam:
         raise ValueError(f"need beam >= 1 and 1 <= n_best <= beam, got beam {beam} and n_best {n_best}")
+    top = top or top_of(step, banned, eos)
     max_lengths = np.asarray(max_lengths, dtype=np.int64)
     count, k = len(max_lengths), beam
     finished: list[list[Hypothesis]] = [[] for _ in range(count)]
@@ -135,14 +160,18 @@ def beam_search(
     history = np.zeros((count * k, 0), dtype=np.int64)
     t = 0
     while active.size:
-        log_probs, state = step(tokens, state, context)  # (A*k, V)
-        vocab = log_probs.shape[1]
-        log_probs = _masked(log_probs, banned, np.repeat(t >= max_lengths[active], k), eos)
-        candidates = (scores[:, :, None] + log_probs.reshape(len(active), k, vocab)).reshape(len(active), k * vocab)
+        values, best, end, state = top(tokens, state, context, k)  # (A*k, k) each, (A*k,)
+        values, best = values.astype(np.float64), best.astype(np.int64)
+        forced = np.repeat(t >= max_lengths[active], k)  # at the maximum length only </s> may follow
+        if forced.any():
+            values[forced], best[forced] = -np.inf, eos
+            values[forced, 0] = end[forced]
+        width = values.shape[1]
+        candidates = (scores[:, :, None] + values.reshape(len(active), k, width)).reshape(len(active), k * width)
         chosen = top_k(candidates, k)  # (A, k)
         values = np.take_along_axis(candidates, chosen, axis=1)
-        parents = (np.arange(len(active))[:, None] * k + chosen // vocab).ravel()
-        tokens = (chosen % vocab).ravel()
+        parents = (np.arange(len(active))[:, None] * k + chosen // width).ravel()
+        tokens = np.take_along_axis(best.reshape(len(active), k * width), chosen, axis=1).ravel()
         history = np.concatenate([history[parents], tokens[:, None]], axis=1)
         state = _rows(state, parents)
         ends = (tokens == eos).reshape(len(active), k)

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from rnnkit.tasks.translate.network import DecoderState, Encoded, TranslationNetwork
-from rnnkit.tasks.translate.pieces import Pieces
+from rnnkit.tasks.translate.pieces import EOS_ID, Pieces
 from rnnkit.tasks.translate.search import Arrays
-from rnnkit.tasks.translate.translator import Decoding, Translator
+from rnnkit.tasks.translate.translator import BANNED, Decoding, Translator
 
 
 class TorchTranslator(Translator):
@@ -55,7 +55,21 @@ class TorchTranslator(Translator):
         return state, context
 
     @torch.inference_mode()
+    def top(self, tokens: np.ndarray, state: Arrays, context: Arrays, k: int) -> tuple[np.ndarray, ...]:
+        log_probs, state, _ = self._step(tokens, state, context)
+        allowed = log_probs.clone()
+        allowed[:, list(BANNED)] = float("-inf")
+        values, best = allowed.topk(min(k, allowed.shape[1]), dim=1)
+        return _array(values), _array(best), _array(log_probs[:, EOS_ID]), _state_arrays(state)
+
+    @torch.inference_mode()
     def attend(self, tokens: np.ndarray, state: Arrays, context: Arrays) -> tuple[np.ndarray, Arrays, np.ndarray]:
+        log_probs, at, weights = self._step(tokens, state, context)
+        return _array(log_probs), _state_arrays(at), _array(weights)
+
+    def _step(
+        self, tokens: np.ndarray, state: Arrays, context: Arrays
+    ) -> tuple[torch.Tensor, DecoderState, torch.Tensor]:
         memory = self._tensor(context["memory"])
         lengths = self._tensor(context["lengths"])
         mask = torch.arange(memory.shape[1], device=memory.device)[None, :] < lengths[:, None]  # (N, S)
@@ -63,8 +77,7 @@ class TorchTranslator(Translator):
         h = self._tensor(state["h"]).transpose(0, 1).contiguous()  # (L, N, H)
         recurrent = (h, self._tensor(state["c"]).transpose(0, 1).contiguous()) if "c" in state else h
         at = DecoderState(recurrent, self._tensor(state["feed"]))
-        log_probs, at, weights = self.network.step(self._tensor(tokens), at, encoded)
-        return _array(log_probs), _state_arrays(at), _array(weights)
+        return self.network.step(self._tensor(tokens), at, encoded)
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

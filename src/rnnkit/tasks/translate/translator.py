@@ -27,7 +27,7 @@ from rnnkit.tasks.translate.config import TranslatorConfig
 from rnnkit.tasks.translate.data import Pairs, group_references, read_pairs
 from rnnkit.tasks.translate.pieces import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Pieces
 from rnnkit.tasks.translate.scoring import translation_scores
-from rnnkit.tasks.translate.search import Arrays, Hypothesis, beam_search, greedy_search
+from rnnkit.tasks.translate.search import Arrays, Hypothesis, beam_search, greedy_search, top_of
 from rnnkit.text.encoding import length_batches
 
 BANNED = (PAD_ID, UNK_ID, BOS_ID)  # never written: <unk> would print as " ⁇ ", and sub-words spell any word
@@ -108,6 +108,12 @@ class Translator:
         log_probs, state, _ = self.attend(tokens, state, context)
         return log_probs, state
 
+    def top(self, tokens: np.ndarray, state: Arrays, context: Arrays, k: int) -> tuple[np.ndarray, ...]:
+        """The search's step (:data:`rnnkit.tasks.translate.search.Top`): each row's ``k`` best allowed next tokens
+        and their log-probabilities, the log-probability of ``</s>``, and the new state. Runtimes find them
+        themselves; this finds them in NumPy."""
+        return top_of(self.step, BANNED, EOS_ID)(tokens, state, context, k)
+
     # ----------------------------------------------------------------------------------- translating
     def search(
         self, sources: Sequence[Sequence[int]], beam: int | None = None, n_best: int = 1
@@ -128,7 +134,9 @@ class Translator:
             if beam == 1:
                 found = [[h] for h in greedy_search(self.step, state, context, limits, BOS_ID, EOS_ID, BANNED, d.alpha)]
             else:
-                found = beam_search(self.step, state, context, limits, BOS_ID, EOS_ID, beam, n_best, d.alpha, BANNED)
+                found = beam_search(
+                    None, state, context, limits, BOS_ID, EOS_ID, beam, n_best, d.alpha, BANNED, self.top
+                )
             for i, hypotheses in zip(index, found, strict=True):
                 result[i] = hypotheses
         return result

@@ -28,36 +28,13 @@ import torch
 from rnnkit.tasks.translate.data import read_pairs
 from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces
 from rnnkit.tasks.translate.network import TranslationNetwork
-from rnnkit.tasks.translate.objective import TranslateTask, Validation, encode_pairs
+from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
 from rnnkit.tasks.translate.saving import save_translator
 from rnnkit.tasks.translate.torch_translator import TorchTranslator
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
 LOG = Path("benchmarks/logs/translate_tuning.md")
-
-
-class Budgeted:
-    """A task cut to ``steps`` batches per epoch, drawn from the task's epochs one after another."""
-
-    def __init__(self, task: TranslateTask, steps: int) -> None:
-        self.task, self.steps, self.drawn = task, steps, 0
-
-    def __getattr__(self, name):
-        return getattr(self.task, name)
-
-    def __len__(self) -> int:
-        return self.steps
-
-    def batches(self, epoch: int):
-        given = 0
-        while given < self.steps:
-            self.drawn += 1
-            for batch in self.task.batches(self.drawn):
-                yield batch
-                given += 1
-                if given == self.steps:
-                    return
 
 
 def cpu_model() -> str:
@@ -97,7 +74,7 @@ def main() -> None:
     config = s.network(len(source_pieces), len(target_pieces))
     seed_everything(s.seed)
     network = TranslationNetwork(config)
-    task = Budgeted(TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score), steps)
+    task = StepBudget(TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score), steps)
     loop = TrainConfig(
         epochs=args.epochs,
         batch_size=s.batch_size,

@@ -9,9 +9,12 @@ import pytest
 import torch
 
 from rnnkit.errors import ModelFileError, RnnkitError
-from rnnkit.tasks.translate.fit import TranslateSettings, train_translator
+from rnnkit.tasks.translate.data import read_pairs
+from rnnkit.tasks.translate.fit import TranslateSettings, plan_steps, train_translator
+from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, encode_pairs
 from rnnkit.tasks.translate.saving import load_translator, read_translator_dir, save_translator
 from rnnkit.tasks.translate.scoring import translation_scores
+from rnnkit.training.trainer import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = {
@@ -130,3 +133,18 @@ def test_evaluation_scores_every_reference(trained):
     again = translation_scores([r["translation"] for r in rows], [r["references"] for r in rows])
     assert again["bleu"] == report["bleu"] and report["chrf"] > 0
     assert sorted(len(r["references"]) for r in rows)[-1] > 1  # a source with several translations, scored once
+
+
+def test_a_step_budget_runs_the_schedule_over_its_steps(trained):
+
+    translator, _, _ = trained
+    from conftest import DATA
+
+    pairs = read_pairs(DATA / "tatoeba_eng_fra_train_sample.tsv")
+    task = TranslateTask(encode_pairs(pairs, translator.source_pieces, translator.target_pieces), None, 32)
+    budget = StepBudget(task, len(task) + 5)
+    first, second = list(budget.batches(1)), list(budget.batches(2))
+    assert len(budget) == len(first) == len(second) == len(task) + 5
+    assert torch.equal(first[len(task)].ids, list(task.batches(2))[0].ids)  # on into the task's next epoch
+    assert not torch.equal(first[0].ids, second[0].ids)
+    assert plan_steps(translator.network, task, TrainConfig(), 0.01) >= 1

@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,8 @@ from rnnkit.tasks.translate.data import Pairs, read_pairs, split_pairs
 from rnnkit.tasks.translate.pieces import Pieces
 from rnnkit.tasks.translate.translator import Decoding
 
+DEFAULT_EPOCHS = 10  # without a time budget
+PLAN_STEPS = 12  # training steps timed (after 3 to warm up) to plan a time budget's steps
 MAX_VALID = 2000  # pairs cut for validation at most: BLEU on more costs time every epoch and says little more
 
 
@@ -49,7 +52,7 @@ class TranslateSettings:
     tie_embeddings: bool = True
     dropout: float = 0.3
     # training (rnnkit.training.TrainConfig)
-    epochs: int = 10
+    epochs: int | None = None  # None: as many steps as max_minutes allow (plan_steps), or DEFAULT_EPOCHS without it
     batch_size: int = 64
     lr: float = 2e-3
     weight_decay: float = 0.0
@@ -98,6 +101,33 @@ def fingerprint(paths: list[str | Path | None], settings: TranslateSettings) -> 
     return digest.hexdigest()
 
 
+def plan_steps(network: Any, task: Any, config: Any, minutes: float, safety: float = 0.95) -> int:
+    """How many training steps fit in ``minutes``: :data:`PLAN_STEPS` steps of ``task`` timed on a copy of
+    ``network`` (thrown away, as are its optimizer and the random numbers it drew: the loop seeds itself again).
+
+    Why: a time budget that stops training wherever the clock says leaves the learning rate high; planned as steps,
+    the schedule warms up and decays to zero by the deadline (the deadline still stops a run that slowed down).
+    """
+    import copy
+
+    import torch
+
+    from rnnkit.training.trainer import train_step
+
+    probe = copy.deepcopy(network).to(config.device).train()
+    optimizer = torch.optim.AdamW(probe.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    parameters = [p for p in probe.parameters() if p.requires_grad]
+    batches = task.batches(1)
+    seconds = []
+    for i, batch in zip(range(PLAN_STEPS + 3), batches, strict=False):
+        started = time.perf_counter()
+        train_step(probe, task, batch, optimizer, parameters, config)
+        if i >= 3:
+            seconds.append(time.perf_counter() - started)
+    per_step = sum(seconds) / max(1, len(seconds))
+    return max(1, int(safety * 60 * minutes / per_step))
+
+
 def train_translator(
     train: str | Path,
     valid: str | Path | None = None,
@@ -111,7 +141,7 @@ def train_translator(
     """Train a translator on the pairs in ``train`` (``reading``: :func:`read_pairs`'s options), validated on
     ``valid`` or on a cut of ``train``; returns ``(TorchTranslator, FitResult)``."""
     from rnnkit.tasks.translate.network import TranslationNetwork
-    from rnnkit.tasks.translate.objective import TranslateTask, Validation, encode_pairs
+    from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
     from rnnkit.tasks.translate.torch_translator import TorchTranslator
     from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
 
@@ -135,7 +165,7 @@ def train_translator(
     network = TranslationNetwork(config)
     task = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score)
     loop = TrainConfig(
-        epochs=s.epochs,
+        epochs=s.epochs or DEFAULT_EPOCHS,
         batch_size=s.batch_size,
         lr=s.lr,
         weight_decay=s.weight_decay,
@@ -148,6 +178,12 @@ def train_translator(
         checkpoint_every=s.checkpoint_every,
         device=s.device,
     )
+    if s.epochs is None and s.max_minutes is not None:
+        started = time.perf_counter()
+        steps = plan_steps(network, task, loop, s.max_minutes)
+        left = s.max_minutes - (time.perf_counter() - started) / 60
+        say(f"planned {steps:,} steps ({steps / len(task):.2f} epochs) for {s.max_minutes:g} minutes", file=sys.stderr)
+        task, loop = StepBudget(task, steps), replace(loop, epochs=1, max_minutes=max(left, 1e-3))
     if run_dir is not None:
         Path(run_dir).mkdir(parents=True, exist_ok=True)
     result = train_loop(network, task, loop, run_dir, resume, fingerprint([train, valid], s), progress, on_epoch_end)

@@ -180,3 +180,28 @@ class TranslateTask:
             total += float(result.loss) * result.count
             tokens += result.count
         return total / tokens
+
+
+class StepBudget:
+    """A task cut to ``steps`` batches per epoch, drawn from the task's own epochs one after another: a budget of
+    steps over which the learning-rate schedule runs its whole course (warm-up, then decay to zero), as a time budget
+    needs (:func:`rnnkit.tasks.translate.fit.plan_steps`). Everything else is the task's."""
+
+    def __init__(self, task: TranslateTask, steps: int) -> None:
+        self.task, self.steps = task, steps
+
+    def __getattr__(self, name: str):
+        return getattr(self.task, name)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def batches(self, epoch: int) -> Iterator[Batch]:
+        given, drawn = 0, (epoch - 1) * (-(-self.steps // len(self.task)) + 1)
+        while given < self.steps:
+            drawn += 1
+            for batch in self.task.batches(drawn):
+                yield batch
+                given += 1
+                if given == self.steps:
+                    return

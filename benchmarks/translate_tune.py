@@ -17,6 +17,7 @@ import ast
 import json
 import os
 import platform
+import random
 import subprocess
 import sys
 import time
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from rnnkit.tasks.translate.data import read_pairs
+from rnnkit.tasks.translate.data import read_pairs, split_pairs
 from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
@@ -51,6 +52,13 @@ def main() -> None:
     parser.add_argument("--beams", default="1,5", help="beams to score validation with at the end")
     parser.add_argument("--note", default="")
     parser.add_argument("--save", help="a directory to save the trained translator in")
+    parser.add_argument(
+        "--select",
+        action="store_true",
+        help="validate each epoch on one half of valid.tsv and score the epochs that BLEU and the loss pick on the "
+        "other half (beam 5)",
+    )
+    parser.add_argument("--train-pairs", type=int, default=0, help="train on the first N pairs of a seeded shuffle")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     known = {f.name for f in fields(TranslateSettings)}
@@ -66,6 +74,11 @@ def main() -> None:
     s = replace(TranslateSettings(), **overrides)
     started = time.time()
     train, valid = read_pairs(DATA / "train.tsv"), read_pairs(DATA / "valid.tsv")
+    if args.train_pairs:
+        train = train.subset(sorted(random.Random(0).sample(range(len(train)), args.train_pairs)))
+    held_out = None
+    if args.select:
+        valid, held_out = split_pairs(valid, 0.5, 0)  # no sentence on both sides
     source_pieces, target_pieces = learn_pieces(train, s)
     encoded = encode_pairs(train, source_pieces, target_pieces, s.max_length)
     validation = Validation.of(valid, encode_pairs(valid, source_pieces, target_pieces), source_pieces, target_pieces)
@@ -88,7 +101,12 @@ def main() -> None:
     )
     prepared = time.time() - started
     load = os.getloadavg()[0]
-    result = train_loop(network, task, loop, progress=sys.stderr.isatty())
+    snapshots = []
+
+    def snapshot(record: dict) -> None:
+        snapshots.append({k: v.detach().clone() for k, v in network.state_dict().items()})
+
+    result = train_loop(network, task, loop, progress=sys.stderr.isatty(), on_epoch_end=snapshot)
     seconds = sum(r["seconds"] for r in result.history)
     rates = [r["tokens_per_second"] for r in result.history]
     translator = TorchTranslator(network, source_pieces, target_pieces, s.decoding())
@@ -97,6 +115,20 @@ def main() -> None:
         t = time.time()
         report = translator.evaluate(valid, beam=beam)
         scored[beam] = (report["bleu"], report["chrf"], time.time() - t)
+    selected = None
+    if held_out is not None:
+        kept = {k: v.clone() for k, v in network.state_dict().items()}
+        picks = {
+            "by_bleu": max(range(len(result.history)), key=lambda i: result.history[i]["valid_bleu"]),
+            "by_loss": min(range(len(result.history)), key=lambda i: result.history[i]["valid_loss"]),
+            "last": len(result.history) - 1,
+        }
+        selected = {}
+        for name, index in picks.items():
+            network.load_state_dict(snapshots[index])
+            report = translator.evaluate(held_out, beam=5)
+            selected[name] = {"epoch": index + 1, "held_out_bleu": round(report["bleu"], 2)}
+        network.load_state_dict(kept)
     history = [
         {k: round(v, 4) if isinstance(v, float) else v for k, v in r.items() if k.startswith("valid_") or k == "epoch"}
         for r in result.history
@@ -120,6 +152,8 @@ def main() -> None:
         },
         "best_epoch": result.best_epoch,
         "history": history if args.epochs > 1 else None,
+        "train_pairs": len(train),
+        "select": selected,
         "note": args.note,
     }
     print(json.dumps(row))

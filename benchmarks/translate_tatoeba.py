@@ -32,6 +32,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
 from dataclasses import replace
@@ -45,6 +46,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from rnnkit.tasks.translate.data import group_references, read_pairs
 from rnnkit.tasks.translate.fit import TranslateSettings, train_translator
+from rnnkit.tasks.translate.saving import load_translator, save_translator
 from rnnkit.tasks.translate.scoring import translation_scores
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
@@ -233,13 +235,26 @@ def rnnkit_arm(marks: list[float], test: tuple[list[str], list[list[str]]], log,
         seconds = sum(r["seconds"] for r in result.history)
         tokens = sum(r["tokens_per_second"] * r["seconds"] for r in result.history)
         epochs = tokens / translator_epoch_tokens(translator)
+        with tempfile.TemporaryDirectory() as directory:
+            save_translator(translator, directory)
+            on_onnx = load_translator(directory, engine="onnx", threads=torch.get_num_threads())
         for beam in sorted({1, s.beam}):
             started = time.perf_counter()
-            scores = translation_scores(translator.translate(test[0], beam=beam), test[1])
+            translations = translator.translate(test[0], beam=beam)
+            seconds_torch = time.perf_counter() - started
+            started = time.perf_counter()
+            same = on_onnx.translate(test[0], beam=beam) == translations
+            seconds_onnx = time.perf_counter() - started
+            scores = translation_scores(translations, test[1])
             name = f"rnnkit (defaults, {'greedy' if beam == 1 else f'beam {beam}'})"
-            rows.append(row(name, mark, epochs, tokens / seconds, scores, time.perf_counter() - started))
-            rows[-1]["best_epoch"] = result.best_epoch
-            rows[-1]["epochs_run"] = len(result.history)
+            rows.append(row(name, mark, epochs, tokens / seconds, scores))
+            rows[-1] |= {
+                "sentences_per_s_torch": round(len(test[0]) / seconds_torch, 1),
+                "sentences_per_s_onnx": round(len(test[0]) / seconds_onnx, 1),
+                "onnx_equals_torch": same,
+                "best_epoch": result.best_epoch,
+                "epochs_run": len(result.history),
+            }
             log(json.dumps(rows[-1]))
     return rows
 
@@ -250,19 +265,16 @@ def translator_epoch_tokens(translator) -> int:
     return sum(len(ids) + 1 for ids in translator.target_pieces.encode(train.targets))
 
 
-def row(arm: str, minutes: float, epochs: float, rate: float, scores: dict, seconds: float | None = None) -> dict:
-    out = {
+def row(arm: str, minutes: float, epochs: float, rate: float, scores: dict) -> dict:
+    return {
         "arm": arm,
         "minutes": minutes,
-        "epochs": round(epochs, 2),
+        "epochs": round(epochs, 3),
         "target_tokens_per_s": round(rate),
         "bleu": round(scores["bleu"], 2),
         "chrf": round(scores["chrf"], 2),
         "signature": scores["bleu_signature"],
     }
-    if seconds is not None:
-        out["translate_s"] = round(seconds, 1)
-    return out
 
 
 def main() -> None:
@@ -299,7 +311,7 @@ def main() -> None:
         rows += rnnkit_arm(budgets, test, log, json.loads(args.settings))
     print(f"\n{'arm':48} {'minutes':>7} {'epochs':>6} {'tok/s':>6} {'BLEU':>6} {'chrF':>6}")
     for r in rows:
-        figures = f"{r['epochs']:6.2f} {r['target_tokens_per_s']:6d} {r['bleu']:6.2f} {r['chrf']:6.2f}"
+        figures = f"{r['epochs']:6.3f} {r['target_tokens_per_s']:6d} {r['bleu']:6.2f} {r['chrf']:6.2f}"
         print(f"{r['arm']:48} {r['minutes']:7g} {figures}")
     signature = rows[0]["signature"] if rows else ""
     print(f"\nsacreBLEU {signature}; {cpu}, {args.threads} threads, load {os.getloadavg()[0]:.1f}")

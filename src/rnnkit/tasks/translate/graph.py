@@ -191,10 +191,12 @@ def step_graph(
     return _model(graph, None)
 
 
-def _session(graph: onnx.ModelProto, arrays: dict[str, np.ndarray]) -> Any:
+def _session(graph: onnx.ModelProto, arrays: dict[str, np.ndarray], threads: int | None = None) -> Any:
     import onnxruntime
 
     options = session_options()
+    if threads is not None:
+        options.intra_op_num_threads = threads
     options.add_external_initializers(
         list(arrays), [onnxruntime.OrtValue.ortvalue_from_numpy(array) for array in arrays.values()]
     )
@@ -203,7 +205,7 @@ def _session(graph: onnx.ModelProto, arrays: dict[str, np.ndarray]) -> Any:
 
 class OnnxTranslator(Translator):
     """A translation network run by onnxruntime, without torch: the encoder graph once per batch, the step graph
-    once per decoding step."""
+    once per decoding step; ``threads`` (onnxruntime's intra-op threads) by default as many as the cores."""
 
     def __init__(
         self,
@@ -212,13 +214,14 @@ class OnnxTranslator(Translator):
         target_pieces: Pieces,
         weights: dict[str, np.ndarray],
         decoding: Decoding | None = None,
+        threads: int | None = None,
     ) -> None:
         super().__init__(config, source_pieces, target_pieces, decoding)
         self.arrays: dict[str, np.ndarray] = {}  # handed to onnxruntime as they are: they must outlive the sessions
         encoder_arrays: dict[str, np.ndarray] = {}
         step_arrays: dict[str, np.ndarray] = {}
-        self.encoder = _session(encoder_graph(config, weights, encoder_arrays), encoder_arrays)
-        self.stepper = _session(step_graph(config, weights, step_arrays), step_arrays)
+        self.encoder = _session(encoder_graph(config, weights, encoder_arrays), encoder_arrays, threads)
+        self.stepper = _session(step_graph(config, weights, step_arrays), step_arrays, threads)
         self.arrays = {
             **{f"e/{k}": v for k, v in encoder_arrays.items()},
             **{f"s/{k}": v for k, v in step_arrays.items()},

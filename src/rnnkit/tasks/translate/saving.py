@@ -183,9 +183,9 @@ def save_translator(
     return write_translator_dir(directory, saved, overwrite)
 
 
-def load_translator(directory: str | Path, engine: str = "auto") -> Translator:
+def load_translator(directory: str | Path, engine: str = "auto", threads: int | None = None) -> Translator:
     """A saved translator, on onnxruntime (``engine="onnx"``, and ``"auto"`` where onnxruntime is installed: no
-    torch needed) or on torch."""
+    torch needed; ``threads``: its intra-op threads) or on torch."""
     if engine not in ENGINES:
         raise RnnkitError(f"engine must be one of {ENGINES}, got {engine!r}")
     saved = read_translator_dir(directory)
@@ -199,7 +199,8 @@ def load_translator(directory: str | Path, engine: str = "auto") -> Translator:
     if engine == "onnx":
         from rnnkit.tasks.translate.graph import OnnxTranslator
 
-        return OnnxTranslator(saved.config, saved.source_pieces, saved.target_pieces, saved.weights, saved.decoding)
+        pieces = (saved.source_pieces, saved.target_pieces)
+        return OnnxTranslator(saved.config, *pieces, saved.weights, saved.decoding, threads)
     import torch
 
     from rnnkit.tasks.translate.network import TranslationNetwork

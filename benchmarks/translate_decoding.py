@@ -23,9 +23,15 @@ def main() -> None:
     parser.add_argument("--beams", default="1,5,10")
     parser.add_argument("--alphas", default="0,0.6,1.0")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--max-ratio", type=float, help="translations at most this times the source's pieces ...")
+    parser.add_argument("--max-extra", type=int, help="... plus this many")
+    parser.add_argument("--batch-size", type=int)
     parser.add_argument("--note", default="")
     args = parser.parse_args()
     translator = load_translator(args.model, engine="onnx", threads=args.threads)
+    for name in ("max_ratio", "max_extra", "batch_size"):
+        if getattr(args, name) is not None:
+            setattr(translator.decoding, name, getattr(args, name))
     scores = {}
     for beam in [int(b) for b in args.beams.split(",")]:
         for alpha in [float(a) for a in args.alphas.split(",")] if beam > 1 else [0.0]:
@@ -38,7 +44,8 @@ def main() -> None:
                 "s": round(time.perf_counter() - started, 1),
             }
             print(json.dumps({f"beam{beam}_alpha{alpha:g}": scores[f"beam{beam}_alpha{alpha:g}"]}), flush=True)
-    row = {"decoding": scores, "model": args.model, "note": args.note}
+    limits = {k: getattr(translator.decoding, k) for k in ("max_ratio", "max_extra", "batch_size")}
+    row = {"decoding": scores, **limits, "model": args.model, "threads": args.threads, "note": args.note}
     with LOG.open("a", encoding="utf-8") as f:
         f.write(f"- `{time.strftime('%Y-%m-%d %H:%M')}` `{json.dumps(row)}`\n")
 

@@ -14,7 +14,7 @@ from rnnkit.tasks.translate.translator import pad
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 KINDS = [
-    {},
+    {"input_feeding": True},
     {"attention": "bahdanau", "cell": "gru", "input_feeding": False, "tie_embeddings": False},
     {"cell": "rnn", "bidirectional": False, "encoder_layers": 2, "decoder_layers": 3},
     {"attention": "bahdanau", "encoder_layers": 2, "decoder_layers": 2},

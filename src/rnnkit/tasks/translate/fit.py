@@ -36,7 +36,7 @@ class TranslateSettings:
     # data
     valid_split: float = 0.1  # share of the training pairs cut for validation (at most MAX_VALID) without --valid
     max_length: int = 250  # sub-words per source at most; a longer one is refused, naming its line
-    subwords: int = 8000  # sub-word vocabulary per side (or shared)
+    subwords: int = 4000  # sub-word vocabulary per side (or shared)
     shared_subwords: bool = False  # one sub-word model learnt from both sides
     subword_model: str = "unigram"  # or "bpe"
     # network (TranslatorConfig)
@@ -48,9 +48,9 @@ class TranslateSettings:
     decoder_hidden_size: int = 512
     decoder_layers: int = 1
     attention: str = "luong"
-    input_feeding: bool = True
+    input_feeding: bool = False
     tie_embeddings: bool = True
-    dropout: float = 0.3
+    dropout: float = 0.1
     # training (rnnkit.training.TrainConfig)
     epochs: int | None = None  # None: as many steps as max_minutes allow (plan_steps), or DEFAULT_EPOCHS without it
     batch_size: int = 64
@@ -68,14 +68,16 @@ class TranslateSettings:
     device: str = "cpu"
     # translating
     beam: int = 5
-    alpha: float = 0.6
+    max_ratio: float = 1.5  # a translation has at most max_ratio * source pieces + max_extra pieces
+    max_extra: int = 5
+    alpha: float = 1.0
 
     def network(self, source_vocab: int, target_vocab: int) -> TranslatorConfig:
         names = {f.name for f in fields(TranslatorConfig)} - {"source_vocab_size", "target_vocab_size", "backend"}
         return TranslatorConfig(source_vocab, target_vocab, **{name: getattr(self, name) for name in names})
 
     def decoding(self) -> Decoding:
-        return Decoding(beam=self.beam, alpha=self.alpha)
+        return Decoding(beam=self.beam, alpha=self.alpha, max_ratio=self.max_ratio, max_extra=self.max_extra)
 
 
 def learn_pieces(train: Pairs, settings: TranslateSettings) -> tuple[Pieces, Pieces]:

@@ -39,9 +39,9 @@ class Decoding:
     ``max_ratio * source pieces + max_extra`` pieces per translation, ``batch_size`` sentences at a time."""
 
     beam: int = 5
-    alpha: float = 0.6
-    max_ratio: float = 2.0
-    max_extra: int = 10
+    alpha: float = 1.0
+    max_ratio: float = 1.5
+    max_extra: int = 5
     batch_size: int = 64
 
     def __post_init__(self) -> None:

@@ -104,3 +104,9 @@ def test_a_source_over_max_length_names_its_line(tmp_path):
     check_lengths(pairs, [2, 4], 4)
     with pytest.raises(DataError, match=r"p.tsv line 3: the source is 4 sub-words long, over --max-length 3"):
         check_lengths(pairs, [2, 4], 3)
+
+
+def test_a_tsv_with_a_header_when_columns_are_named(tmp_path):
+    path = write(tmp_path / "p.tsv", 'fr\ten\tnote\nVa !\tGo.\t"x\nSalut.\tHi.\t\n')
+    pairs = read_pairs(path, source_column="en", target_column="fr")
+    assert pairs.sources == ["Go.", "Hi."] and pairs.targets == ["Va !", "Salut."] and pairs.lines == [2, 3]

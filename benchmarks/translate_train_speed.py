@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.tasks.translate.data import read_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces
+from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces, training_precision
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import TranslateTask, encode_pairs
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_step
@@ -47,7 +47,9 @@ def main() -> None:
         encoded = encode_pairs(train, source, target, s.max_length)
         seed_everything(0)
         network = TranslationNetwork(s.network(len(source), len(target)))
-        task = TranslateTask(encoded, None, s.batch_size, 0, s.label_smoothing)
+        task = TranslateTask(
+            encoded, None, s.batch_size, 0, s.label_smoothing, precision=training_precision(s.precision, "cpu")
+        )
         config = TrainConfig(batch_size=s.batch_size, lr=s.lr, weight_decay=s.weight_decay, clip=s.clip)
         optimizer = torch.optim.AdamW(network.parameters(), lr=s.lr, fused=True)
         batches = list(b for _, b in zip(range(args.steps + 3), task.batches(1), strict=False))

@@ -27,7 +27,7 @@ from pathlib import Path
 import torch
 
 from rnnkit.tasks.translate.data import read_pairs, split_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces
+from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces, training_precision
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
 from rnnkit.tasks.translate.saving import save_translator
@@ -87,7 +87,9 @@ def main() -> None:
     config = s.network(len(source_pieces), len(target_pieces))
     seed_everything(s.seed)
     network = TranslationNetwork(config)
-    task = StepBudget(TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score), steps)
+    precision = training_precision(s.precision, s.device)
+    inner = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score, precision=precision)
+    task = StepBudget(inner, steps)
     loop = TrainConfig(
         epochs=args.epochs,
         batch_size=s.batch_size,
@@ -144,6 +146,7 @@ def main() -> None:
         "prep_s": round(prepared),
         "tok_s": round(sum(rates) / len(rates)),
         "threads": args.threads,
+        "precision": precision,
         "load": round(load, 1),
         "cpu": cpu_model(),
         "python": platform.python_version(),

@@ -66,6 +66,7 @@ class TranslateSettings:
     checkpoint_every: int | None = None
     seed: int = 0
     device: str = "cpu"
+    precision: str = "auto"  # of the training passes: float32, bfloat16, or auto (bfloat16 where the CPU has it)
     # translating
     beam: int = 5
     max_ratio: float = 1.5  # a translation has at most max_ratio * source pieces + max_extra pieces
@@ -78,6 +79,18 @@ class TranslateSettings:
 
     def decoding(self) -> Decoding:
         return Decoding(beam=self.beam, alpha=self.alpha, max_ratio=self.max_ratio, max_extra=self.max_extra)
+
+
+def training_precision(precision: str, device: str) -> str:
+    """``auto``: bfloat16 where the device computes it natively (a CPU with AVX-512 BF16 or AMX, a GPU that supports
+    it), else float32; emulated bfloat16 would be slower than float32."""
+    if precision != "auto":
+        return precision
+    import torch
+
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
 
 
 def learn_pieces(train: Pairs, settings: TranslateSettings) -> tuple[Pieces, Pieces]:
@@ -165,7 +178,8 @@ def train_translator(
     config = s.network(len(source_pieces), len(target_pieces))
     seed_everything(s.seed)
     network = TranslationNetwork(config)
-    task = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score)
+    precision = training_precision(s.precision, s.device)
+    task = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score, precision=precision)
     loop = TrainConfig(
         epochs=s.epochs or DEFAULT_EPOCHS,
         batch_size=s.batch_size,

@@ -26,14 +26,16 @@ TOLERANCE = 1e-4  # on probabilities (about 1e-7 measured) and a language model'
 
 def shared_metadata(saved: SavedModel) -> dict[str, str]:
     """What a reader of any exported file needs beside its task's part, as JSON strings."""
-    return {
+    shared = {
         "format": FORMAT,
         "format_version": json.dumps(FORMAT_VERSION),
         "task": saved.task,
         "rnnkit_version": __version__,
-        "tokenizer": json.dumps(saved.tokenizer.to_dict()),
-        "vocab": json.dumps(saved.vocab.tokens, ensure_ascii=False),
     }
+    if saved.vocab is not None:  # a task with a vocabulary of its own (a translator's sub-words are in its part)
+        shared["tokenizer"] = json.dumps(saved.tokenizer.to_dict()) if saved.tokenizer is not None else "null"
+        shared["vocab"] = json.dumps(saved.vocab.tokens, ensure_ascii=False)
+    return shared
 
 
 def export_onnx(model_dir: str | Path, output: str | Path, check: bool = True, overwrite: bool = False) -> float | None:

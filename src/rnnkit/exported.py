@@ -34,9 +34,9 @@ CHECKSUM = "sha256"  # the metadata entry holding the checksum of everything els
 # The operators rnnkit's graphs use (tests hold every network to this list). Anything else in a file is not
 # ours; refusing it also refuses operators that loop (Loop, Scan) or read other files.
 OPERATORS = frozenset(
-    ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LSTM", "MatMul", "Max", "Mean"]
-    + ["Mul", "Range"]
-    + ["ReduceMax", "ReduceSum", "Reshape", "RNN", "Shape", "Softmax", "Transpose", "Unsqueeze", "Where"]
+    ["Add", "Cast", "Concat", "Div", "Gather", "Gemm", "GRU", "Identity", "Less", "LogSoftmax", "LSTM", "MatMul"]
+    + ["Max", "Mean", "Mul", "Range", "ReduceMax", "ReduceSum", "Reshape", "RNN", "Shape", "Softmax", "Squeeze"]
+    + ["Tanh", "TopK", "Transpose", "Unsqueeze", "Where"]
 )
 
 
@@ -49,8 +49,8 @@ class ExportedFile:
     data: bytes
     model: Any  # onnx.ModelProto
     meta: dict[str, str]
-    tokenizer: Tokenizer
-    vocab: Vocab
+    tokenizer: Tokenizer | None  # None for a task without vocabularies (a translator's sub-words are its own)
+    vocab: Vocab | None
 
     def value(self, key: str, default: Any = None, required: bool = True) -> Any:
         """The metadata entry ``key`` as JSON; a missing required one, or bad JSON, is a one-line error."""
@@ -149,12 +149,13 @@ def load_exported(path: str | Path) -> Any:
         raise ModelFileError(
             f"{path}: exported in model format {version}; this rnnkit reads {FORMAT_VERSION}: upgrade rnnkit"
         )
-    tokenizer, vocab = exported.value("tokenizer"), exported.value("vocab")
-    try:
-        exported.tokenizer = tokenizer_from_settings(tokenizer)
-        exported.vocab = Vocab.from_dict({"tokens": vocab})
-    except (TypeError, ValueError) as e:
-        raise exported.invalid(e) from None
+    if task.vocabularies:
+        tokenizer, vocab = exported.value("tokenizer"), exported.value("vocab")
+        try:
+            exported.tokenizer = tokenizer_from_settings(tokenizer)
+            exported.vocab = Vocab.from_dict({"tokens": vocab})
+        except (TypeError, ValueError) as e:
+            raise exported.invalid(e) from None
     return task.read_exported(exported)
 
 
@@ -185,7 +186,8 @@ def check_graph(
     buckets and padding)."""
     from onnx import TensorProto
 
-    path, graph, vocab_size = exported.path, exported.model.graph, len(exported.vocab)
+    path, graph = exported.path, exported.model.graph
+    vocab_size = len(exported.vocab) if exported.vocab is not None else None
     initializers = {t.name: t for t in graph.initializer}
     found_inputs = {i.name: i.type.tensor_type.elem_type for i in graph.input if i.name not in initializers}
     found_outputs = {o.name: o.type.tensor_type.elem_type for o in graph.output}
@@ -212,7 +214,7 @@ def check_graph(
         if embedding and table.dims[0] not in (vocab_size, *tables):
             raise ModelFileError(
                 f"{path}: the network's embedding has {table.dims[0]} rows but the metadata's vocabulary "
-                f"lists {vocab_size} words; the file was edited or damaged"
+                f"lists {vocab_size or tables[0]} words; the file was edited or damaged"
             )
 
 

@@ -1,8 +1,8 @@
 """The model directory: how a trained model of any task is written to disk and read back, checked, without torch.
 
-A model directory holds ``config.json`` (the task, settings, labels, versions, checksums), ``vocab.json`` (the
-task's named vocabularies: the tokens', and a tagger's characters ...), ``model.safetensors``, and any further
-files the task keeps (:attr:`rnnkit.tasks.Task.files`: a translator's sub-word models), each with its checksum.
+A model directory holds ``config.json`` (the task, settings, labels, versions, checksums), ``model.safetensors``,
+``vocab.json`` for a task with vocabularies (the tokens', and a tagger's characters ...), and any further files the
+task keeps (:attr:`rnnkit.tasks.Task.files`: a translator's sub-word models), each with its checksum.
 Directories written by rnnkit 0.1 (format ``rnnkit-text-classifier``, version 1, no task) are read as classifiers.
 Nothing in it is code: reading never unpickles, and :func:`read_model_dir` checks every file (format version,
 task, checksums, tensor names, shapes and dtypes, vocabulary sizes, label count) before a single weight is used.
@@ -39,7 +39,7 @@ from rnnkit.text import Tokenizer, Vocab, tokenizer_from_dict
 FORMAT = "rnnkit-model"
 FORMAT_VERSION = 2  # 2: any task, named in config.json; 1: rnnkit 0.1's classifiers
 LEGACY_FORMAT = "rnnkit-text-classifier"  # rnnkit 0.1 wrote classifiers as format 1 of this name
-FILES = ("config.json", "vocab.json", "model.safetensors")
+FILES = ("config.json", "vocab.json", "model.safetensors")  # a task without vocabularies has no vocab.json
 MAX_JSON_BYTES = 256 * 2**20  # a vocabulary of millions of words fits; a runaway file does not
 MAX_FILE_BYTES = 256 * 2**20  # a task's further file (a sub-word model of a few hundred kilobytes) at most
 WEIGHT_DTYPE = "F32"  # the safetensors name of float32, the only dtype rnnkit saves
@@ -51,8 +51,8 @@ class SavedModel:
     tokens' vocabulary; ``vocabularies`` the task's others by name (a tagger's ``characters``); ``files`` its
     further files' bytes by name."""
 
-    tokenizer: Tokenizer
-    vocab: Vocab
+    tokenizer: Tokenizer | None  # None for a task that cuts its text itself (a translator's sub-word models)
+    vocab: Vocab | None  # None for a task without vocabularies
     labels: list[str] | None  # a classifier's classes, a tagger's tags; None for a model without labels
     config: Settings
     weights: dict[str, np.ndarray]
@@ -80,13 +80,14 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
     """Write the files, each atomically; ``config.json`` last, with the checksums of the others."""
     directory = Path(directory)
     weights = save_safetensors({k: np.ascontiguousarray(v) for k, v in model.weights.items()})
-    vocab_data = model.vocab.to_dict()
-    for name, vocabulary in model.vocabularies.items():  # beside the tokens: {"characters": [...], ...}
-        vocab_data[name] = vocabulary.tokens
-    vocab = (json.dumps(vocab_data, ensure_ascii=False) + "\n").encode("utf-8")
-    atomic_write_bytes(directory / "model.safetensors", weights)
-    atomic_write_bytes(directory / "vocab.json", vocab)
-    for name, data in model.files.items():
+    files = {"model.safetensors": weights}
+    if model.vocab is not None:
+        vocab_data = model.vocab.to_dict()
+        for name, vocabulary in model.vocabularies.items():  # beside the tokens: {"characters": [...], ...}
+            vocab_data[name] = vocabulary.tokens
+        files["vocab.json"] = (json.dumps(vocab_data, ensure_ascii=False) + "\n").encode("utf-8")
+    files |= model.files
+    for name, data in files.items():
         atomic_write_bytes(directory / name, data)
     atomic_write_json(
         directory / "config.json",
@@ -96,15 +97,11 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
             "task": model.task,
             "rnnkit_version": __version__,
             **({"labels": model.labels} if model.labels is not None else {}),
-            "tokenizer": model.tokenizer.to_dict(),
+            **({"tokenizer": model.tokenizer.to_dict()} if model.tokenizer is not None else {}),
             "max_length": model.max_length,
             "model": model.config.to_dict(),
             "training": model.training,
-            "sha256": {
-                "vocab.json": _sha256(vocab),
-                "model.safetensors": _sha256(weights),
-                **{name: _sha256(data) for name, data in model.files.items()},
-            },
+            "sha256": {name: _sha256(data) for name, data in files.items()},
         },
     )
     return directory
@@ -113,7 +110,7 @@ def write_model_dir(directory: str | Path, model: SavedModel) -> Path:
 def _read(directory: Path, name: str, limit: int | None = None) -> bytes:
     path = directory / name
     if not path.is_file():
-        raise ModelFileError(f"{directory}: missing {name}; a model directory needs {', '.join(FILES)}")
+        raise ModelFileError(f"{directory}: missing {name}; the model directory is incomplete or damaged")
     if limit is not None and path.stat().st_size > limit:
         raise ModelFileError(f"{path}: {path.stat().st_size} bytes is too large for a {name}")
     return path.read_bytes()
@@ -190,7 +187,9 @@ def read_model_dir(directory: str | Path) -> SavedModel:
     config = _json(directory / "config.json", _read(directory, "config.json", MAX_JSON_BYTES))
     task = tasks.get_or_none(_task(directory, config))
     assert task is not None  # _task refuses a task the registry lacks
-    files = {name: _read(directory, name, MAX_JSON_BYTES if name == "vocab.json" else None) for name in FILES[1:]}
+    files = {"model.safetensors": _read(directory, "model.safetensors")}
+    if task.vocabularies:
+        files["vocab.json"] = _read(directory, "vocab.json", MAX_JSON_BYTES)
     files |= {name: _read(directory, name, MAX_FILE_BYTES) for name in task.files}
     sums = config.get("sha256", {})
     for name, data in files.items():
@@ -202,7 +201,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         labels = check_labels(config["labels"]) if task.labels else None
         if labels is None and "labels" in config:
             raise ValueError(f"a {task.name} model has no labels")
-        tokenizer = tokenizer_from_settings(config["tokenizer"])
+        tokenizer = tokenizer_from_settings(config["tokenizer"]) if task.vocabularies else None
         if not isinstance(config["model"], dict):
             raise ValueError("model must be an object")
         model_config = task.config_class.from_dict(config["model"])
@@ -213,7 +212,7 @@ def read_model_dir(directory: str | Path) -> SavedModel:
     except (KeyError, TypeError, ValueError) as e:
         reason = f"no {e.args[0]!r}" if isinstance(e, KeyError) else e
         raise ModelFileError(f"{directory / 'config.json'}: invalid ({reason})") from None
-    vocab, others = _vocabularies(directory, files["vocab.json"], model_config)
+    vocab, others = _vocabularies(directory, files["vocab.json"], model_config) if task.vocabularies else (None, {})
     if labels is not None and model_config.label_count != len(labels):
         raise ModelFileError(
             f"{directory}: config.json lists {len(labels)} labels but the model has {model_config.label_count} "
@@ -221,7 +220,9 @@ def read_model_dir(directory: str | Path) -> SavedModel:
         )
     weights = _weights(directory, files["model.safetensors"], model_config)
     extra = {name: files[name] for name in task.files}
-    return SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training, None, others, extra)
+    saved = SavedModel(tokenizer, vocab, labels, model_config, weights, max_length, training, None, others, extra)
+    task.check_saved(saved, str(directory))
+    return saved
 
 
 def _vocabularies(directory: Path, data: bytes, config: Settings) -> tuple[Vocab, dict[str, Vocab]]:

@@ -115,6 +115,35 @@ def subwords(g: Graph, prefix: str, w: dict[str, np.ndarray], x: str) -> str:
     return g.op("Add", [x, g.op("Gather", [words, "forms_time_major"])])  # [T, B, E]
 
 
+def forward_layers(g: Graph, c: Any, w: dict[str, np.ndarray], x: str) -> tuple[str, list[list[str]]]:
+    """The stacked forward layers of ``c`` (``cell``, ``hidden_size``, ``num_layers``; weights ``encoder.*``) over
+    ``x`` ``[T, B, E]`` from the states ``h0`` (and ``c0``) ``[L, B, H]`` (a language model's, a translator's decoder):
+    the top layer's outputs ``[T, B, H]`` and, per layer, its final states (``[h_n]`` or ``[h_n, c_n]``, each
+    ``[1, B, H]``). Every sequence runs all T steps, so no ``sequence_lens``."""
+    kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[c.cell]
+    attributes: dict[str, Any] = {"hidden_size": c.hidden_size, "direction": "forward"}
+    if c.cell == "gru":
+        attributes["linear_before_reset"] = 1
+    if c.cell == "rnn":
+        attributes["activations"] = ["Tanh"]
+    states = ["h0", "c0"] if c.cell == "lstm" else ["h0"]
+    finals: list[list[str]] = []
+    for layer in range(c.num_layers):
+
+        def onnx_layout(name: str, layer: int = layer) -> np.ndarray:
+            return reorder(w[f"encoder.{name}_l{layer}"], c.cell, c.hidden_size)[None]  # [1, G*H, ...]
+
+        weight_ih = g.weight(f"W_l{layer}", onnx_layout("weight_ih"))  # [1, G*H, in]
+        weight_hh = g.weight(f"R_l{layer}", onnx_layout("weight_hh"))  # [1, G*H, H]
+        bias = g.weight(f"B_l{layer}", np.concatenate([onnx_layout("bias_ih"), onnx_layout("bias_hh")], axis=1))
+        index = g.const(f"layer_{layer}", np.array([layer], dtype=np.int64))
+        start = [g.op("Gather", [s, index]) for s in states]  # this layer's initial states, [1, B, H] each
+        y, *final = g.op(kind, [x, weight_ih, weight_hh, bias, "", *start], outputs=1 + len(states), **attributes)
+        finals.append(final)  # [1, B, H] each
+        x = g.op("Reshape", [y, "shape_t_b_h"])  # [T, 1, B, H] -> [T, B, H]
+    return x, finals
+
+
 def model_proto(graph: onnx.GraphProto, metadata: dict[str, str] | None) -> onnx.ModelProto:
     """The ONNX model of ``graph``, readable by onnxruntime 1.13 and later, with ``metadata`` if given."""
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="rnnkit")

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from rnnkit.models.config import LanguageModelConfig
-from rnnkit.models.language_model import LanguageModel
+from rnnkit.tasks.lm.config import LanguageModelConfig
+from rnnkit.tasks.lm.network import LanguageModel
 from rnnkit.tasks.translate.config import TranslatorConfig, translator_shapes
 from rnnkit.tasks.translate.network import TranslationNetwork
 
@@ -61,7 +61,9 @@ def test_the_torch_free_modules_import_no_torch():
     code = (
         "import sys; import rnnkit.tasks.translate.config, rnnkit.tasks.translate.data, "
         "rnnkit.tasks.translate.pieces, rnnkit.tasks.translate.search, rnnkit.tasks.translate.scoring, "
-        "rnnkit.tasks.translate.translator, rnnkit.tasks.translate.graph, rnnkit.tasks.translate.saving; "
+        "rnnkit.tasks.translate.translator, rnnkit.tasks.translate.graph, rnnkit.tasks.translate.export, "
+        "rnnkit.tasks.translate.report, rnnkit.tasks.translate.cli, "
+        "rnnkit.tasks.translate.serve, rnnkit.loading, rnnkit.modeldir; "
         "from rnnkit.tasks.translate.config import TranslatorConfig, translator_shapes; "
         "translator_shapes(TranslatorConfig(10, 10)); assert 'torch' not in sys.modules, 'torch was imported'"
     )

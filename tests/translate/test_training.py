@@ -1,95 +1,103 @@
-"""End to end on 600 Tatoeba pairs and a tiny network: a translator trains, checkpoints, resumes to identical
-weights, saves, and its directory translates without torch as torch does."""
+"""End to end on 600 Tatoeba pairs and a tiny network, through rnnkit.train: a translator trains, checkpoints,
+resumes to identical weights, saves as a model directory of the shared format, and that directory translates
+without torch as torch does."""
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
 
+import rnnkit
+import rnnkit.training.trainer as trainer
 from rnnkit.errors import ModelFileError, RnnkitError
+from rnnkit.modeldir import read_model_dir
 from rnnkit.tasks.translate.data import read_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, plan_steps, train_translator
 from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, encode_pairs
-from rnnkit.tasks.translate.saving import load_translator, read_translator_dir, save_translator
 from rnnkit.tasks.translate.scoring import translation_scores
+from rnnkit.tasks.translate.train import plan_steps
 from rnnkit.training.trainer import TrainConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")
+DATA = Path(__file__).parents[1] / "data"
 TINY = {
-    "subwords": 400,
+    "task": "translate",
+    "pieces": 400,
     "embedding_dim": 24,
-    "encoder_hidden_size": 24,
-    "decoder_hidden_size": 32,
+    "hidden": 24,
+    "decoder_hidden": 32,
     "batch_size": 32,
     "epochs": 3,
     "dropout": 0.1,
     "lr": 5e-3,
     "beam": 3,
+    "quiet": True,
 }
 
 
-class Stop(KeyboardInterrupt):
-    pass
+@pytest.fixture(scope="module")
+def pairs():
+    return DATA / "tatoeba_eng_fra_train_sample.tsv"
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory):
-    from conftest import DATA
-
-    run = tmp_path_factory.mktemp("run")
-    translator, result = train_translator(
-        DATA / "tatoeba_eng_fra_train_sample.tsv", settings=TranslateSettings(**TINY), run_dir=run, progress=False
-    )
-    return translator, result, run
+def trained(tmp_path_factory, pairs):
+    run = tmp_path_factory.mktemp("run") / "model"
+    return rnnkit.train(pairs, out=str(run), **TINY), run
 
 
 def test_it_learns_and_validates_by_bleu(trained):
-    translator, result, _ = trained
-    losses = [record["valid_loss"] for record in result.history]
+    translator, run = trained
+    history = translator.training["members"][0]["history"]
+    losses = [record["valid_loss"] for record in history]
     assert len(losses) == 3 and losses[2] < losses[1] < losses[0]
-    assert result.history[2]["train_loss"] < result.history[0]["train_loss"] - 0.5
-    assert all(0 <= record["valid_bleu"] <= 100 and record["valid_chrf"] > 0 for record in result.history)
-    assert result.best_epoch == max(range(3), key=lambda i: result.history[i]["valid_bleu"]) + 1
+    assert history[2]["train_loss"] < history[0]["train_loss"] - 0.5
+    assert all(0 <= record["valid_bleu"] <= 100 and record["valid_chrf"] > 0 for record in history)
+    best = translator.training["members"][0]["best_epoch"]
+    assert best == max(range(3), key=lambda i: history[i]["valid_bleu"]) + 1
+    assert translator.training["valid"]["bleu"] == history[best - 1]["valid_bleu"]
+    assert sorted(p.name for p in run.iterdir() if p.suffix in (".json", ".spm", ".safetensors")) == [
+        "config.json", "model.safetensors", "source.spm", "target.spm",
+    ]  # fmt: skip
 
 
-def test_resumed_training_ends_with_the_same_weights(trained, tmp_path):
-    from conftest import DATA
+def test_resumed_training_ends_with_the_same_weights(trained, pairs, tmp_path, monkeypatch):
+    translator, _ = trained
+    real = trainer.save_checkpoint
 
-    translator, _, _ = trained
-    settings = TranslateSettings(**TINY)
-    data = DATA / "tatoeba_eng_fra_train_sample.tsv"
+    def save_then_stop(run_dir, state):
+        real(run_dir, state)
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
 
-    def stop_after_first(record):
-        if record["epoch"] == 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train_translator(data, settings=settings, run_dir=tmp_path, progress=False, on_epoch_end=stop_after_first)
-    resumed, _ = train_translator(data, settings=settings, run_dir=tmp_path, resume=True, progress=False)
-    for name, value in translator.network.state_dict().items():
-        assert torch.equal(value, resumed.network.state_dict()[name]), name
+    monkeypatch.setattr(trainer, "save_checkpoint", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        rnnkit.train(pairs, out=str(tmp_path / "run"), **TINY)
+    monkeypatch.setattr(trainer, "save_checkpoint", real)
     with pytest.raises(RnnkitError, match="differ from the interrupted run"):
-        train_translator(data, settings=TranslateSettings(**{**TINY, "lr": 1e-3}), run_dir=tmp_path, resume=True)
+        rnnkit.train(pairs, out=str(tmp_path / "run"), resume=True, **{**TINY, "lr": 1e-3})
+    resumed = rnnkit.train(pairs, out=str(tmp_path / "run"), resume=True, **TINY)
+    for name, value in translator.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[name]), name
 
 
-def test_the_directory_translates_without_torch_as_torch_does(trained, tmp_path):
-    translator, _, _ = trained
+def test_the_directory_translates_without_torch_as_torch_does(trained):
+    translator, run = trained
     texts = ["I love you.", "Where is the station?", "Tom is here.", "", "We should go home now."]
+    on_torch = rnnkit.load(run, engine="torch")
     expected = {
-        "beam": translator.translate(texts),
-        "greedy": translator.translate(texts, beam=1),
-        "nbest": [[list(t) for t in ts] for ts in translator.translate(texts[:2], beam=4, n_best=3)],
+        "beam": on_torch.translate(texts),
+        "greedy": on_torch.translate(texts, beam=1),
+        "nbest": [[list(t) for t in ts] for ts in on_torch.translate(texts[:2], beam=4, n_best=3)],
     }
     assert expected["beam"][3] == "" and any(expected["beam"][i] for i in (0, 1, 2, 4))
-    save_translator(translator, tmp_path / "model", training={"epochs": 3})
-    with pytest.raises(RnnkitError, match="holds a model already"):
-        save_translator(translator, tmp_path / "model")
+    assert translator.translate(texts) == expected["beam"]  # the trained pipeline, on onnxruntime
     code = (
         "import sys, json; sys.modules['torch'] = None\n"
-        "from rnnkit.tasks.translate.saving import load_translator\n"
-        f"t = load_translator({str(tmp_path / 'model')!r})\n"
+        "from rnnkit.loading import load_onnx\n"
+        f"t = load_onnx({str(run)!r})\n"
         f"texts = {texts!r}\n"
         "print(json.dumps({'engine': type(t).__name__, 'beam': t.translate(texts),"
         " 'greedy': t.translate(texts, beam=1),"
@@ -103,29 +111,32 @@ def test_the_directory_translates_without_torch_as_torch_does(trained, tmp_path)
     for ours, theirs in zip(got["nbest"], expected["nbest"], strict=True):
         assert [t for t, _ in ours] == [t for t, _ in theirs]
         assert [s for _, s in ours] == pytest.approx([s for _, s in theirs], abs=1e-4)
-    on_torch = load_translator(tmp_path / "model", engine="torch")
-    assert on_torch.translate(texts) == expected["beam"]
-    assert read_translator_dir(tmp_path / "model").training == {"epochs": 3}
+
+
+def test_the_model_searches_as_it_was_trained_to(trained, pairs, tmp_path):
+    translator, run = trained
+    assert translator.decoding.beam == 3 and rnnkit.load(run).decoding.beam == 3
+    assert read_model_dir(run).training["options"]["beam"] == 3
 
 
 def test_a_damaged_directory_is_refused_in_one_line(trained, tmp_path):
-    translator, _, _ = trained
-    directory = save_translator(translator, tmp_path / "model")
+    translator, _ = trained
+    directory = translator.save(tmp_path / "model")
+    with pytest.raises(RnnkitError, match="holds a finished model"):
+        translator.save(tmp_path / "model")
     target = directory / "target.spm"
     data = bytearray(target.read_bytes())
     data[100] ^= 0xFF
     target.write_bytes(bytes(data))
     with pytest.raises(ModelFileError, match="target.spm: checksum does not match"):
-        read_translator_dir(directory)
+        rnnkit.load(directory)
     (directory / "target.spm").unlink()
     with pytest.raises(ModelFileError, match="missing target.spm"):
-        read_translator_dir(directory)
+        rnnkit.load(directory)
 
 
 def test_evaluation_scores_every_reference(trained):
-    from conftest import DATA
-
-    translator, _, _ = trained
+    translator, _ = trained
     report = translator.evaluate(DATA / "tatoeba_eng_fra_valid_sample.tsv", beam=2, per_sentence=True)
     assert report["pairs"] == 150 and report["sentences"] == len(report["translations"]) <= 150
     assert report["references"] == 150 and report["bleu_signature"].startswith("nrefs:var")
@@ -135,16 +146,21 @@ def test_evaluation_scores_every_reference(trained):
     assert sorted(len(r["references"]) for r in rows)[-1] > 1  # a source with several translations, scored once
 
 
-def test_a_step_budget_runs_the_schedule_over_its_steps(trained):
-
-    translator, _, _ = trained
-    from conftest import DATA
-
-    pairs = read_pairs(DATA / "tatoeba_eng_fra_train_sample.tsv")
-    task = TranslateTask(encode_pairs(pairs, translator.source_pieces, translator.target_pieces), None, 32)
+def test_a_step_budget_runs_the_schedule_over_its_steps(trained, pairs):
+    translator, _ = trained
+    task = TranslateTask(encode_pairs(read_pairs(pairs), translator.source_pieces, translator.target_pieces), None, 32)
     budget = StepBudget(task, len(task) + 5)
     first, second = list(budget.batches(1)), list(budget.batches(2))
     assert len(budget) == len(first) == len(second) == len(task) + 5
     assert torch.equal(first[len(task)].ids, list(task.batches(2))[0].ids)  # on into the task's next epoch
     assert not torch.equal(first[0].ids, second[0].ids)
-    assert plan_steps(translator.network, task, TrainConfig(), 0.01) >= 1
+    assert plan_steps(translator.model, task, TrainConfig(), 0.01) >= 1
+
+
+def test_minutes_without_epochs_are_planned_as_steps(pairs, tmp_path):
+    options = {k: v for k, v in TINY.items() if k != "epochs"}
+    model = rnnkit.train(pairs, out=str(tmp_path / "run"), max_minutes=0.05, **options)
+    assert model.training["options"]["epochs"] is None
+    history = model.training["members"][0]["history"]
+    assert len(history) == 1 and history[0]["valid_bleu"] >= 0
+    assert not (tmp_path / "run" / "planned_steps.json").exists()

@@ -54,7 +54,7 @@ class ServedModel:
             "task": saved.task,
             "labels": saved.labels,
             "config": saved.config.to_dict(),
-            "tokenizer": saved.tokenizer.to_dict(),
+            "tokenizer": saved.tokenizer.to_dict() if saved.tokenizer is not None else None,
             "trained_with": json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("rnnkit_version"),
             "training": {k: training[k] for k in SUMMARY_KEYS if k in training},
             "engine": engine,

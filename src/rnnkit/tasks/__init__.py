@@ -36,7 +36,7 @@ __all__ = [
 ]  # fmt: skip
 
 # The tasks that come with rnnkit, in the order the command line lists them: one line per task package.
-BUILTIN = ("classify", "lm", "tag")
+BUILTIN = ("classify", "lm", "tag", "translate")
 ENTRY_POINTS = "rnnkit.tasks"  # other packages' tasks: "name = package.module" in this entry point group
 
 
@@ -184,6 +184,10 @@ class Task:
         return (line for line in read_text_file(path).splitlines() if line.strip())
 
     # ---------------------------------------------------------------------------------------------- use
+    def check_saved(self, saved: Any, where: str) -> None:
+        """Refuse, in one line (:class:`rnnkit.errors.ModelFileError`), a read model directory at ``where`` whose
+        task's own files (:attr:`files`) do not fit its network; the shared checks have passed."""
+
     def pipeline(self, saved: Any, engine: str = "auto") -> Any:
         """The torch pipeline of a read and checked model directory (:class:`rnnkit.modeldir.SavedModel`)."""
         raise NotImplementedError

@@ -3,44 +3,12 @@ and the state after the last one out; one graph for reading a prompt and for gen
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from rnnkit.onnxgraph import Graph, model_proto, reorder
+from rnnkit.onnxgraph import Graph, forward_layers, model_proto
 from rnnkit.tasks.lm.config import LanguageModelConfig
-
-
-def _language_model_layers(
-    g: Graph, c: LanguageModelConfig, w: dict[str, np.ndarray], x: str
-) -> tuple[str, list[list[str]]]:
-    """The stacked forward layers over ``x`` ``[T, B, E]`` from the states ``h0`` (and ``c0``) ``[L, B, H]``:
-    the top layer's outputs ``[T, B, H]`` and, per layer, its final states (``[h_n]`` or ``[h_n, c_n]``, each
-    ``[1, B, H]``). Every sequence runs all T steps, so no ``sequence_lens``."""
-    kind = {"lstm": "LSTM", "gru": "GRU", "rnn": "RNN"}[c.cell]
-    attributes: dict[str, Any] = {"hidden_size": c.hidden_size, "direction": "forward"}
-    if c.cell == "gru":
-        attributes["linear_before_reset"] = 1
-    if c.cell == "rnn":
-        attributes["activations"] = ["Tanh"]
-    states = ["h0", "c0"] if c.cell == "lstm" else ["h0"]
-    finals: list[list[str]] = []
-    for layer in range(c.num_layers):
-
-        def onnx_layout(name: str, layer: int = layer) -> np.ndarray:
-            return reorder(w[f"encoder.{name}_l{layer}"], c.cell, c.hidden_size)[None]  # [1, G*H, ...]
-
-        weight_ih = g.weight(f"W_l{layer}", onnx_layout("weight_ih"))  # [1, G*H, in]
-        weight_hh = g.weight(f"R_l{layer}", onnx_layout("weight_hh"))  # [1, G*H, H]
-        bias = g.weight(f"B_l{layer}", np.concatenate([onnx_layout("bias_ih"), onnx_layout("bias_hh")], axis=1))
-        index = g.const(f"layer_{layer}", np.array([layer], dtype=np.int64))
-        start = [g.op("Gather", [s, index]) for s in states]  # this layer's initial states, [1, B, H] each
-        y, *final = g.op(kind, [x, weight_ih, weight_hh, bias, "", *start], outputs=1 + len(states), **attributes)
-        finals.append(final)  # [1, B, H] each
-        x = g.op("Reshape", [y, "shape_t_b_h"])  # [T, 1, B, H] -> [T, B, H]
-    return x, finals
 
 
 def language_model_graph(
@@ -84,7 +52,7 @@ def language_model_graph(
         counts = g.op("ReduceSum", [present, axis], keepdims=1)  # [T, B, 1]
         counts = g.op("Max", [counts, g.const("one_float", np.array(1, dtype=np.float32))])
         x = g.op("Add", [x, g.op("Div", [total, counts])])  # [T, B, E]
-    top, finals = _language_model_layers(g, c, weights, x)  # [T, B, H]
+    top, finals = forward_layers(g, c, weights, x)  # [T, B, H]
     rows = g.op("Reshape", [g.op("Transpose", [top], perm=[1, 0, 2]), "shape_rows_all"])  # [B*T, H]
     if c.projected:
         rows = g.op("Gemm", [rows, g.weight("projection", weights["projection.weight"])], transB=1)  # [B*T, E]

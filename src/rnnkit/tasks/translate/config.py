@@ -23,14 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rnnkit.models.config import _recurrent_shapes, _Settings
+from rnnkit.models.config import Settings, check, recurrent_shapes
 from rnnkit.options import CHOICES
 
 ATTENTIONS = ("luong", "bahdanau")
 
 
 @dataclass
-class TranslatorConfig(_Settings):
+class TranslatorConfig(Settings):
     """Everything needed to rebuild a translation network; saved as JSON beside its weights."""
 
     source_vocab_size: int
@@ -62,9 +62,19 @@ class TranslatorConfig(_Settings):
             (1 <= self.decoder_layers <= 16, f"decoder_layers must be in 1..16, got {self.decoder_layers}"),
             (0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}"),
         ]
-        for ok, message in checks:
-            if not ok:
-                raise ValueError(message)
+        check(checks)
+
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        return translator_shapes(self)
+
+    def vocabulary_sizes(self) -> dict[str, int]:
+        """None in ``vocab.json``: the sub-word models are files of their own (``source.spm``, ``target.spm``),
+        checked against ``source_vocab_size`` and ``target_vocab_size`` by the task."""
+        return {}
+
+    @property
+    def recurrent_layers(self) -> int:
+        return self.encoder_layers + self.decoder_layers
 
     @property
     def directions(self) -> int:
@@ -99,11 +109,11 @@ def translator_shapes(config: TranslatorConfig) -> dict[str, tuple[int, ...]]:
     equal), so that a saved translator is checked before a single weight is used."""
     c = config
     shapes: dict[str, tuple[int, ...]] = {"embedding.weight": (c.source_vocab_size, c.embedding_dim)}
-    shapes.update(_recurrent_shapes(c.cell, c.embedding_dim, c.encoder_hidden_size, c.encoder_layers, c.directions))
+    shapes.update(recurrent_shapes(c.cell, c.embedding_dim, c.encoder_hidden_size, c.encoder_layers, c.directions))
     shapes["bridge.weight"] = (c.decoder_layers * c.decoder_hidden_size * c.state_parts, c.memory_size)
     shapes["bridge.bias"] = (c.decoder_layers * c.decoder_hidden_size * c.state_parts,)
     shapes["target_embedding.weight"] = (c.target_vocab_size, c.embedding_dim)
-    decoder = _recurrent_shapes(c.cell, c.decoder_input_size, c.decoder_hidden_size, c.decoder_layers, 1)
+    decoder = recurrent_shapes(c.cell, c.decoder_input_size, c.decoder_hidden_size, c.decoder_layers, 1)
     shapes.update(_renamed(decoder, "decoder."))
     if c.attention == "luong":
         shapes["attention.weight"] = (c.decoder_hidden_size, c.memory_size)

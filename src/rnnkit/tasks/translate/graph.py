@@ -22,14 +22,13 @@ translations equal torch's (tested).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-from rnnkit.onnxgraph import CharacterReader, _Graph, _language_model_layers, _model, _recurrent
+from rnnkit.onnxgraph import Graph, Layers, forward_layers, model_proto, recurrent
 from rnnkit.onnxsessions import session_options
 from rnnkit.tasks.translate.config import TranslatorConfig
 from rnnkit.tasks.translate.pieces import EOS_ID, Pieces
@@ -37,15 +36,6 @@ from rnnkit.tasks.translate.search import Arrays
 from rnnkit.tasks.translate.translator import BANNED, Decoding, Translator
 
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
-
-
-@dataclass
-class _DecoderLayers:
-    """The decoder's recurrent stack as :func:`rnnkit.onnxgraph._language_model_layers` reads a config."""
-
-    cell: str
-    hidden_size: int
-    num_layers: int
 
 
 def _value(name: str, kind: int, shape: list[Any]) -> onnx.ValueInfoProto:
@@ -58,7 +48,7 @@ def encoder_graph(
     """The encoder and the bridge (see the module's docstring); ``external`` as in
     :func:`rnnkit.onnxgraph.classifier_graph` (the weights handed to onnxruntime as they are, not copied in)."""
     c = config
-    g = _Graph(external=external is not None)
+    g = Graph(external=external is not None)
     g.const("shape_t_b_all", np.array([0, 0, -1], dtype=np.int64))
     g.const("shape_b_all", np.array([0, -1], dtype=np.int64))
     g.nodes += [
@@ -66,8 +56,8 @@ def encoder_graph(
         helper.make_node("Cast", ["lengths"], ["lengths_int32"], to=TensorProto.INT32),
     ]
     x = g.op("Gather", [g.weight("embedding", weights["embedding.weight"]), "ids_time_major"])  # [S, B, E]
-    reader = CharacterReader(c.cell, c.encoder_hidden_size, c.bidirectional, c.directions, c.encoder_layers)
-    outputs, final = _recurrent(g, "", reader, weights, x, "lengths_int32")  # [S, B, F], [D, B, He]
+    reader = Layers(c.cell, c.encoder_hidden_size, c.bidirectional, c.directions, c.encoder_layers)
+    outputs, final = recurrent(g, "", reader, weights, x, "lengths_int32")  # [S, B, F], [D, B, He]
     g.nodes.append(helper.make_node("Transpose", [outputs], ["memory"], perm=[1, 0, 2]))  # [B, S, F]
     top = g.op("Reshape", [g.op("Transpose", [final], perm=[1, 0, 2]), "shape_b_all"])  # [B, F]
     bridge = [g.weight("bridge_weight", weights["bridge.weight"]), g.weight("bridge_bias", weights["bridge.bias"])]
@@ -94,10 +84,10 @@ def encoder_graph(
         ],
         g.initializers,
     )
-    return _model(graph, None)
+    return model_proto(graph, None)
 
 
-def _keys(g: _Graph, c: TranslatorConfig, w: dict[str, np.ndarray], memory: str, name: str) -> None:
+def _keys(g: Graph, c: TranslatorConfig, w: dict[str, np.ndarray], memory: str, name: str) -> None:
     """``W_a m`` (Luong) or ``W_k m + b`` (Bahdanau) of every memory vector, as the node ``name``."""
     if c.attention == "luong":
         g.nodes.append(helper.make_node("MatMul", [memory, g.weight("attention", w["attention.weight"].T)], [name]))
@@ -106,7 +96,7 @@ def _keys(g: _Graph, c: TranslatorConfig, w: dict[str, np.ndarray], memory: str,
     g.nodes.append(helper.make_node("Add", [keys, g.weight("attention_key_bias", w["attention.key.bias"])], [name]))
 
 
-def _scores(g: _Graph, c: TranslatorConfig, w: dict[str, np.ndarray], query: str) -> str:
+def _scores(g: Graph, c: TranslatorConfig, w: dict[str, np.ndarray], query: str) -> str:
     """Each source position's score ``[N, S]`` for the decoder's output ``query`` ``[N, H]``."""
     if c.attention == "luong":
         scores = g.op("MatMul", ["keys", g.op("Unsqueeze", [query, "axis_2"])])  # [N, S, 1]
@@ -123,7 +113,7 @@ def step_graph(
     """One decoder step (see the module's docstring), as
     :meth:`rnnkit.tasks.translate.network.TranslationNetwork.step` computes it."""
     c = config
-    g = _Graph(external=external is not None)
+    g = Graph(external=external is not None)
     for axis in range(3):
         g.const(f"axis_{axis}", np.array([axis], dtype=np.int64))
     g.const("shape_t_b_h", np.array([0, -1, c.decoder_hidden_size], dtype=np.int64))
@@ -138,8 +128,8 @@ def step_graph(
     if c.input_feeding:
         x = g.op("Concat", [x, "feed"], axis=1)  # [N, E + O]
     decoder = {k.replace("decoder.", "encoder.", 1): v for k, v in weights.items() if k.startswith("decoder.")}
-    layers = _DecoderLayers(c.cell, c.decoder_hidden_size, c.decoder_layers)
-    top, finals = _language_model_layers(g, layers, decoder, g.op("Unsqueeze", [x, "axis_0"]))  # [1, N, H]
+    layers = Layers(c.cell, c.decoder_hidden_size, False, 1, c.decoder_layers)
+    top, finals = forward_layers(g, layers, decoder, g.op("Unsqueeze", [x, "axis_0"]))  # [1, N, H]
     query = g.op("Squeeze", [top, "axis_0"])  # [N, H]
     steps = g.op("Gather", [g.op("Shape", ["memory"]), "one"])
     positions = g.op("Unsqueeze", [g.op("Range", ["zero", steps, "one"]), "axis_0"])  # [1, S]
@@ -188,7 +178,7 @@ def step_graph(
         ],
         g.initializers,
     )
-    return _model(graph, None)
+    return model_proto(graph, None)
 
 
 def _session(graph: onnx.ModelProto, arrays: dict[str, np.ndarray], threads: int | None = None) -> Any:
@@ -212,20 +202,28 @@ class OnnxTranslator(Translator):
         config: TranslatorConfig,
         source_pieces: Pieces,
         target_pieces: Pieces,
-        weights: dict[str, np.ndarray],
+        weights: dict[str, np.ndarray] | None,
         decoding: Decoding | None = None,
         threads: int | None = None,
+        sessions: tuple[Any, Any] | None = None,
     ) -> None:
+        """The graphs built from ``weights``, or given as onnxruntime ``sessions`` (encoder, step) of an exported
+        file."""
         super().__init__(config, source_pieces, target_pieces, decoding)
         self.arrays: dict[str, np.ndarray] = {}  # handed to onnxruntime as they are: they must outlive the sessions
-        encoder_arrays: dict[str, np.ndarray] = {}
-        step_arrays: dict[str, np.ndarray] = {}
-        self.encoder = _session(encoder_graph(config, weights, encoder_arrays), encoder_arrays, threads)
-        self.stepper = _session(step_graph(config, weights, step_arrays), step_arrays, threads)
-        self.arrays = {
-            **{f"e/{k}": v for k, v in encoder_arrays.items()},
-            **{f"s/{k}": v for k, v in step_arrays.items()},
-        }
+        if sessions is None:
+            assert weights is not None
+            encoder_arrays: dict[str, np.ndarray] = {}
+            step_arrays: dict[str, np.ndarray] = {}
+            sessions = (
+                _session(encoder_graph(config, weights, encoder_arrays), encoder_arrays, threads),
+                _session(step_graph(config, weights, step_arrays), step_arrays, threads),
+            )
+            self.arrays = {
+                **{f"e/{k}": v for k, v in encoder_arrays.items()},
+                **{f"s/{k}": v for k, v in step_arrays.items()},
+            }
+        self.encoder, self.stepper = sessions
         self.state_names = ["h", "c"][: config.state_parts]
         self.state_outputs = [f"{name}_out" for name in self.state_names] + ["feed_out"]
 

@@ -26,13 +26,13 @@ from torch.nn import functional as F
 
 from rnnkit.data import BucketBatchSampler
 from rnnkit.errors import DataError
-from rnnkit.tasks import Batch, StepResult
 from rnnkit.tasks.translate.data import Pairs, check_lengths, group_references
 from rnnkit.tasks.translate.pieces import BOS_ID, EOS_ID, PAD_ID, Pieces
 from rnnkit.tasks.translate.scoring import translation_scores
 from rnnkit.tasks.translate.torch_translator import TorchTranslator
 from rnnkit.tasks.translate.translator import Decoding
 from rnnkit.text.encoding import length_batches, pad_batch
+from rnnkit.training.objective import Batch, StepResult
 
 SCORES = ("bleu", "loss")
 PRECISIONS = ("float32", "bfloat16")

@@ -24,6 +24,7 @@ import hashlib
 import io
 import re
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from rnnkit.errors import ModelFileError, RnnkitError
 
@@ -132,3 +133,16 @@ class Pieces:
     def normalize(self, text: str) -> str:
         """``text`` as the model reads it (NFKC, Unicode spaces made ordinary), for comparing outputs with it."""
         return self.processor.normalize(text).replace("\u2581", " ").strip()
+
+
+def pieces_of(saved: Any, where: str) -> tuple[Pieces, Pieces]:
+    """The source's and the target's sub-word models of a read translator (its files ``source.spm`` and
+    ``target.spm``), each checked to have as many pieces as the network was built for."""
+    config = saved.config
+    found = []
+    for side, size in (("source", config.source_vocab_size), ("target", config.target_vocab_size)):
+        pieces = Pieces(saved.files[f"{side}.spm"], f"{where}/{side}.spm")
+        if len(pieces) != size:
+            raise ModelFileError(f"{where}: {side}.spm has {len(pieces)} pieces but the model was built for {size}")
+        found.append(pieces)
+    return found[0], found[1]

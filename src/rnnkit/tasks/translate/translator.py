@@ -22,7 +22,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from rnnkit.errors import RnnkitError
+from rnnkit.errors import ModelFileError, RnnkitError
+from rnnkit.tasks.translate import DEFAULTS
 from rnnkit.tasks.translate.config import TranslatorConfig
 from rnnkit.tasks.translate.data import Pairs, group_references, read_pairs
 from rnnkit.tasks.translate.pieces import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Pieces
@@ -38,10 +39,10 @@ class Decoding:
     """How translations are searched for: ``beam`` (1: greedy), the length penalty's ``alpha``, at most
     ``max_ratio * source pieces + max_extra`` pieces per translation, ``batch_size`` sentences at a time."""
 
-    beam: int = 5
-    alpha: float = 1.0
-    max_ratio: float = 1.5
-    max_extra: int = 5
+    beam: int = DEFAULTS["beam"]
+    alpha: float = DEFAULTS["length_penalty"]
+    max_ratio: float = DEFAULTS["max_ratio"]
+    max_extra: int = DEFAULTS["max_extra"]
     batch_size: int = 64
 
     def __post_init__(self) -> None:
@@ -57,6 +58,20 @@ class Decoding:
 
     def max_lengths(self, lengths: np.ndarray) -> np.ndarray:
         return np.floor(self.max_ratio * lengths + self.max_extra).astype(np.int64)
+
+
+def decoding_of(training: dict[str, Any]) -> Decoding:
+    """How a trained translator searches: the options it was trained with (``beam``, ``length_penalty``,
+    ``max_ratio``, ``max_extra``), checked (a model directory's ``config.json`` may have been edited)."""
+    options = training.get("options") or {}
+    names = {"beam": "beam", "alpha": "length_penalty", "max_ratio": "max_ratio", "max_extra": "max_extra"}
+    try:
+        values = {field: options.get(option, DEFAULTS[option]) for field, option in names.items()}
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in values.values()):
+            raise RnnkitError(f"the decoding options must be numbers, got {values}")
+        return Decoding(**values)
+    except (RnnkitError, AttributeError) as e:
+        raise ModelFileError(f"config.json's training options do not say how to translate ({e})") from None
 
 
 class Translation(NamedTuple):

@@ -122,7 +122,7 @@ SHARED: tuple[Option, ...] = (
         kind="switch",
         default=False,
     ),
-    Option("weight_decay", kind="float", default=0.01, minimum=0),
+    Option("weight_decay", "AdamW's decoupled weight decay.", kind="float", minimum=0, per_task=True),
     Option("clip", "Largest norm of the gradients; larger ones are scaled down to it.", kind="float", default=1.0),
     Option(
         "average",

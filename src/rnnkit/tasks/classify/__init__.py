@@ -131,6 +131,7 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 10,
     "batch_size": 32,
     "lr": 5e-3,
+    "weight_decay": 0.01,
     "label_smoothing": 0.0,
     "adversarial": 5.0,  # L2 size per text of the adversarial move of the embeddings
     "average": 0.0,

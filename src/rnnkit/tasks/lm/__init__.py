@@ -43,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 7,  # about nine minutes on tinyshakespeare (1 MB) on 2 cores: the schedule ends with the budget
     "batch_size": 64,
     "lr": 3e-3,
+    "weight_decay": 0.01,
     "adversarial": 0.0,
     "average": 0.0,
 }

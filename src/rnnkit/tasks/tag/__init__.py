@@ -44,6 +44,7 @@ DEFAULTS: dict[str, Any] = {
     "epochs": 15,  # 5.8 minutes on UD English EWT (12,544 sentences) on 2 cores
     "batch_size": 32,
     "lr": 3e-3,
+    "weight_decay": 0.01,
     "adversarial": 0.0,
     "average": 0.999,  # the moving average of the weights is what is scored and kept
 }

@@ -260,7 +260,7 @@ class TrainOptions:
                 continue
             those = owners(name)
             raise RnnkitError(
-                f"{option.flag} is an option of {' and '.join(those)} models, not of --task {self.task}; remove it"
+                f"{option.flag} is an option of {listed(those)} models, not of --task {self.task}; remove it"
             )
         for name, value in task.resolve(self).items():
             if getattr(self, name) is None:
@@ -291,6 +291,11 @@ class TrainOptions:
             raise RnnkitError(f"--subwords must be in 0..{MAX_SUBWORDS} hash buckets (0: none), got {self.subwords}")
         self.delimiter = parse_delimiter(self.delimiter)
         tasks.get(self.task).check(self)
+
+
+def listed(names: tuple[str, ...] | list[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return " and ".join(names) if len(names) < 3 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def resolved_defaults(task: str) -> TrainOptions:

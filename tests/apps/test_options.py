@@ -138,7 +138,7 @@ def test_an_option_of_another_task_is_refused_in_one_line():
     from rnnkit.api import train_options
     from rnnkit.errors import RnnkitError
 
-    with pytest.raises(RnnkitError, match=r"--bidirectional is an option of classify and tag models, not of --task lm"):
+    with pytest.raises(RnnkitError, match=r"--bidirectional is an option of classify, tag and translate models, not of --task lm"):
         train_options(None, {"task": "lm", "bidirectional": True})
     with pytest.raises(RnnkitError, match=r"--window is an option of lm models, not of --task tag"):
         train_options(None, {"task": "tag", "window": 10})

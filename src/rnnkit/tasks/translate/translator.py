@@ -23,9 +23,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from rnnkit.errors import ModelFileError, RnnkitError
-from rnnkit.tasks.translate import DEFAULTS
 from rnnkit.tasks.translate.config import TranslatorConfig
 from rnnkit.tasks.translate.data import Pairs, group_references, read_pairs
+from rnnkit.tasks.translate.options import DEFAULTS
 from rnnkit.tasks.translate.pieces import BOS_ID, EOS_ID, PAD_ID, UNK_ID, Pieces
 from rnnkit.tasks.translate.scoring import translation_scores
 from rnnkit.tasks.translate.search import Arrays, Hypothesis, beam_search, greedy_search, top_of

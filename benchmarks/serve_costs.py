@@ -1,5 +1,5 @@
 """What each endpoint of ``rnnkit serve`` costs the server, in one-text ``POST /predict`` requests: the weights of
-``--rate`` (``rnnkit.serving.ratelimit.COSTS``).
+``--rate`` (``rnnkit.serving.ratelimit.COSTS`` and each task's ``Task.costs``).
 
 Starts ``rnnkit serve`` on loopback for a classifier and for a language model (one server at a time, one request at
 a time, so that nothing overlaps) and measures the server's CPU seconds (user + system, from /proc) per request of

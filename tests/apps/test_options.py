@@ -138,7 +138,8 @@ def test_an_option_of_another_task_is_refused_in_one_line():
     from rnnkit.api import train_options
     from rnnkit.errors import RnnkitError
 
-    with pytest.raises(RnnkitError, match=r"--bidirectional is an option of classify, tag and translate models, not of --task lm"):
+    owners = "classify, tag and translate"
+    with pytest.raises(RnnkitError, match=rf"--bidirectional is an option of {owners} models, not of --task lm"):
         train_options(None, {"task": "lm", "bidirectional": True})
     with pytest.raises(RnnkitError, match=r"--window is an option of lm models, not of --task tag"):
         train_options(None, {"task": "tag", "window": 10})

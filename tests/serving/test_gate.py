@@ -24,7 +24,7 @@ from rnnkit.errors import RnnkitError  # noqa: E402
 from rnnkit.serving import auth  # noqa: E402
 from rnnkit.serving.batcher import Batcher  # noqa: E402
 from rnnkit.serving.gate import Gate, GateSettings  # noqa: E402
-from rnnkit.serving.ratelimit import COSTS, SLOTS, Buckets, Rate, parse_rate  # noqa: E402
+from rnnkit.serving.ratelimit import SLOTS, Buckets, Rate, costs, parse_rate  # noqa: E402
 from rnnkit.serving.record import texts_of  # noqa: E402
 
 TOKEN = "k" * 20
@@ -105,7 +105,7 @@ def test_the_bearer_header_is_read_whatever_the_case_of_its_scheme():
 def test_rates_are_read_with_a_burst_of_two_seconds(text, per_second, burst):
     rate = parse_rate(text)
     assert rate.per_second == pytest.approx(per_second) and rate.burst == burst
-    assert rate.cost("/predict") == 1 and rate.cost("/inspect") == min(COSTS["/inspect"], burst)
+    assert rate.cost("/predict") == 1 and rate.cost("/inspect") == min(costs()["/inspect"], burst)
 
 
 @pytest.mark.parametrize("text", ["20", "20/d", "-1/s", "0/s", "fast", "20/s/s", ""])

@@ -19,7 +19,7 @@ httpx = pytest.importorskip("httpx2")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from rnnkit.serving.auth import fingerprint  # noqa: E402
-from rnnkit.serving.ratelimit import COSTS  # noqa: E402
+from rnnkit.serving.ratelimit import costs  # noqa: E402
 
 A = "a-token-for-the-tests-0001"
 B = "b-token-for-the-tests-0002"
@@ -212,7 +212,7 @@ def digest_name(token: str) -> str:
 
 def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429_by_address(trained_models, tmp_path):
     log = tmp_path / "access.log"
-    burst = COSTS["/inspect"] + 3 * COSTS["/generate"]  # what the requests below take, up to the last one
+    burst = costs()["/inspect"] + 3 * costs()["/generate"]  # what the requests below take, up to the last one
     options = ["--max-inflight", "2", "--rate", "1/m", "--burst", str(burst), "--timeout", "0.25", "--no-auth"]
     with Served(trained_models["lm"], *options, "--access-log", str(log), "--log-texts") as served:
         # The first /inspect loads torch and the model on torch: far more than 0.25 s.

@@ -2,7 +2,7 @@
 
 A bucket holds up to ``burst`` requests' worth and refills at ``rate`` per second; a request takes its cost from its
 client's bucket, or is refused with the seconds until the bucket would hold enough (``Retry-After``). Requests cost
-what they make the machine do, measured against a one-text ``POST /predict`` (:data:`COSTS`); a cost above the burst
+what they make the machine do, measured against a one-text ``POST /predict`` (:func:`costs`); a cost above the burst
 takes the whole burst, so that every request can pass once the bucket is full.
 
 The buckets live in a table of fixed size in shared memory (:class:`Buckets`): one process keeps it in anonymous
@@ -28,12 +28,12 @@ from dataclasses import dataclass
 
 from rnnkit.errors import RnnkitError
 
-# The cost of a request by endpoint, in one-text /predict requests (any other endpoint costs 1): the server's CPU
-# time per request, measured by benchmarks/serve_costs.py and rounded. A /generate of the default 200 characters
-# took about 120 times a one-text prediction (a language model of two layers of 512), an /inspect 70 (a classifier,
-# a news text) to 200 times (that language model, 200 characters): torch, the trace and integrated gradients.
-# RESULTS.md ("What each endpoint costs") has the figures.
-COSTS = {"/generate": 100, "/inspect": 200}
+# The cost of a request to an endpoint every model has, in one-text /predict requests (a task's own endpoints cost
+# what its Task.costs says; any other, 1): the server's CPU time per request, measured by benchmarks/serve_costs.py
+# and rounded. An /inspect took 70 (a classifier, a news text) to 200 times a one-text prediction (a language model
+# of two layers of 512, 200 characters): torch, the trace and integrated gradients. RESULTS.md ("What each endpoint
+# costs") has the figures.
+COSTS = {"/inspect": 200}
 UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0, "hour": 3600.0}
 SLOTS = 16_384
 PROBES = 8  # slots a client's bucket may sit in (open addressing): a lookup reads at most this many
@@ -49,7 +49,18 @@ class Rate:
     text: str
 
     def cost(self, endpoint: str) -> float:
-        return min(float(COSTS.get(endpoint, 1)), self.burst)
+        return min(float(costs().get(endpoint, 1)), self.burst)
+
+
+def costs() -> dict[str, float]:
+    """What a request to each endpoint costs, in one-text ``/predict`` requests: :data:`COSTS` and every registered
+    task's own (:attr:`rnnkit.tasks.Task.costs`)."""
+    from rnnkit import tasks
+
+    found: dict[str, float] = {}
+    for task in tasks.registered().values():
+        found.update(task.costs)
+    return {**found, **COSTS}
 
 
 def parse_rate(text: str, burst: str | int | None = None) -> Rate:

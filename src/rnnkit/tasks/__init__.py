@@ -95,6 +95,9 @@ class Task:
     # What the service's page shows (rnnkit/serving/index.html): a form ("text" or "prompt"), the endpoint it posts to,
     # the button's word, and the kind of answer to draw ("labels", "tags", "translations"; a prompt is streamed).
     page: dict[str, str] = {}
+    # What a request to each of its endpoints costs the server, in one-text POST /predict requests of CPU time
+    # (benchmarks/serve_costs.py): what it takes from a client's --rate. An endpoint not named costs 1.
+    costs: dict[str, float] = {}
 
     def __repr__(self) -> str:
         return f"<task {self.name!r}: {self.title}>"

@@ -57,6 +57,7 @@ class LanguageModelling(Task):
     verb = "generate"
     cli_module = "rnnkit.tasks.lm.cli"
     page = {"form": "prompt", "endpoint": "/generate", "button": "Write", "answer": "text"}
+    costs = {"/generate": 100}  # the default 200 characters of two layers of 512: about 120 one-text predictions
     options = OPTIONS
     defaults = DEFAULTS
     several_files = True

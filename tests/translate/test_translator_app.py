@@ -71,6 +71,37 @@ def test_translate_reads_arguments_a_file_and_standard_input_alike(trained, tmp_
     assert scores == sorted(scores, reverse=True)
 
 
+def test_a_file_translated_into_another_is_written_whole_and_kept(trained, tmp_path):
+    out, _ = trained
+    source, target = tmp_path / "english.txt", tmp_path / "french.txt"
+    source.write_text("\n".join(TEXTS * 30) + "\n")
+    written = cli("translate", out, "--file", source, "--output", target)
+    assert written.returncode == 0 and "90 translations written" in written.stderr, written.stderr
+    assert target.read_text().splitlines() == rnnkit.load(out).translate(TEXTS * 30)
+    one_line_error(cli("translate", out, "--file", source, "--output", target), "exists", "--overwrite")
+    assert cli("translate", out, "--file", source, "--output", target, "--overwrite").returncode == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no temporary file left
+
+
+def test_standard_input_is_answered_line_by_line_as_it_comes(trained):
+    out, _ = trained
+    expected = rnnkit.load(out).translate(TEXTS[:2])
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rnnkit.cli", "translate", str(out)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, bufsize=1,
+    )  # fmt: skip
+    try:
+        for text, translation in zip(TEXTS[:2], expected, strict=True):
+            process.stdin.write(text + "\n")
+            process.stdin.flush()
+            assert process.stdout.readline().rstrip("\n") == translation  # before the next line is sent
+        process.stdin.close()
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+    finally:
+        process.kill()
+
+
 def test_the_verbs_refuse_what_does_not_fit_in_one_line(trained, tmp_path):
     out, _ = trained
     one_line_error(cli("translate", out, "--n-best", "5", "x"), "--n-best 5 is more than the beam holds (3)")
@@ -90,6 +121,10 @@ def test_evaluate_scores_a_file_of_pairs(trained, tmp_path):
     assert "read 150 rows" in result.stderr
     written = json.loads(report.read_text())
     assert written["beam"] == 2 and written["bleu"] == rnnkit.load(out).evaluate(VALID, beam=2)["bleu"]
+    assert "translations" not in written
+    cli("evaluate", out, VALID, "--per-sentence", "--report", report, "--overwrite")
+    rows = json.loads(report.read_text())["translations"]
+    assert set(rows[0]) == {"source", "translation", "references"} and sum(len(r["references"]) for r in rows) == 150
 
 
 def test_the_defaults_are_the_translators_own():

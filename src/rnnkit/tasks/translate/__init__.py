@@ -88,7 +88,7 @@ class Translation(Task):
         return training_summary(model)
 
     def curves(self, training: dict[str, Any]) -> tuple[str, bool]:
-        return "bleu", False
+        return training["options"].get("valid_score") or "bleu", False
 
     def pipeline(self, saved: Any, engine: str = "auto") -> Any:
         from rnnkit.tasks.translate.pipeline import TranslatorPipeline

@@ -23,6 +23,8 @@ OPTIONS = (
     Option("input_feeding", "Give each decoder step the previous step's attentional vector (Luong et al. 2015); "
            "slower to train.", kind="switch"),  # fmt: skip
     Option("tie_embeddings", "The output layer is the target embedding (Press & Wolf 2017).", kind="switch"),
+    Option("valid_score", "What picks the best epoch: validation BLEU (of greedy translations) or loss.",
+           choices=("bleu", "loss")),  # fmt: skip
     Option(
         "precision",
         "Of the training passes: bfloat16 (weights and updates stay float32), float32, or auto: bfloat16 where the "
@@ -62,6 +64,7 @@ DEFAULTS: dict[str, Any] = {
     "weight_decay": 0.0,
     "label_smoothing": 0.1,
     "average": 0.0,
+    "valid_score": "bleu",
     "precision": "auto",
     "beam": 5,
     "length_penalty": 1.0,

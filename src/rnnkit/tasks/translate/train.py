@@ -173,7 +173,14 @@ def train(data: str | Path | None, opts: TrainOptions) -> TranslatorPipeline:
     rank = {"rank": replicas.rank, "world": replicas.world} if replicas else {}
     precision = training_precision(opts.precision, train_config.device)
     objective: Any = TranslateTask(
-        encoded, validation, opts.batch_size, opts.seed, opts.label_smoothing, precision=precision, **rank
+        encoded,
+        validation,
+        opts.batch_size,
+        opts.seed,
+        opts.label_smoothing,
+        opts.valid_score,
+        precision=precision,
+        **rank,
     )
     run_dir = make_run_dir(opts, data_name(Path(data)), network, train_config, replicas)
     if opts.epochs is None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
-from rnnkit.tasks.translate.saving import load_translator
+from rnnkit.loading import load_onnx
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
 LOG = Path("benchmarks/logs/translate_tuning.md")
@@ -28,7 +29,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--note", default="")
     args = parser.parse_args()
-    translator = load_translator(args.model, engine="onnx", threads=args.threads)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    translator = load_onnx(args.model)
     for name in ("max_ratio", "max_extra", "batch_size"):
         if getattr(args, name) is not None:
             setattr(translator.decoding, name, getattr(args, name))

@@ -25,8 +25,8 @@ def first_translation(model: str) -> float:
     """Seconds for a fresh process to load the model (onnxruntime, no torch) and translate one sentence."""
     code = (
         "import time; t = time.perf_counter()\n"
-        "from rnnkit.tasks.translate.saving import load_translator\n"
-        f"load_translator({model!r}).translate('Where is the station?')\n"
+        "from rnnkit.loading import load_for_use\n"
+        f"load_for_use({model!r}).translate('Where is the station?')\n"
         "print(time.perf_counter() - t)"
     )
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
@@ -44,15 +44,15 @@ def main() -> None:
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     import torch
 
+    from rnnkit.loading import load
     from rnnkit.tasks.translate.data import group_references, read_pairs
-    from rnnkit.tasks.translate.saving import load_translator
 
     torch.set_num_threads(args.threads)
     test = read_pairs(DATA / "test.tsv")
     sources = group_references(test.sources, test.targets)[0][: args.sentences]
     rows = []
     for engine in args.engines.split(","):
-        translator = load_translator(args.model, engine=engine, threads=args.threads)
+        translator = load(args.model, engine={"onnx": "onnxruntime"}.get(engine, engine))
         translator.decoding.batch_size = args.batch_size
         for beam in (1, 5):
             times = []

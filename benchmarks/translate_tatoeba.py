@@ -10,8 +10,8 @@ memory-only half of the attention (``U_a k``) computed once per batch instead of
 text split on spaces with punctuation split off its ends (case and accents kept, unlike the tutorial's
 normalisation, which would cost it every accent of every reference), every training word in the vocabulary.
 
-rnnkit's arm is :func:`rnnkit.tasks.translate.fit.train_translator` with its defaults and ``max_minutes``, validated
-on ``valid.tsv``, translating with its default beam search.
+rnnkit's arm is ``rnnkit.train(..., task="translate", max_minutes=...)`` with its defaults, validated on
+``valid.tsv``, translating with its default beam search.
 
 Both arms train in this one process, one after the other, with the same number of threads and the same minutes of
 training (evaluation not counted), and are scored on ``test.tsv`` with sacreBLEU (cased, 13a, every translation of
@@ -35,7 +35,6 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -44,9 +43,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+import rnnkit
+from rnnkit.loading import load_onnx
 from rnnkit.tasks.translate.data import group_references, read_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, train_translator
-from rnnkit.tasks.translate.saving import load_translator, save_translator
 from rnnkit.tasks.translate.scoring import translation_scores
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
@@ -230,32 +229,35 @@ def tutorial_arm(marks: list[float], test: tuple[list[str], list[list[str]]], lo
 def rnnkit_arm(marks: list[float], test: tuple[list[str], list[list[str]]], log, settings: dict) -> list[dict]:
     rows = []
     for mark in marks:
-        s = replace(TranslateSettings(), max_minutes=mark, **settings)
-        translator, result = train_translator(DATA / "train.tsv", DATA / "valid.tsv", s, progress=sys.stderr.isatty())
-        seconds = sum(r["seconds"] for r in result.history)
-        tokens = sum(r["tokens_per_second"] * r["seconds"] for r in result.history)
-        epochs = tokens / translator_epoch_tokens(translator)
         with tempfile.TemporaryDirectory() as directory:
-            save_translator(translator, directory)
-            on_onnx = load_translator(directory, engine="onnx", threads=torch.get_num_threads())
-        for beam in sorted({1, s.beam}):
-            started = time.perf_counter()
-            translations = translator.translate(test[0], beam=beam)
-            seconds_torch = time.perf_counter() - started
-            started = time.perf_counter()
-            same = on_onnx.translate(test[0], beam=beam) == translations
-            seconds_onnx = time.perf_counter() - started
-            scores = translation_scores(translations, test[1])
-            name = f"rnnkit (defaults, {'greedy' if beam == 1 else f'beam {beam}'})"
-            rows.append(row(name, mark, epochs, tokens / seconds, scores))
-            rows[-1] |= {
-                "sentences_per_s_torch": round(len(test[0]) / seconds_torch, 1),
-                "sentences_per_s_onnx": round(len(test[0]) / seconds_onnx, 1),
-                "onnx_equals_torch": same,
-                "best_epoch": result.best_epoch,
-                "epochs_run": len(result.history),
-            }
-            log(json.dumps(rows[-1]))
+            translator = rnnkit.train(
+                DATA / "train.tsv", task="translate", valid=str(DATA / "valid.tsv"), max_minutes=mark,
+                out=str(Path(directory) / "run"), quiet=not sys.stderr.isatty(), **settings,
+            )  # fmt: skip
+            history = translator.training["members"][0]["history"]
+            seconds = sum(r["seconds"] for r in history)
+            tokens = sum(r["tokens_per_second"] * r["seconds"] for r in history)
+            epochs = tokens / translator_epoch_tokens(translator)
+            on_torch, on_onnx = rnnkit.load(translator.run_dir, engine="torch"), load_onnx(translator.run_dir)
+            for beam in sorted({1, translator.decoding.beam}):
+                started = time.perf_counter()
+                translations = on_torch.translate(test[0], beam=beam)
+                seconds_torch = time.perf_counter() - started
+                started = time.perf_counter()
+                same = on_onnx.translate(test[0], beam=beam) == translations
+                seconds_onnx = time.perf_counter() - started
+                scores = translation_scores(translations, test[1])
+                name = f"rnnkit (defaults, {'greedy' if beam == 1 else f'beam {beam}'})"
+                rows.append(row(name, mark, epochs, tokens / seconds, scores))
+                rows[-1] |= {
+                    "sentences_per_s_torch": round(len(test[0]) / seconds_torch, 1),
+                    "sentences_per_s_onnx": round(len(test[0]) / seconds_onnx, 1),
+                    "onnx_equals_torch": same,
+                    "best_epoch": translator.training["members"][0]["best_epoch"],
+                    "epochs_run": len(history),
+                    "valid": translator.training["valid"],
+                }
+                log(json.dumps(rows[-1]))
     return rows
 
 
@@ -286,7 +288,7 @@ def main() -> None:
     )
     parser.add_argument("--arms", default="tutorial,rnnkit")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--settings", default="{}", help="a JSON object of TranslateSettings overrides for rnnkit")
+    parser.add_argument("--settings", default="{}", help="a JSON object of rnnkit's options for its arm")
     parser.add_argument("--out", default="benchmarks/logs/translate_tatoeba.json")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

@@ -1,7 +1,7 @@
 """Training speed of translation settings, side by side: target tokens per second of each variant, measured in turns
 in one process so that a shared machine's load falls on all of them alike (read the ratios).
 
-    python benchmarks/translate_train_speed.py "{}" "{'input_feeding': False}" "{'subwords': 4000}"
+    python benchmarks/translate_train_speed.py "{}" "{'input_feeding': True}" "{'pieces': 8000}"
 
 Each variant trains ``--steps`` steps on the same Tatoeba batches (after 3 to warm up), ``--rounds`` times in turn;
 the median of its rounds is reported, with its ratio to the first variant's.
@@ -15,15 +15,15 @@ import json
 import os
 import statistics
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from rnnkit.options import TrainOptions
 from rnnkit.tasks.translate.data import read_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces, training_precision
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import TranslateTask, encode_pairs
+from rnnkit.tasks.translate.train import learn_pieces, network_settings, training_precision
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_step
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
@@ -31,7 +31,7 @@ DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("variants", nargs="+", help="Python dicts of TranslateSettings overrides")
+    parser.add_argument("variants", nargs="+", help="Python dicts of rnnkit train --task translate options")
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
@@ -42,11 +42,11 @@ def main() -> None:
     train = train.subset(list(range(0, len(train), max(1, len(train) // args.pairs))))
     runs = []
     for text in args.variants:
-        s = replace(TranslateSettings(), **ast.literal_eval(text))
+        s = TrainOptions(task="translate", **ast.literal_eval(text)).resolve()
         source, target = learn_pieces(train, s)
         encoded = encode_pairs(train, source, target, s.max_length)
         seed_everything(0)
-        network = TranslationNetwork(s.network(len(source), len(target)))
+        network = TranslationNetwork(network_settings(s, source, target))
         task = TranslateTask(
             encoded, None, s.batch_size, 0, s.label_smoothing, precision=training_precision(s.precision, "cpu")
         )

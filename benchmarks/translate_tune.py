@@ -6,8 +6,12 @@ would over its minutes. Each run appends one row to ``benchmarks/logs/translate_
 from the defaults, the budget, the seconds and target tokens per second it took (noisy: the load average is logged
 beside), and the validation figures (valid.tsv only: test.tsv is never read here).
 
-    python benchmarks/translate_tune.py --tokens 1500000 subwords=4000 attention=bahdanau
-    python benchmarks/translate_tune.py --tokens 300000 --epochs 4 score=loss   # per-epoch validation
+    python benchmarks/translate_tune.py --tokens 1500000 pieces=8000 attention=bahdanau
+    python benchmarks/translate_tune.py --tokens 300000 --epochs 4 valid_score=loss   # per-epoch validation
+
+The settings are ``rnnkit train --task translate``'s options (underscores for dashes); rows logged before they were
+(``benchmarks/logs/translate_tuning.md``'s first rounds) name them as the first version of the task did:
+``subwords`` for ``pieces``, ``alpha`` for ``length_penalty``, ``decoder_hidden_size`` for ``decoder_hidden``.
 """
 
 from __future__ import annotations
@@ -21,17 +25,17 @@ import random
 import subprocess
 import sys
 import time
-from dataclasses import asdict, fields, replace
 from pathlib import Path
 
 import torch
 
+from rnnkit.options import TrainOptions, all_options
 from rnnkit.tasks.translate.data import read_pairs, split_pairs
-from rnnkit.tasks.translate.fit import TranslateSettings, learn_pieces, training_precision
 from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
-from rnnkit.tasks.translate.saving import save_translator
-from rnnkit.tasks.translate.torch_translator import TorchTranslator
+from rnnkit.tasks.translate.pipeline import TranslatorPipeline
+from rnnkit.tasks.translate.train import WARMUP, learn_pieces, network_settings, training_precision
+from rnnkit.training.run import settings as recorded
 from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
@@ -45,7 +49,7 @@ def cpu_model() -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("settings", nargs="*", help="name=value overrides of TranslateSettings")
+    parser.add_argument("settings", nargs="*", help="name=value options of rnnkit train --task translate")
     parser.add_argument("--tokens", type=float, default=1.5e6, help="target tokens to train on, per epoch")
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--threads", type=int, default=1)
@@ -61,7 +65,7 @@ def main() -> None:
     parser.add_argument("--train-pairs", type=int, default=0, help="train on the first N pairs of a seeded shuffle")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    known = {f.name for f in fields(TranslateSettings)}
+    known = set(all_options())
     overrides = {}
     for item in args.settings:
         name, _, value = item.partition("=")
@@ -71,7 +75,8 @@ def main() -> None:
             overrides[name] = ast.literal_eval(value)
         except (ValueError, SyntaxError):
             overrides[name] = value
-    s = replace(TranslateSettings(), **overrides)
+    s = TrainOptions(task="translate", **overrides).resolve()
+    defaults = TrainOptions(task="translate").resolve().to_dict()
     started = time.time()
     train, valid = read_pairs(DATA / "train.tsv"), read_pairs(DATA / "valid.tsv")
     if args.train_pairs:
@@ -84,11 +89,13 @@ def main() -> None:
     validation = Validation.of(valid, encode_pairs(valid, source_pieces, target_pieces), source_pieces, target_pieces)
     mean_tokens = encoded.target_tokens / len(encoded)
     steps = round(args.tokens / (s.batch_size * mean_tokens))
-    config = s.network(len(source_pieces), len(target_pieces))
+    config = network_settings(s, source_pieces, target_pieces)
     seed_everything(s.seed)
     network = TranslationNetwork(config)
-    precision = training_precision(s.precision, s.device)
-    inner = TranslateTask(encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.score, precision=precision)
+    precision = training_precision(s.precision, "cpu")
+    inner = TranslateTask(
+        encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.valid_score, precision=precision
+    )
     task = StepBudget(inner, steps)
     loop = TrainConfig(
         epochs=args.epochs,
@@ -96,7 +103,7 @@ def main() -> None:
         lr=s.lr,
         weight_decay=s.weight_decay,
         clip=s.clip,
-        warmup=s.warmup,
+        warmup=WARMUP,
         schedule=s.schedule,
         patience=99,
         seed=s.seed,
@@ -111,7 +118,8 @@ def main() -> None:
     result = train_loop(network, task, loop, progress=sys.stderr.isatty(), on_epoch_end=snapshot)
     seconds = sum(r["seconds"] for r in result.history)
     rates = [r["tokens_per_second"] for r in result.history]
-    translator = TorchTranslator(network, source_pieces, target_pieces, s.decoding())
+    training = {"options": recorded(s)}
+    translator = TranslatorPipeline(network, source_pieces, target_pieces, config, training, engine="torch")
     scored = {}
     for beam in [int(b) for b in args.beams.split(",") if b]:
         t = time.time()
@@ -136,7 +144,7 @@ def main() -> None:
         for r in result.history
     ]
     row = {
-        "settings": {k: v for k, v in asdict(s).items() if getattr(TranslateSettings(), k) != v},
+        "settings": {k: v for k, v in s.to_dict().items() if defaults[k] != v},
         "epochs": args.epochs,
         "steps_per_epoch": steps,
         "target_tokens": round(args.tokens * args.epochs),
@@ -161,7 +169,8 @@ def main() -> None:
     }
     print(json.dumps(row))
     if args.save:
-        save_translator(translator, args.save, training=row, overwrite=True)
+        translator.training["tuning"] = row
+        translator.save(args.save, overwrite=True)
     LOG.parent.mkdir(parents=True, exist_ok=True)
     with LOG.open("a", encoding="utf-8") as f:
         f.write(f"- `{time.strftime('%Y-%m-%d %H:%M')}` `{json.dumps(row, ensure_ascii=False)}`\n")

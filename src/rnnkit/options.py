@@ -11,6 +11,7 @@ classifier's and a tagger's, not a language model's, and is refused there in one
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from rnnkit import tasks
@@ -191,16 +192,26 @@ SHARED: tuple[Option, ...] = (
 
 
 def all_options() -> dict[str, Option]:
-    """Every option, by name: the shared ones, then each registered task's own."""
+    """Every option, by name: the shared ones, then each registered task's own. Two tasks may name an option alike
+    (a column of their data) where only its help differs; ``rnnkit train --help`` shows the help of the task asked
+    for (:func:`as_task_has`)."""
     found = {option.name: option for option in SHARED}
     for task in tasks.registered().values():
         for option in task.options:
-            if option.name in found and found[option.name] != option:
-                raise ValueError(f"two options are named {option.name!r} (task {task.name!r} and another)")
+            if option.name in found and replace(found[option.name], help=option.help, auto=option.auto) != option:
+                raise ValueError(
+                    f"task {task.name!r}: option {option.name!r} is another task's too, of another kind or limits"
+                )
             if option.default not in (None, False):  # else every other task would be given it
                 raise ValueError(f"task {task.name!r}: option {option.name!r} takes its default from the task's table")
             found[option.name] = option
     return found
+
+
+def as_task_has(option: Option, task: str) -> Option:
+    """``option`` as ``task`` has it (its help): the task's own option of that name, where it has one."""
+    mine = [o for o in tasks.get(task).options if o.name == option.name] if task in tasks.names() else []
+    return mine[0] if mine else option
 
 
 def owners(name: str) -> tuple[str, ...]:
@@ -209,7 +220,9 @@ def owners(name: str) -> tuple[str, ...]:
     option = all_options()[name]
     if option in SHARED and not option.per_task:
         return tasks.names()
-    return tuple(t.name for t in tasks.registered().values() if option in t.options or name in t.defaults)
+    return tuple(
+        t.name for t in tasks.registered().values() if any(o.name == name for o in t.options) or name in t.defaults
+    )
 
 
 class TrainOptions:
@@ -256,7 +269,7 @@ class TrainOptions:
         for name, option in all_options().items():
             if getattr(self, name) in (None, [], (), False) or name in ("task", *task.defaults):
                 continue
-            if option in task.options or (option in SHARED and not option.per_task):
+            if option.name in {o.name for o in task.options} or (option in SHARED and not option.per_task):
                 continue
             those = owners(name)
             raise RnnkitError(

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from rnnkit import tasks
-from rnnkit.options import SHARED, all_options, owners, resolved_defaults
+from rnnkit.options import SHARED, all_options, as_task_has, owners, resolved_defaults
 from rnnkit.tasks import Option
 
 KINDS: dict[str, Any] = {
@@ -92,7 +92,7 @@ class TrainCommand(click.Command):
         task = ctx.meta.get("task", "classify")
         defaults = resolved_defaults(task) if task in tasks.names() else None
         table = tasks.get(task).resolve(defaults) if defaults is not None else {}
-        made = [click_option(option, task, defaults, table) for option in all_options().values()]
+        made = [click_option(as_task_has(o, task), task, defaults, table) for o in all_options().values()]
         help_option = self.get_help_option(ctx)
         return [*self.params, *made, *([help_option] if help_option is not None else [])]
 

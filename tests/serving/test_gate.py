@@ -289,3 +289,18 @@ def test_a_path_the_service_does_not_have_is_one_label_in_the_metrics(tmp_path):
             if s.name == "rnnkit_requests_total"
         }
     assert counted == {("/here", "200"): 2, ("other", "404"): 2}
+
+
+def test_the_access_logs_time_is_utc_iso_8601_with_milliseconds(tmp_path):
+    from datetime import datetime, timezone
+
+    from rnnkit.serving.accesslog import AccessLog
+
+    log = AccessLog(str(tmp_path / "log"))
+    before = datetime.now(timezone.utc)
+    log.write({"endpoint": "/" + "x" * 300, "inputs": ["caf\u00e9"]})
+    log.close()
+    line = json.loads((tmp_path / "log").read_text())
+    stamp = datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    assert abs((stamp - before).total_seconds()) < 2 and len(line["time"]) == len("2026-12-07T09:16:36.123Z")
+    assert line["inputs"] == ["caf\u00e9"] and line["endpoint"].endswith("...") and len(line["endpoint"]) == 203

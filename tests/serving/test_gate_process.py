@@ -214,6 +214,7 @@ def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429
     log = tmp_path / "access.log"
     burst = costs()["/inspect"] + 3 * costs()["/generate"]  # what the requests below take, up to the last one
     options = ["--max-inflight", "2", "--rate", "1/m", "--burst", str(burst), "--timeout", "0.25", "--no-auth"]
+    options += ["--max-length", "4000"]  # streams of seconds: the checks below happen while they run
     with Served(trained_models["lm"], *options, "--access-log", str(log), "--log-texts") as served:
         # The first /inspect loads torch and the model on torch: far more than 0.25 s.
         refused(served.call("POST", "/inspect", json={"text": "ROMEO:"}), 504, "time limit of 0.25 s")
@@ -221,7 +222,7 @@ def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429
         received: list[list[str]] = [[], []]
 
         def read_stream(i: int) -> None:
-            body = {"prompt": SECRET, "length": 1500, "seed": i}
+            body = {"prompt": SECRET, "length": 4000, "seed": i}
             with httpx.stream("POST", f"{served.base}/generate", json=body, timeout=60) as response:
                 for piece in response.iter_text():
                     received[i].append(piece)
@@ -236,10 +237,12 @@ def test_504_then_503_past_max_inflight_while_earlier_requests_complete_then_429
         overloaded = served.call("POST", "/generate", json={"prompt": "A", "length": 5})
         refused(overloaded, 503, "limit of 2 requests")
         assert overloaded.headers["retry-after"] == "1" and time.perf_counter() - began < 1  # at once
-        assert any(reader.is_alive() for reader in readers)
+        during = metrics_of(served.call("GET", "/metrics").text)  # /metrics is never refused for the cap
+        assert sample(during, "rnnkit_requests_in_flight") == 2
+        assert all(reader.is_alive() for reader in readers)
         for reader in readers:
             reader.join(timeout=60)
-        assert results == [(200, 1500), (200, 1500)]  # begun in time, each runs past the time limit, whole
+        assert results == [(200, 4000), (200, 4000)]  # begun in time, each runs past the time limit, whole
         # The address's burst is spent by the /inspect, two streams and one more (the 503 took nothing from it).
         assert served.call("POST", "/generate", json={"prompt": "A", "length": 5}).status_code == 200
         limited = served.call("POST", "/generate", json={"prompt": "A", "length": 5})

@@ -103,6 +103,7 @@ class Gate:
         log = settings.access_log
         self.log = AccessLog(None if log == "-" else log, settings.log_texts) if log else None
         self.in_flight = 0
+        self._count_in_flight = not self.metrics.read_in_flight(lambda: self.in_flight)
         self.app: Any = None
         self.open_paths: set[str] = {"/", "/health"}
         self.open_prefixes: tuple[str, ...] = ()
@@ -218,7 +219,8 @@ class Gate:
                 task.cancel()
 
         self.in_flight += 1
-        self.metrics.in_flight.inc()
+        if self._count_in_flight:
+            self.metrics.in_flight.inc()
         exchange.timer = asyncio.get_running_loop().call_later(self.settings.timeout, expire)
         try:
             await self.app(scope, self._receiving(receive, exchange), self._sending(send, exchange))
@@ -236,7 +238,8 @@ class Gate:
         finally:
             exchange.timer.cancel()
             self.in_flight -= 1
-            self.metrics.in_flight.dec()
+            if self._count_in_flight:
+                self.metrics.in_flight.dec()
 
     @staticmethod
     def _receiving(receive: Any, exchange: _Exchange) -> Any:

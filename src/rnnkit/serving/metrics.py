@@ -128,6 +128,14 @@ class Metrics:
                 counted = self._texts_of[endpoint] = self._texts.labels(**self.model, endpoint=endpoint)
             counted.inc(texts)
 
+    def read_in_flight(self, count: Any) -> bool:
+        """Has ``rnnkit_requests_in_flight`` read ``count()`` when scraped (one process: nothing to do per request),
+        or returns False (several workers: each request must ``inc`` and ``dec`` it, in its worker's file)."""
+        if self.directory is not None:
+            return False
+        self.in_flight.set_function(count)
+        return True
+
     def rejected(self, reason: str) -> None:
         self._rejections[reason].inc()
 

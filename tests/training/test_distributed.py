@@ -100,6 +100,7 @@ DEFAULTS = {
     "classify-accurate": [str(DATA / "trec_train.csv"), "--preset", "accurate", "--ensemble", "1"],
     "tag": [str(DATA / "ewt_train_sample.conllu")],
     "lm": [str(DATA / "shakespeare_sample.txt"), "--task", "lm"],
+    "translate": [str(DATA / "tatoeba_eng_fra_train_sample.tsv"), "--task", "translate"],
 }
 
 

@@ -40,12 +40,12 @@ class TranslatorConfig(Settings):
     encoder_hidden_size: int = 256  # per direction
     encoder_layers: int = 1
     bidirectional: bool = True
-    decoder_hidden_size: int = 512
+    decoder_hidden_size: int = 256
     decoder_layers: int = 1
     attention: str = "luong"  # "luong" (multiplicative, "general") or "bahdanau" (additive)
     input_feeding: bool = False  # the previous attentional vector joins the decoder's input (Luong et al. 2015)
     tie_embeddings: bool = True  # the output layer is the target embedding (Press & Wolf 2017)
-    dropout: float = 0.1  # on embeddings, between layers and on the attentional vector, in training only
+    dropout: float = 0.0  # on embeddings, between layers and on the attentional vector, in training only
     backend: str = "fused"
 
     def __post_init__(self) -> None:

@@ -10,9 +10,10 @@ ratio to ``/predict`` is the cost of each. CPU, not wall time: a rate limit prot
 Without ``--classifier`` it uses the load benchmark's cached model (``benchmarks/serve_load.py`` trains it); without
 ``--lm``, it trains a character language model of the defaults (two layers of 512) for one epoch on the test
 suite's Shakespeare sample, once, into ``benchmarks/.cache/serve-lm`` (the weights' quality does not change what a
-request costs).
+request costs). With ``--translator DIR`` (a trained translator; none is trained here, as a useful one takes
+minutes), ``/translate`` of one Tatoeba test sentence at the model's default beam is measured too.
 
-Usage: python benchmarks/serve_costs.py [--classifier DIR] [--lm DIR] [--repeats 3]
+Usage: python benchmarks/serve_costs.py [--classifier DIR] [--lm DIR] [--translator DIR] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--classifier", type=Path)
     parser.add_argument("--lm", type=Path)
+    parser.add_argument("--translator", type=Path, help="a trained translator, for POST /translate")
     parser.add_argument("--repeats", type=int, default=3, help="measurements of each; the median is reported")
     args = parser.parse_args()
     classifier = args.classifier or default_model(CACHE)
@@ -79,12 +81,21 @@ def main() -> None:
     inspect = [{"text": text} for text in texts[:8]]
     generate = [{"prompt": "ROMEO:", "seed": i} for i in range(25)]
     prompt = [{"text": SAMPLE.read_text(encoding="utf-8")[i * 200 : (i + 1) * 200]} for i in range(6)]
+    tatoeba = ROOT.parent / "shared" / "datasets" / "tatoeba_eng_fra" / "split" / "test.tsv"
+    sources = (
+        [line.split("\t")[0] for line in tatoeba.read_text(encoding="utf-8").splitlines()[:60]]
+        if args.translator
+        else []
+    )
+    translate = [{"texts": [source]} for source in sources]
     runs = []
     for _ in range(args.repeats):
         figures = measure(classifier, [("/predict", predict, 100), ("/inspect", inspect, 2)])
         figures.update(
             {f"lm {k}": v for k, v in measure(lm, [("/generate", generate, 5), ("/inspect", prompt, 2)]).items()}
         )
+        if args.translator:
+            figures["translate /translate"] = measure(args.translator, [("/translate", translate, 10)])["/translate"]
         runs.append(figures)
     median = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
     unit = median["/predict"]

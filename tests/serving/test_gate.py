@@ -304,3 +304,10 @@ def test_the_access_logs_time_is_utc_iso_8601_with_milliseconds(tmp_path):
     stamp = datetime.strptime(line["time"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
     assert abs((stamp - before).total_seconds()) < 2 and len(line["time"]) == len("2026-12-07T09:16:36.123Z")
     assert line["inputs"] == ["caf\u00e9"] and line["endpoint"].endswith("...") and len(line["endpoint"]) == 203
+
+
+def test_each_task_says_what_its_endpoints_cost():
+    """The service's own weights and the tasks' (``Task.costs``) are one table; an endpoint not named costs 1."""
+    table = costs()
+    assert table["/inspect"] == 200 and table["/generate"] == 100 and table["/translate"] == 4
+    assert parse_rate("10/s").cost("/translate") == 4 and parse_rate("10/s").cost("/health") == 1

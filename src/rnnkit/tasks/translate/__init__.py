@@ -49,7 +49,7 @@ class Translation(Task):
     verb = "translate"
     cli_module = "rnnkit.tasks.translate.cli"
     page = {"form": "text", "endpoint": "/translate", "button": "Translate", "answer": "translations"}
-    costs = {"/translate": 4}  # one sentence at beam 5 (the Tatoeba translator): 6.8 ms of CPU, 3.6 one-text predictions
+    costs = {"/translate": 4}  # a sentence at beam 5 (the Tatoeba translator): 6.8 ms of CPU, 3.6 one-text predictions
     options = OPTIONS
     defaults = DEFAULTS
     vocabularies = ()  # the sub-word models are files of their own

@@ -144,3 +144,36 @@ def test_an_option_of_another_task_is_refused_in_one_line():
     with pytest.raises(RnnkitError, match=r"--window is an option of lm models, not of --task tag"):
         train_options(None, {"task": "tag", "window": 10})
     assert {option.name for option in SHARED} <= set(all_options())
+
+
+class _Columns(tasks.Task):
+    """A task whose one option shares a name with the translator's, as a plugin's may."""
+
+    name = "columns_for_a_test"
+    defaults = {"target_column": "number"}
+
+    def __init__(self, option: tasks.Option) -> None:
+        self.options = (option,)
+
+
+@pytest.mark.parametrize(
+    ("option", "shared"),
+    [
+        (tasks.Option("target_column", "The column holding each text's number."), True),  # only the help differs
+        (tasks.Option("target_column", "A number.", kind="int"), False),  # another kind: refused
+    ],
+)
+def test_two_tasks_may_share_an_option_name_where_only_its_help_differs(option, shared):
+    tasks.register(_Columns(option))
+    try:
+        if not shared:
+            with pytest.raises(ValueError, match="'target_column' is another task's too"):
+                all_options()
+            return
+        assert all_options()["target_column"].help.startswith("The translations' column")
+        shown = CliRunner().invoke(main, ["train", "--task", "columns_for_a_test", "--help"]).output
+        assert "each text's number" in " ".join(shown.split())
+        opts = TrainOptions(task="columns_for_a_test").resolve()
+        assert opts.target_column == "number"
+    finally:
+        tasks.unregister("columns_for_a_test")

@@ -58,7 +58,7 @@ def shown(value) -> str:
     return str(value)
 
 
-@pytest.mark.parametrize("task", ["classify", "lm", "tag"])
+@pytest.mark.parametrize("task", ["classify", "lm", "tag", "translate"])
 def test_every_option_is_on_the_command_line_and_its_help_shows_the_default_training_uses(task):
     entries = help_entries(task)
     defaults = resolved_defaults(task)

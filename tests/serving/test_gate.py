@@ -311,3 +311,12 @@ def test_each_task_says_what_its_endpoints_cost():
     table = costs()
     assert table["/inspect"] == 200 and table["/generate"] == 100 and table["/translate"] == 4
     assert parse_rate("10/s").cost("/translate") == 4 and parse_rate("10/s").cost("/health") == 1
+
+
+def test_serve_help_names_what_each_endpoint_costs():
+    from click.testing import CliRunner
+
+    from rnnkit.cli import main
+
+    shown = " ".join(CliRunner().invoke(main, ["serve", "--help"]).output.split())
+    assert "/generate 100, /inspect 200, /translate 4 (at most the burst)" in shown

@@ -28,6 +28,21 @@ class Checked(click.ParamType):
             raise RnnkitError(f"{param.opts[0]}: {e}") from None
 
 
+class CostsInHelp(click.Option):
+    """--rate, whose help names what each endpoint costs (rnnkit.serving.ratelimit.costs: the service's and every
+    task's), read when the help is shown: reading it at import would load every task for each rnnkit command."""
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        from rnnkit.serving.ratelimit import costs
+
+        template = self.help or ""
+        self.help = template.format(costs=", ".join(f"{path} {cost:g}" for path, cost in sorted(costs().items())))
+        try:
+            return super().get_help_record(ctx)
+        finally:
+            self.help = template
+
+
 def serve_gate_options(f):
     """``serve``'s options for what every request meets (rnnkit.serving.gate): tokens, limits, metrics, the log."""
     options = [
@@ -40,9 +55,10 @@ def serve_gate_options(f):
         click.option("--no-auth", is_flag=True, help="Serve beyond loopback without tokens (warned on every start)."),
         click.option(
             "--rate",
+            cls=CostsInHelp,
             type=Checked("rate", "N/s"),
             help="Requests per client (its token, or its address without tokens): 20/s, 600/m, 3600/h; past it "
-            "429 with Retry-After. /generate costs 100 requests, /inspect 200 (at most the burst). [default: none]",
+            "429 with Retry-After. Some requests count as several: {costs} (at most the burst). [default: none]",
         ),
         click.option(
             "--burst", type=Checked("positive_number", "N"), help="Requests a client may send at once [2 s of --rate]."

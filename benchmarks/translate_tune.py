@@ -35,8 +35,9 @@ from rnnkit.tasks.translate.network import TranslationNetwork
 from rnnkit.tasks.translate.objective import StepBudget, TranslateTask, Validation, encode_pairs
 from rnnkit.tasks.translate.pipeline import TranslatorPipeline
 from rnnkit.tasks.translate.train import WARMUP, learn_pieces, network_settings, training_precision
+from rnnkit.training.run import loop_config
 from rnnkit.training.run import settings as recorded
-from rnnkit.training.trainer import TrainConfig, seed_everything, train_loop
+from rnnkit.training.trainer import seed_everything, train_loop
 
 DATA = Path("../shared/datasets/tatoeba_eng_fra/split")
 LOG = Path("benchmarks/logs/translate_tuning.md")
@@ -97,16 +98,9 @@ def main() -> None:
         encoded, validation, s.batch_size, s.seed, s.label_smoothing, s.valid_score, precision=precision
     )
     task = StepBudget(inner, steps)
-    loop = TrainConfig(
-        epochs=args.epochs,
-        batch_size=s.batch_size,
-        lr=s.lr,
-        weight_decay=s.weight_decay,
-        clip=s.clip,
-        warmup=WARMUP,
-        schedule=s.schedule,
-        patience=99,
-        seed=s.seed,
+    # the loop as a run of rnnkit train takes it (rnnkit.tasks.translate.train), with the budget's steps as epochs
+    loop = loop_config(
+        s, epochs=args.epochs, warmup=WARMUP, adversarial=0.0, label_smoothing=0.0, patience=99, max_minutes=None
     )
     prepared = time.time() - started
     load = os.getloadavg()[0]

@@ -157,6 +157,14 @@ SHARED: tuple[Option, ...] = (
         run_only=True,
     ),
     Option(
+        "share_cores",
+        "When other rnnkit trainings run on this machine, take turns with them on the cores, a few steps at a time, "
+        "instead of running side by side (where their threads get in each other's way); the weights are the same.",
+        kind="switch",
+        default=True,
+        run_only=True,
+    ),
+    Option(
         "checkpoint_every",
         "Also write a checkpoint every N steps within an epoch, for long epochs.",
         auto="at each epoch's end",

@@ -89,6 +89,7 @@ def loop_config(opts: TrainOptions, **changes: Any) -> TrainConfig:
         max_minutes=opts.max_minutes,
         checkpoint_every=opts.checkpoint_every,
         device=choose_device(opts.device),
+        share_cores=opts.share_cores,
     )
     return TrainConfig(**{**values, **changes})
 

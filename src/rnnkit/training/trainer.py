@@ -34,6 +34,7 @@ from rnnkit.io import atomic_write_bytes, atomic_write_text
 from rnnkit.training.distributed import Replicas, Replicated
 from rnnkit.training.finetuning import discriminative_groups, slanted_triangular, thaw
 from rnnkit.training.objective import Batch, Objective, StepResult
+from rnnkit.training.turns import Turns, usable_cores
 
 __all__ = ["SCHEDULES", "FitResult", "TrainConfig", "seed_everything", "train_loop", "train_step"]
 SCHEDULES = ("linear", "constant", "slanted")
@@ -62,6 +63,7 @@ class TrainConfig:
     max_minutes: float | None = None  # stop once this much time has passed, keeping the best model so far
     checkpoint_every: int | None = None  # also checkpoint every this many steps, within epochs (and at every epoch end)
     device: str = "cpu"  # where the network and its batches live while training ("cpu", "cuda", "cuda:1" ...)
+    share_cores: bool = True  # take turns on the cores with other trainings on this machine (rnnkit.training.turns)
 
     def __post_init__(self) -> None:
         checks = [
@@ -367,6 +369,10 @@ class Loop:
         self.parameters = [p for p in model.parameters() if p.requires_grad]
         self.every = config.checkpoint_every if self.run_dir is not None else None
         self.stop = StopSignals(active=False)
+        # Turns only for a run on every core: the processes of one --nproc run must step together, and members
+        # trained side by side (or a run given fewer threads) leave cores to the others.
+        every_core = replicas is None and self.device.type == "cpu" and torch.get_num_threads() >= usable_cores() > 1
+        self.turns = Turns(active=config.share_cores and every_core)
 
     def everyone(self, value: Any) -> Any:
         """``value``, or under ``torchrun`` one per process (a checkpoint keeps each process's own)."""
@@ -440,7 +446,7 @@ class Loop:
     def run(self) -> FitResult:
         """Epoch after epoch until the last, the patience or the time budget; the best weights left in the model."""
         config = self.config
-        with StopSignals(active=self.run_dir is not None) as self.stop:
+        with StopSignals(active=self.run_dir is not None) as self.stop, self.turns:
             for epoch in range(self.start_epoch, config.epochs + 1):
                 if self.stale >= config.patience:
                     self.result.stopped_early = True
@@ -480,6 +486,7 @@ class Loop:
                 continue  # done before the checkpoint this run resumed from
             where = f"epoch {epoch}, step {index + 1}"
             step = train_step(self.stepper, task, batch, self.optimizer, self.parameters, config, where, self.replicas)
+            self.turns.step_done()
             self.schedule.step()
             if self.average is not None:
                 self.average.update()

@@ -2,6 +2,8 @@
 options are made from the table, and the default its help shows is, for every task, the one training uses."""
 
 import re
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -88,6 +90,18 @@ def test_the_help_says_what_a_default_left_to_the_data_means():
     assert "[default: 1 for --task classify]" in accurate
     assert "[default: --epochs]" in help_entries("classify")["--self-train-epochs"]
     assert "tied when --embedding-dim equals --hidden" in help_entries("lm")["--tie-weights"]
+    tagger = help_entries("tag")
+    assert "[default: 50 below 100,000 training words, else 15]" in tagger["--epochs"]
+    assert "[default: 10,000 below 100,000 training words, else 0]" in tagger["--subwords"]
+    assert "default" not in tagger["--max-minutes"]  # no limit: no "None" shown
+
+
+def test_the_tasks_are_in_the_same_order_whichever_package_was_imported_first():
+    """The order names the owners of an option in its refusal; a tagger's package imported before the rest once
+    put the tagger first."""
+    code = "import rnnkit.tasks.tag; from rnnkit import tasks; print(' '.join(tasks.names()))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["classify", "lm", "tag", "translate"]
 
 
 @pytest.mark.filterwarnings("ignore::rnnkit.errors.RnnkitWarning")  # one epoch of a tiny network learns little

@@ -57,7 +57,7 @@ def default_note(option: Option, task: str, defaults: Any, table: dict[str, Any]
     value = getattr(defaults, option.name)
     if option.auto and (value is None or (option.per_task or option not in SHARED) and table.get(option.name) is None):
         return option.auto
-    if option.kind == "flag" and value is False:
+    if value is None or (option.kind == "flag" and value is False):  # no limit (--max-minutes), or a flag off
         return None
     shared = option.default is not None
     return shown(value) if shared else f"{shown(value)} for --task {task}"

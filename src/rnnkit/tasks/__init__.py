@@ -283,9 +283,10 @@ def _load() -> None:
 
 
 def registered() -> dict[str, Task]:
-    """Every task, by name, the built-in ones first."""
+    """Every task, by name: the built-in ones first, in their order (whichever package was imported first), then
+    the others as they registered."""
     _load()
-    return dict(_REGISTRY)
+    return {name: _REGISTRY[name] for name in sorted(_REGISTRY, key=lambda n: (BUILTIN + (n,)).index(n))}
 
 
 def names() -> tuple[str, ...]:

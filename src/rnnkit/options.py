@@ -199,6 +199,11 @@ SHARED: tuple[Option, ...] = (
 )
 
 
+def shared_option(name: str, **changes: Any) -> Option:
+    """The shared option ``name`` with ``changes`` (a task's own ``auto``, say): the help and limits written once."""
+    return replace(next(o for o in SHARED if o.name == name), **changes)
+
+
 def all_options() -> dict[str, Option]:
     """Every option, by name: the shared ones, then each registered task's own. Two tasks may name an option alike
     (a column of their data) where only its help differs; ``rnnkit train --help`` shows the help of the task asked

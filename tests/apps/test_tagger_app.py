@@ -390,3 +390,22 @@ def test_train_help_shows_the_taggers_defaults():
     shown = " ".join(ok(cli("train", "--task", "tag", "--help")).stdout.split())  # as one line: help text wraps
     for default in ("200 for --task tag", "64 for --task tag", "treebank for --task tag", "off for --task tag"):
         assert default in shown, default
+
+
+def test_the_defaults_follow_the_training_data_size():
+    """Below 100,000 training words more epochs and the words' n-grams (chosen on two small treebanks); from there
+    up the defaults measured on UD English EWT (205k words), unchanged. Given values win."""
+    from rnnkit.api import train_options
+    from rnnkit.tasks.tag import SMALL_DATA_WORDS, sized_defaults
+    from rnnkit.tasks.tag.train import read_data
+
+    sample = DATA / "ewt_train_sample.conllu"
+    options = train_options(sample, {"quiet": True})
+    assert (options.epochs, options.subwords) == (None, None)  # left to the data
+    read_data(sample, options)
+    assert (options.epochs, options.subwords) == (50, 10_000)
+    options = train_options(sample, {"quiet": True, "epochs": 3, "subwords": 0})
+    read_data(sample, options)
+    assert (options.epochs, options.subwords) == (3, 0)
+    assert sized_defaults(SMALL_DATA_WORDS - 1) == {"epochs": 50, "subwords": 10_000}
+    assert sized_defaults(SMALL_DATA_WORDS) == {"epochs": 15, "subwords": 0}  # EWT's: its 95.5 stands

@@ -14,7 +14,28 @@ from pathlib import Path
 from typing import Any
 
 from rnnkit.errors import RnnkitError
+from rnnkit.options import shared_option
 from rnnkit.tasks import Option, Task, register
+
+# The defaults that depend on the training data's size (in words), filled in when the data is read: with
+# little data (UD Turkish IMST, 37.5k words; UD English EWT cut to 20k) the defaults chosen on EWT's 205k stopped
+# while the network still learned, and 30% of the words to tag are unseen, read only from their spelling; more
+# passes and the words' n-grams beside the character encoder gained 1.5-2 points there (benchmarks/RESULTS.md,
+# "tagging with little data"). From SMALL_DATA_WORDS up, EWT's defaults.
+SMALL_DATA_WORDS = 100_000
+SMALL_DATA = {"epochs": 50, "subwords": 10_000}
+LARGE_DATA = {"epochs": 15, "subwords": 0}
+
+
+def sized_defaults(words: int) -> dict[str, Any]:
+    """The size-dependent defaults for a training file of ``words`` words."""
+    return SMALL_DATA if words < SMALL_DATA_WORDS else LARGE_DATA
+
+
+def sized(name: str) -> str:
+    """What the help says of a size-dependent default."""
+    return f"{SMALL_DATA[name]:,} below {SMALL_DATA_WORDS:,} training words, else {LARGE_DATA[name]:,}"
+
 
 OPTIONS = (
     Option(
@@ -25,6 +46,9 @@ OPTIONS = (
     Option("char_hidden", "Size of the character encoder of each word, per direction (0: none).", kind="int",
            minimum=0),  # fmt: skip
     Option("crf", "Score whole tag sequences with a conditional random field (Viterbi decoding).", kind="switch"),
+    # Two shared options whose defaults depend on the data's size (SMALL_DATA above).
+    shared_option("epochs", auto=sized("epochs")),
+    shared_option("subwords", auto=sized("subwords")),
 )
 
 # Chosen on UD English EWT's development sentences (benchmarks/RESULTS.md, "tagging").
@@ -37,11 +61,11 @@ DEFAULTS: dict[str, Any] = {
     "hidden": 200,
     "embedding_dim": 100,
     "char_hidden": 64,
-    "subwords": 0,
+    "subwords": None,  # SMALL_DATA
     "dropout": 0.33,
     "word_dropout": 0.1,  # the <unk> vector learns from known words, for the 8% of words never seen
     "crf": False,
-    "epochs": 15,  # 5.8 minutes on UD English EWT (12,544 sentences) on 2 cores
+    "epochs": None,  # SMALL_DATA; 15 on UD English EWT (12,544 sentences): 5.8 minutes on 2 cores
     "batch_size": 32,
     "lr": 3e-3,
     "weight_decay": 0.01,

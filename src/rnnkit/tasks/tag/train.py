@@ -14,6 +14,7 @@ from rnnkit.data.tagged import TaggedCorpus, read_tagged
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.options import TrainOptions
 from rnnkit.rundir import data_name
+from rnnkit.tasks.tag import sized_defaults
 from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.tasks.tag.network import SequenceTagger
 from rnnkit.tasks.tag.objective import TagTask
@@ -28,7 +29,8 @@ from rnnkit.training.trainer import seed_everything
 
 
 def read_data(data: str | Path | None, opts: TrainOptions) -> tuple[TaggedCorpus, list[str]]:
-    """The training file and its tags in order (two at least)."""
+    """The training file and its tags in order (two at least); the defaults that depend on its size in words, where
+    not given, filled in (:func:`rnnkit.tasks.tag.sized_defaults`)."""
     if data is None or isinstance(data, list | tuple):
         raise RnnkitError("a tagger learns from one tagged file: rnnkit train train.conllu --task tag")
     if Path(data).suffix.lower() in (".csv", ".jsonl", ".json"):
@@ -41,6 +43,10 @@ def read_data(data: str | Path | None, opts: TrainOptions) -> tuple[TaggedCorpus
     if len(tags) < 2:
         raise DataError(f"{data}: every token has the tag {tags[0]!r}; a tagger needs at least two tags")
     say(corpus.summary(), quiet=opts.quiet)
+    words = sum(len(tokens) for tokens in corpus.tokens)
+    for name, value in sized_defaults(words).items():  # where not given: the defaults for this much data
+        if getattr(opts, name) is None:
+            setattr(opts, name, value)
     return corpus, tags
 
 

@@ -396,7 +396,7 @@ def test_the_defaults_follow_the_training_data_size():
     """Below 100,000 training words more epochs and the words' n-grams (chosen on two small treebanks); from there
     up the defaults measured on UD English EWT (205k words), unchanged. Given values win."""
     from rnnkit.api import train_options
-    from rnnkit.tasks.tag import SMALL_DATA_WORDS, sized_defaults
+    from rnnkit.tasks.tag.sizes import SMALL_DATA_WORDS, sized_defaults
     from rnnkit.tasks.tag.train import read_data
 
     sample = DATA / "ewt_train_sample.conllu"

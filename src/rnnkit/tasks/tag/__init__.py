@@ -5,7 +5,8 @@ field over whole tag sequences (Viterbi decoding).
 The package: ``config``, ``network``, ``objective`` (sentences in length-bucketed batches; token accuracy decoded as
 prediction decodes), ``train`` (from a CoNLL-U or token-per-line file to a trained model), ``tagger`` (the
 torch-free use side: tags sentences and files on onnxruntime), ``viterbi``, ``pipeline`` (on torch), ``graph``
-(ONNX), ``exported``, ``report``, ``inspect`` and ``drawing``, ``serve`` (``POST /predict``).
+(ONNX), ``exported``, ``report``, ``inspect`` and ``drawing``, ``serve`` (``POST /predict``), and ``sizes``
+(the defaults that depend on the training data's size).
 """
 
 from __future__ import annotations
@@ -16,26 +17,7 @@ from typing import Any
 from rnnkit.errors import RnnkitError
 from rnnkit.options import shared_option
 from rnnkit.tasks import Option, Task, register
-
-# The defaults that depend on the training data's size (in words), filled in when the data is read: with
-# little data (UD Turkish IMST, 37.5k words; UD English EWT cut to 20k) the defaults chosen on EWT's 205k stopped
-# while the network still learned, and 30% of the words to tag are unseen, read only from their spelling; more
-# passes and the words' n-grams beside the character encoder gained 1.5-2 points there (benchmarks/RESULTS.md,
-# "tagging with little data"). From SMALL_DATA_WORDS up, EWT's defaults.
-SMALL_DATA_WORDS = 100_000
-SMALL_DATA = {"epochs": 50, "subwords": 10_000}
-LARGE_DATA = {"epochs": 15, "subwords": 0}
-
-
-def sized_defaults(words: int) -> dict[str, Any]:
-    """The size-dependent defaults for a training file of ``words`` words."""
-    return SMALL_DATA if words < SMALL_DATA_WORDS else LARGE_DATA
-
-
-def sized(name: str) -> str:
-    """What the help says of a size-dependent default."""
-    return f"{SMALL_DATA[name]:,} below {SMALL_DATA_WORDS:,} training words, else {LARGE_DATA[name]:,}"
-
+from rnnkit.tasks.tag.sizes import sized
 
 OPTIONS = (
     Option(
@@ -46,7 +28,7 @@ OPTIONS = (
     Option("char_hidden", "Size of the character encoder of each word, per direction (0: none).", kind="int",
            minimum=0),  # fmt: skip
     Option("crf", "Score whole tag sequences with a conditional random field (Viterbi decoding).", kind="switch"),
-    # Two shared options whose defaults depend on the data's size (SMALL_DATA above).
+    # Two shared options whose defaults depend on the data's size (rnnkit.tasks.tag.sizes).
     shared_option("epochs", auto=sized("epochs")),
     shared_option("subwords", auto=sized("subwords")),
 )
@@ -61,11 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "hidden": 200,
     "embedding_dim": 100,
     "char_hidden": 64,
-    "subwords": None,  # SMALL_DATA
+    "subwords": None,  # by the data's size (sizes.py)
     "dropout": 0.33,
     "word_dropout": 0.1,  # the <unk> vector learns from known words, for the 8% of words never seen
     "crf": False,
-    "epochs": None,  # SMALL_DATA; 15 on UD English EWT (12,544 sentences): 5.8 minutes on 2 cores
+    "epochs": None,  # by the data's size (sizes.py); 15 on UD English EWT (12,544 sentences): 5.8 minutes on 2 cores
     "batch_size": 32,
     "lr": 3e-3,
     "weight_decay": 0.01,

@@ -14,11 +14,11 @@ from rnnkit.data.tagged import TaggedCorpus, read_tagged
 from rnnkit.errors import DataError, RnnkitError
 from rnnkit.options import TrainOptions
 from rnnkit.rundir import data_name
-from rnnkit.tasks.tag import sized_defaults
 from rnnkit.tasks.tag.config import TaggerConfig
 from rnnkit.tasks.tag.network import SequenceTagger
 from rnnkit.tasks.tag.objective import TagTask
 from rnnkit.tasks.tag.pipeline import TaggerPipeline
+from rnnkit.tasks.tag.sizes import sized_defaults
 from rnnkit.tasks.tag.tagger import check_tags
 from rnnkit.text import TOKENIZERS, Vocab
 from rnnkit.text.sentences import encode_sentences, word_key
@@ -30,7 +30,7 @@ from rnnkit.training.trainer import seed_everything
 
 def read_data(data: str | Path | None, opts: TrainOptions) -> tuple[TaggedCorpus, list[str]]:
     """The training file and its tags in order (two at least); the defaults that depend on its size in words, where
-    not given, filled in (:func:`rnnkit.tasks.tag.sized_defaults`)."""
+    not given, filled in (:mod:`rnnkit.tasks.tag.sizes`)."""
     if data is None or isinstance(data, list | tuple):
         raise RnnkitError("a tagger learns from one tagged file: rnnkit train train.conllu --task tag")
     if Path(data).suffix.lower() in (".csv", ".jsonl", ".json"):

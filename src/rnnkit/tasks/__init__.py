@@ -286,7 +286,8 @@ def registered() -> dict[str, Task]:
     """Every task, by name: the built-in ones first, in their order (whichever package was imported first), then
     the others as they registered."""
     _load()
-    return {name: _REGISTRY[name] for name in sorted(_REGISTRY, key=lambda n: (BUILTIN + (n,)).index(n))}
+    order = sorted(_REGISTRY, key=lambda name: BUILTIN.index(name) if name in BUILTIN else len(BUILTIN))  # stable
+    return {name: _REGISTRY[name] for name in order}
 
 
 def names() -> tuple[str, ...]:

@@ -6,9 +6,12 @@ validation cut of that train file, and reports on its test file. Prints a Markdo
 test column is only reported.
 
 Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--presets fast,accurate] [--shared ../shared]
-       [--set OPTION=VALUE ...]
+       [--set OPTION=VALUE ...] [--log FILE.jsonl --name NAME]
+       python benchmarks/accuracy.py --table --log FILE.jsonl
        e.g. python benchmarks/accuracy.py --datasets trec --set dropout=0.5 --set pooling=mean
 With --presets, each preset trains in turn on each set, so their times are measured in one run, side by side.
+With --log, each run also appends one JSON line (name, set, seed, options, figures) to the file; --table prints the
+log's means over seeds, a row per name and a column per set, for an ablation that ran in several processes.
 """
 
 from __future__ import annotations
@@ -55,6 +58,48 @@ def show(runs: list[tuple], i: int, digits: int = 1) -> str:
     return f"{values[0]:.{digits}f} (mean {mean:.{digits}f} ± {spread:.{digits}f}: {each})"
 
 
+def log_run(log: Path, name: str, dataset: str, seed: int, preset: str | None, pipeline, seconds: float) -> None:
+    """One run's figures as a JSON line, appended (a line is written whole, so parallel runs may share the file)."""
+    valid = pipeline.training["valid"]
+    figures = {
+        "name": name, "dataset": dataset, "seed": seed, "preset": preset, "threads": torch.get_num_threads(),
+        "options": pipeline.training["options"], "seconds": round(seconds, 1),
+        "valid_accuracy": valid["accuracy"], "valid_macro_f1": valid["macro_f1"],
+        "test_accuracy": pipeline.report["accuracy"], "test_macro_f1": pipeline.report["macro_f1"],
+        "best_epochs": [m["best_epoch"] for m in pipeline.training["members"]],
+    }  # fmt: skip
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write(json.dumps(figures) + "\n")
+
+
+def table(log: Path) -> None:
+    """Validation (test) accuracy, the mean over the seeds run, of each name (rows, in the order first met) on each
+    set (columns), with the mean over the sets a row has and its seconds in all."""
+    rows: dict[str, dict[str, list[dict]]] = {}
+    for line in log.read_text().splitlines():
+        r = json.loads(line)
+        rows.setdefault(r["name"], {}).setdefault(r["dataset"], []).append(r)
+    sets = [d for d in DATASETS if any(d in row for row in rows.values())]
+    print("| name | " + " | ".join(sets) + " | mean | seconds |")
+    print("|---|" + "---:|" * (len(sets) + 2))
+    for name, row in rows.items():
+        cells, valid, test, seconds = [], [], [], 0.0
+        for d in sets:
+            runs = row.get(d, [])
+            if not runs:
+                cells.append("")
+                continue
+            v = statistics.mean(100 * r["valid_accuracy"] for r in runs)
+            t = statistics.mean(100 * r["test_accuracy"] for r in runs)
+            valid.append(v)
+            test.append(t)
+            seconds += sum(r["seconds"] for r in runs)
+            cells.append(f"{v:.1f} ({t:.1f}){'' if len(runs) == 3 else f' [{len(runs)}]'}")
+        mean = f"{statistics.mean(valid):.2f} ({statistics.mean(test):.2f})" if valid else ""
+        print(f"| {name} | " + " | ".join(cells) + f" | {mean} | {seconds:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared")
@@ -70,7 +115,13 @@ def main() -> None:
         metavar="OPTION=VALUE",
         help="override a default (for ablations), e.g. --set pooling=mean",
     )
+    parser.add_argument("--log", type=Path, help="append one JSON line a run to this file")
+    parser.add_argument("--name", default="", help="the runs' name in --log (default: the options set)")
+    parser.add_argument("--table", action="store_true", help="print --log's means over seeds and stop")
     args = parser.parse_args()
+    if args.table:
+        table(args.log)
+        return
     overrides = dict(item.split("=", 1) for item in args.set)
     overrides = {k.replace("-", "_"): parse_value(v) for k, v in overrides.items()}
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -107,6 +158,9 @@ def main() -> None:
                         **overrides,
                     )
                     seconds = time.perf_counter() - started
+                if args.log:
+                    label = args.name or ",".join(args.set) or "defaults"
+                    log_run(args.log, label, name, seed, preset, pipeline, seconds)
                 runs.append(
                     (
                         pipeline.report["accuracy"] * 100,

@@ -120,6 +120,8 @@ def main() -> None:
     parser.add_argument("--table", action="store_true", help="print --log's means over seeds and stop")
     args = parser.parse_args()
     if args.table:
+        if args.log is None:
+            parser.error("--table reads the file given with --log")
         table(args.log)
         return
     overrides = dict(item.split("=", 1) for item in args.set)

@@ -81,6 +81,8 @@ def table(log: Path) -> None:
         r = json.loads(line)
         rows.setdefault(r["name"], {}).setdefault(r["dataset"], []).append(r)
     sets = [d for d in DATASETS if any(d in row for row in rows.values())]
+    counts = [len(runs) for row in rows.values() for runs in row.values()]
+    usual = max(set(counts), key=counts.count)  # a cell with another number of seeds says how many it has
     print("| name | " + " | ".join(sets) + " | mean | seconds |")
     print("|---|" + "---:|" * (len(sets) + 2))
     for name, row in rows.items():
@@ -95,7 +97,7 @@ def table(log: Path) -> None:
             valid.append(v)
             test.append(t)
             seconds += sum(r["seconds"] for r in runs)
-            cells.append(f"{v:.1f} ({t:.1f}){'' if len(runs) == 3 else f' [{len(runs)}]'}")
+            cells.append(f"{v:.1f} ({t:.1f}){'' if len(runs) == usual else f' [{len(runs)}]'}")
         mean = f"{statistics.mean(valid):.2f} ({statistics.mean(test):.2f})" if valid else ""
         print(f"| {name} | " + " | ".join(cells) + f" | {mean} | {seconds:.0f} |")
 

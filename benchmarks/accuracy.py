@@ -79,7 +79,8 @@ def table(log: Path) -> None:
     rows: dict[str, dict[str, list[dict]]] = {}
     for line in log.read_text().splitlines():
         r = json.loads(line)
-        rows.setdefault(r["name"], {}).setdefault(r["dataset"], []).append(r)
+        name = r["name"] + (f" ({r['preset']})" if r["preset"] else "")  # --presets: a row per preset
+        rows.setdefault(name, {}).setdefault(r["dataset"], []).append(r)
     sets = [d for d in DATASETS if any(d in row for row in rows.values())]
     counts = [len(runs) for row in rows.values() for runs in row.values()]
     usual = max(set(counts), key=counts.count)  # a cell with another number of seeds says how many it has

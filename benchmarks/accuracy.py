@@ -1,17 +1,21 @@
 """Test accuracy of rnnkit's defaults on every data set in ../shared/datasets, beside fastText's figures.
 
-Trains with the defaults (no per-data-set settings) on each set's train file, picks the best epoch on a
-validation cut of that train file, and reports on its test file. Prints a Markdown table for RESULTS.md. The
-"valid accuracy" column (the saved model's accuracy on the validation cut) is the one to choose defaults by; the
-test column is only reported.
+Trains with the defaults (no per-data-set settings) on each set's train file and reports on its test file. Prints a
+Markdown table for RESULTS.md. The "valid accuracy" column (the saved model's accuracy on the validation cut, or
+with --holdout on the rows held out) is the one to choose defaults by; the test column is only reported. The fast
+preset trains on every row, so it has no validation cut ("-") unless --holdout sets rows aside.
 
 Usage: python benchmarks/accuracy.py [--datasets trec,mr] [--seeds 0] [--presets fast,accurate] [--shared ../shared]
-       [--set OPTION=VALUE ...] [--log FILE.jsonl --name NAME]
+       [--set OPTION=VALUE ...] [--log FILE.jsonl --name NAME] [--holdout 0.1]
        python benchmarks/accuracy.py --table --log FILE.jsonl
        e.g. python benchmarks/accuracy.py --datasets trec --set dropout=0.5 --set pooling=mean
 With --presets, each preset trains in turn on each set, so their times are measured in one run, side by side.
 With --log, each run also appends one JSON line (name, set, seed, options, figures) to the file; --table prints the
 log's means over seeds, a row per name and a column per set, for an ablation that ran in several processes.
+With --holdout F, a stratified share F of each train file (cut by the run's seed) is set aside before training and
+scored afterwards: the runs train on the rest, so settings that change the validation cut itself (--set
+valid_split=0, training on every row) can be compared on texts that none of them saw. The log's and the table's
+"valid" figures are then the held-out ones.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from pathlib import Path
 import torch
 
 import rnnkit
-from rnnkit.data import read_class_names
+from rnnkit.data import read_class_names, read_examples
+from rnnkit.data.readers import Examples
+from rnnkit.data.split import stratified_split
 
 # name: (train, test, classes file, fastText here, floor of issue 3)
 DATASETS = {
@@ -49,8 +55,11 @@ def parse_value(text: str):
 
 
 def show(runs: list[tuple], i: int, digits: int = 1) -> str:
-    """The first seed's figure, and with several seeds their mean, standard deviation and each seed's figure."""
+    """The first seed's figure, and with several seeds their mean, standard deviation and each seed's figure ("-"
+    where there is none: no validation cut to score)."""
     values = [r[i] for r in runs]
+    if any(v is None for v in values):
+        return "-"
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     each = ", ".join(f"{v:.{digits}f}" for v in values)
@@ -58,13 +67,34 @@ def show(runs: list[tuple], i: int, digits: int = 1) -> str:
     return f"{values[0]:.{digits}f} (mean {mean:.{digits}f} ± {spread:.{digits}f}: {each})"
 
 
-def log_run(log: Path, name: str, dataset: str, seed: int, preset: str | None, pipeline, seconds: float) -> None:
-    """One run's figures as a JSON line, appended (a line is written whole, so parallel runs may share the file)."""
-    valid = pipeline.training["valid"]
+def held_out(train: Path, classes: Path, share: float, seed: int, out: Path) -> tuple[Path, Examples]:
+    """``train`` less a stratified ``share`` of its rows (cut by ``seed``), written as ``out``/train.csv with the
+    labels as the file gives them, and the rows set aside, with the classes' names as labels."""
+    import csv
+
+    raw = read_examples(train)
+    named = read_examples(train, label_names=read_class_names(classes))
+    kept, aside = stratified_split(raw.labels, share, seed)
+    path = out / "train.csv"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["label", "text"])
+        writer.writerows([raw.labels[i], raw.texts[i]] for i in kept)
+    texts, labels = [named.texts[i] for i in aside], [named.labels[i] for i in aside]
+    return path, Examples(texts, labels, f"{train} (held out)")
+
+
+def log_run(
+    log: Path, name: str, dataset: str, seed: int, preset: str | None, pipeline, seconds: float, valid: dict | None
+) -> None:
+    """One run's figures as a JSON line, appended (a line is written whole, so parallel runs may share the file);
+    ``valid`` is ``None`` for a run trained on every row without --holdout."""
+    valid = valid or {}
     figures = {
         "name": name, "dataset": dataset, "seed": seed, "preset": preset, "threads": torch.get_num_threads(),
         "options": pipeline.training["options"], "seconds": round(seconds, 1),
-        "valid_accuracy": valid["accuracy"], "valid_macro_f1": valid["macro_f1"],
+        "valid_accuracy": valid.get("accuracy"), "valid_macro_f1": valid.get("macro_f1"),
+        "held_out": "held_out" in valid,
         "test_accuracy": pipeline.report["accuracy"], "test_macro_f1": pipeline.report["macro_f1"],
         "best_epochs": [m["best_epoch"] for m in pipeline.training["members"]],
     }  # fmt: skip
@@ -93,13 +123,16 @@ def table(log: Path) -> None:
             if not runs:
                 cells.append("")
                 continue
-            v = statistics.mean(100 * r["valid_accuracy"] for r in runs)
+            scored = None not in (r["valid_accuracy"] for r in runs)  # no validation cut: "-"
+            v = statistics.mean(100 * r["valid_accuracy"] for r in runs) if scored else None
             t = statistics.mean(100 * r["test_accuracy"] for r in runs)
             valid.append(v)
             test.append(t)
             seconds += sum(r["seconds"] for r in runs)
-            cells.append(f"{v:.1f} ({t:.1f}){'' if len(runs) == usual else f' [{len(runs)}]'}")
-        mean = f"{statistics.mean(valid):.2f} ({statistics.mean(test):.2f})" if valid else ""
+            shown = "-" if v is None else f"{v:.1f}"
+            cells.append(f"{shown} ({t:.1f}){'' if len(runs) == usual else f' [{len(runs)}]'}")
+        mean_valid = "-" if None in valid else f"{statistics.mean(valid):.2f}"
+        mean = f"{mean_valid} ({statistics.mean(test):.2f})" if valid else ""
         print(f"| {name} | " + " | ".join(cells) + f" | {mean} | {seconds:.0f} |")
 
 
@@ -121,6 +154,9 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="append one JSON line a run to this file")
     parser.add_argument("--name", default="", help="the runs' name in --log (default: the options set)")
     parser.add_argument("--table", action="store_true", help="print --log's means over seeds and stop")
+    parser.add_argument(
+        "--holdout", type=float, default=0.0, help="set aside this share of each train file, score it after training"
+    )
     args = parser.parse_args()
     if args.table:
         if args.log is None:
@@ -151,28 +187,34 @@ def main() -> None:
             runs = []
             for seed in seeds:
                 with tempfile.TemporaryDirectory() as out:
+                    data = root / train
+                    if args.holdout:
+                        data, aside = held_out(data, classes, args.holdout, seed, Path(out))
                     started = time.perf_counter()
                     pipeline = rnnkit.train(
-                        root / train,
+                        data,
                         test=str(root / test),
-                        classes=str(classes),
                         seed=seed,
-                        out=out,
+                        out=str(Path(out) / "run"),
+                        classes=str(classes),
                         quiet=True,
                         **({"preset": preset} if preset else {}),
                         **overrides,
                     )
                     seconds = time.perf_counter() - started
+                valid = pipeline.training["valid"]
+                if args.holdout:
+                    valid = {**pipeline.evaluate(aside), "held_out": True}
                 if args.log:
                     label = args.name or ",".join(args.set) or "defaults"
-                    log_run(args.log, label, name, seed, preset, pipeline, seconds)
+                    log_run(args.log, label, name, seed, preset, pipeline, seconds, valid)
                 runs.append(
                     (
                         pipeline.report["accuracy"] * 100,
                         pipeline.report["macro_f1"] * 100,
                         seconds,
                         "/".join(str(m["best_epoch"]) for m in pipeline.training["members"]),
-                        pipeline.training["valid"]["accuracy"] * 100,
+                        None if valid is None else valid["accuracy"] * 100,
                     )
                 )
             assert len(names) == len(pipeline.labels)

@@ -41,9 +41,9 @@ SHARED: tuple[Option, ...] = (
     Option("valid", "A validation file.", kind="file", auto="a cut of DATA"),
     Option(
         "valid_split",
-        "Share of DATA held out to choose the best epoch (a language model holds out the end of its text).",
+        "Share of DATA held out to choose the best epoch (a language model holds out the end of its text); 0, as "
+        "in a classifier's --preset fast: train on every row and keep the last epoch.",
         kind="float",
-        default=0.1,
         fraction=True,
     ),
     Option(

@@ -175,4 +175,5 @@ def test_ensemble_member_one_is_the_single_network_and_the_ensemble_round_trips(
     texts = ["Who wrote Hamlet ?", "How far is the moon ?"]
     np.testing.assert_array_equal(again.predict_proba(texts), ensemble.predict_proba(texts))
     assert again.evaluate(data / "trec_test.csv")["accuracy"] == pytest.approx(ensemble.report["accuracy"])
-    assert 0 <= ensemble.training["valid"]["accuracy"] <= 1
+    assert ensemble.training["valid"] is None  # the fast preset trains on every row: the training texts say
+    assert 0 <= ensemble.training["train_baseline"]["accuracy"] <= 1  # whether it beat always answering one class

@@ -50,7 +50,8 @@ def ensemble(tmp_path_factory):
     out = tmp_path_factory.mktemp("plots") / "clf"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RnnkitWarning)  # two epochs learn little, and say so
-        return rnnkit.train(DATA / "trec_train.csv", out=str(out), **{**CLASSIFY, "ensemble": 2}), out
+        options = {**CLASSIFY, "ensemble": 2, "valid_split": 0.1}  # a cut, for the validation lines
+        return rnnkit.train(DATA / "trec_train.csv", out=str(out), **options), out
 
 
 @pytest.fixture(scope="module")
@@ -73,6 +74,13 @@ def test_a_classifier_ensemble_draws_a_line_per_member(ensemble):
     assert len(loss.get_lines()) == 4  # training and validation loss of each member
     assert len(score.get_lines()) == 2 and score.get_title() == "validation macro-F1"
     assert [len(line.get_xdata()) for line in score.get_lines()] == [len(h) for h in histories]
+
+
+def test_without_validation_only_the_training_loss_is_drawn():
+    """The fast preset trains on every row: each epoch has a training loss and no score, so one panel."""
+    histories = [[{"epoch": e, "train_loss": 1 / e} for e in (1, 2, 3)] for _ in range(2)]
+    (loss,) = training_curves(histories, "macro_f1").axes
+    assert len(loss.get_lines()) == 2 and [list(line.get_xdata()) for line in loss.get_lines()] == [[1, 2, 3]] * 2
 
 
 def test_a_language_model_also_draws_its_loss_against_time(language_model):

@@ -149,7 +149,7 @@ def test_the_classifier_starts_from_the_pretrained_body_by_name_and_value(tmp_pa
     final = pipeline.model.state_dict()  # epoch 1 of gradual unfreezing trains the head only:
     assert all(torch.equal(final[name], value) for name, value in body.items())
     assert "zqxjk" in pipeline.vocab  # the vocabulary is the language model's: unlabelled words too
-    assert pipeline.training["pretraining"]["texts"] == 720 + 40
+    assert pipeline.training["pretraining"]["texts"] == pipeline.training["train_examples"] + 40  # no validation
     assert pipeline.training["options"]["schedule"] == "slanted" and pipeline.training["options"]["unfreeze"]
     assert pipeline.training["options"]["layer_decay"] == 2.6
     assert not (tmp_path / "run" / "pretrain").exists()  # a finished run leaves its model only

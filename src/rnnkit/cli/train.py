@@ -146,7 +146,8 @@ def train(data: tuple[str, ...], **options: Any) -> None:
     members = model.training["members"]
     epochs = ", ".join(f"{m['best_epoch']} of {len(m['history'])}" for m in members)
     kind = f"an ensemble of {len(members)} networks" if len(members) > 1 else "one network"
-    click.echo(f"model saved to {model.run_dir}  ({kind}; best epoch {epochs})")
+    kept = "best epoch" if model.training.get("valid") else "no validation, so the last epoch"
+    click.echo(f"model saved to {model.run_dir}  ({kind}; {kept} {epochs})")
     if model.training.get("out_of_time"):
         click.echo(f"stopped at --max-minutes {options['max_minutes']:g}, keeping the best epoch")
     for line in tasks.get(model.task).training_summary(model):

@@ -37,6 +37,9 @@ __all__ = [
 
 # The tasks that come with rnnkit, in the order the command line lists them: one line per task package.
 BUILTIN = ("classify", "lm", "tag", "translate")
+# The defaults of shared options that a task's table or preset may change (the classifier's fast preset trains on
+# every row): a plain option default could not tell a value given from one to replace.
+SHARED_DEFAULTS: dict[str, Any] = {"valid_split": 0.1}
 ENTRY_POINTS = "rnnkit.tasks"  # other packages' tasks: "name = package.module" in this entry point group
 
 
@@ -113,8 +116,8 @@ class Task:
 
     def resolve(self, options: Any) -> dict[str, Any]:
         """The defaults for ``options`` (a :class:`rnnkit.options.TrainOptions`), where they depend on other
-        options (a preset); by default :attr:`defaults`."""
-        return dict(self.defaults)
+        options (a preset); by default :attr:`defaults` over :data:`SHARED_DEFAULTS`."""
+        return {**SHARED_DEFAULTS, **self.defaults}
 
     def complete(self, options: Any) -> None:
         """Fill in what depends on other options once the defaults are in (a language model ties its decoder where

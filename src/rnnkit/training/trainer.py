@@ -198,6 +198,11 @@ def validation_summary(record: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid_"))
 
 
+def training_summary(record: dict[str, Any]) -> str:
+    """``train_loss 0.4643, train_accuracy 0.8460`` from an epoch's record: what there is to say without validation."""
+    return ", ".join(f"{k} {record[k]:.4f}" for k in ("train_loss", "train_accuracy") if k in record)
+
+
 def warmup_linear_decay(total_steps: int, warmup: float) -> Callable[[int], float]:
     """The learning-rate factor: a linear ramp over the first ``warmup`` of the steps, then down to 0."""
     ramp = max(1, round(total_steps * warmup))
@@ -556,7 +561,10 @@ class Loop:
             average.swap()
         record["best_epoch"] = result.best_epoch
         result.history.append(record)
-        self.said(f"epoch {epoch}: {validation_summary(record) or 'no validation set'}; best epoch {result.best_epoch}")
+        if task.has_validation:
+            self.said(f"epoch {epoch}: {validation_summary(record)}; best epoch {result.best_epoch}")
+        else:
+            self.said(f"epoch {epoch}: {training_summary(record)}; no validation: the last epoch is kept")
         if self.writes:
             write_log(self.run_dir, result.history)
         if self.run_dir is not None:

@@ -164,7 +164,7 @@ class Classify(Task):
         chosen = dict(PRESETS[preset])
         if options.model == "bag":
             chosen.pop("subwords", None)  # the bag of embeddings reads no sub-words, unless asked (and refused)
-        return {**self.defaults, **chosen, "preset": preset}
+        return {**super().resolve(options), **chosen, "preset": preset}
 
     def check(self, o: Any) -> None:
         if o.unlabeled and not (o.pretrain or o.self_train):

@@ -29,12 +29,14 @@ def format_report(report: dict[str, Any]) -> str:
 def training_summary(model: Any) -> list[str]:
     """The lines ``rnnkit train`` prints after a classifier's training."""
     lines = []
-    valid, always = model.training["valid"], model.training["valid_baseline"]
-    if valid is not None:
-        lines.append(
-            f"validation: accuracy {valid['accuracy']:.4f}, macro-F1 {valid['macro_f1']:.4f} "
-            f"(always {always['label']!r}: accuracy {always['accuracy']:.4f}, macro-F1 {always['macro_f1']:.4f})"
-        )
+    training = model.training
+    for key, where in (("valid", "validation"), ("train", "training texts (no validation cut)")):
+        scored, always = training.get(key), training.get(f"{key}_baseline")
+        if scored is not None and always is not None:
+            lines.append(
+                f"{where}: accuracy {scored['accuracy']:.4f}, macro-F1 {scored['macro_f1']:.4f} (always "
+                f"{always['label']!r}: accuracy {always['accuracy']:.4f}, macro-F1 {always['macro_f1']:.4f})"
+            )
     if model.report is not None:
         lines += [f"\ntest set {model.report['source']}:", format_report(model.report)]
     return [*lines, f'\nnext: rnnkit predict {model.run_dir} "some text"']

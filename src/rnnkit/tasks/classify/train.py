@@ -77,19 +77,25 @@ def class_labels(examples: Examples, label_names: list[str] | None, strict: bool
 
 
 def majority_baseline(
-    valid_report: dict[str, Any], valid_truth: np.ndarray, train_labels: list[str], labels: list[str], metric: str
+    report: dict[str, Any],
+    truth: np.ndarray,
+    train_labels: list[str],
+    labels: list[str],
+    metric: str,
+    where: str = "the validation cut",
 ) -> dict[str, Any]:
-    """The validation figures of always answering the most frequent training class, and a warning when the
-    model does no better: a network that learnt nothing still finishes, and only these figures show it."""
+    """The figures on ``where`` (the validation cut; without one, the training texts) of always answering the most
+    frequent training class, and a warning when the model does no better: a network that learnt nothing still
+    finishes, and only these figures show it."""
     counts = Counter(train_labels)
     majority = max(labels, key=lambda label: counts[label])
-    always = classification_report(valid_truth, np.full(len(valid_truth), labels.index(majority)), labels)
+    always = classification_report(truth, np.full(len(truth), labels.index(majority)), labels)
     baseline = {"label": majority, "accuracy": always["accuracy"], "macro_f1": always["macro_f1"]}
-    if valid_report[metric] <= baseline[metric] + 1e-9:
+    if report[metric] <= baseline[metric] + 1e-9:
         warnings.warn(
-            f"the model is no better than always answering {majority!r}: on the validation cut it scores "
-            f"macro-F1 {valid_report['macro_f1']:.3f} against {baseline['macro_f1']:.3f} and accuracy "
-            f"{valid_report['accuracy']:.3f} against {baseline['accuracy']:.3f}; train longer (--epochs), add data, "
+            f"the model is no better than always answering {majority!r}: on {where} it scores "
+            f"macro-F1 {report['macro_f1']:.3f} against {baseline['macro_f1']:.3f} and accuracy "
+            f"{report['accuracy']:.3f} against {baseline['accuracy']:.3f}; train longer (--epochs), add data, "
             f"or check that the labels fit the texts",
             RnnkitWarning,
             stacklevel=5,
@@ -324,6 +330,11 @@ def start_body(
     return pretraining
 
 
+def figures(report: dict[str, Any]) -> dict[str, float]:
+    """What the record keeps of a report: accuracy and macro-F1."""
+    return {k: report[k] for k in ("accuracy", "macro_f1")}
+
+
 def record_and_finish(
     model: torch.nn.Module,
     found: LabelledData,
@@ -335,22 +346,29 @@ def record_and_finish(
     pretraining: dict[str, Any] | None,
     self_training: dict[str, Any] | None,
 ) -> Pipeline:
-    """The record of the run (validation figures beside always answering the commonest class), the pipeline, and
-    the finish: saved, reported on the test file, its checkpoints removed."""
-    valid_report = baseline = None
+    """The record of the run (validation figures beside always answering the commonest class; without validation,
+    the training texts' figures beside it), the pipeline, and the finish: saved, reported on the test file, its
+    checkpoints removed."""
+    train_labels = [found.examples.labels[i] for i in texts.train_index]
+    valid_report = valid_baseline = train_report = train_baseline = None
     if texts.valid is not None:
         valid_report = evaluate_model(model, texts.valid, found.labels)
-        train_labels = [found.examples.labels[i] for i in texts.train_index]
         truth = texts.valid.labels.numpy()
-        baseline = majority_baseline(valid_report, truth, train_labels, found.labels, opts.metric)
+        valid_baseline = majority_baseline(valid_report, truth, train_labels, found.labels, opts.metric)
+    else:  # nothing held out (--valid-split 0): a network no better than the majority on its own texts learnt nothing
+        train_report = evaluate_model(model, texts.train, found.labels)
+        truth = texts.train.labels.numpy()
+        where = "its own training texts (there is no validation cut)"
+        train_baseline = majority_baseline(train_report, truth, train_labels, found.labels, opts.metric, where)
     training = {
         "data": found.source,
         "data_columns": found.columns,
         "options": settings(opts),
         "train_examples": len(texts.train_index),
         "valid_examples": 0 if texts.valid is None else len(texts.valid),
-        "valid": None if valid_report is None else {k: valid_report[k] for k in ("accuracy", "macro_f1")},
-        "valid_baseline": baseline,
+        "valid": None if valid_report is None else figures(valid_report),
+        "valid_baseline": valid_baseline,
+        **({"train": figures(train_report), "train_baseline": train_baseline} if train_report is not None else {}),
         "members": members,
         **({"pretraining": pretraining} if pretraining is not None else {}),
         **({"self_training": self_training} if self_training is not None else {}),
@@ -423,6 +441,13 @@ def warn_about_pseudo_labels(opts: TrainOptions, kept: np.ndarray, counts: dict[
         )
 
 
+def trained_on(train: int, valid: EncodedTexts | None) -> str:
+    """``5,400 train / 600 validation texts``, or, with no validation cut, that every text is trained on."""
+    if valid is None:
+        return f"all {train:,} texts trained on, no validation: the last epoch is kept"
+    return f"{train:,} train / {len(valid):,} validation texts"
+
+
 def fit_classifier(
     model: torch.nn.Module,
     train: EncodedTexts,
@@ -438,8 +463,8 @@ def fit_classifier(
     ``train`` texts come from; ``stage`` names the networks in the progress bar."""
     opts, count = fit.opts, len(members_of(model))
     say(
-        f"{stage}training on {source} ({len(train)} train / {0 if fit.valid is None else len(fit.valid)} validation "
-        f"texts, {len(fit.labels)} classes, {fit.vocab_size} words; {count} network{'s' if count > 1 else ''}) -> "
+        f"{stage}training on {source} ({trained_on(len(train), fit.valid)}, {len(fit.labels)} classes, "
+        f"{fit.vocab_size} words; {count} network{'s' if count > 1 else ''}) -> "
         f"{run_dir}",
         quiet=opts.quiet,
     )

@@ -57,7 +57,7 @@ class Translation(Task):
 
     def resolve(self, options: Any) -> dict[str, Any]:
         """With ``--max-minutes`` and no ``--epochs``, the minutes say how long: the steps are planned from them."""
-        defaults = dict(self.defaults)
+        defaults = super().resolve(options)
         if options.max_minutes is not None and options.epochs is None:
             del defaults["epochs"]
         return defaults

@@ -138,6 +138,8 @@ def test_a_classifiers_preset_fills_the_options_not_given():
     assert accurate.preset == "accurate" and ensemble_members(accurate, 5_000) == AUTO_ENSEMBLE
     assert ensemble_members(accurate, 50_000) == 1  # a large data set trains one network either way
     assert train_options(None, {"preset": "accurate", "ensemble": 2}).ensemble == 2  # an option given wins
+    assert (fast.valid_split, accurate.valid_split) == (0.0, 0.1)  # fast trains on every row
+    assert train_options(None, {"valid_split": 0.2}).valid_split == 0.2
     for name, value in PRESETS["fast"].items():
         assert getattr(fast, name) == value
     assert train_options(None, {"task": "tag"}).preset is None

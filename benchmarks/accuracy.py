@@ -21,6 +21,7 @@ valid_split=0, training on every row) can be compared on texts that none of them
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import statistics
 import tempfile
@@ -70,8 +71,6 @@ def show(runs: list[tuple], i: int, digits: int = 1) -> str:
 def held_out(train: Path, classes: Path, share: float, seed: int, out: Path) -> tuple[Path, Examples]:
     """``train`` less a stratified ``share`` of its rows (cut by ``seed``), written as ``out``/train.csv with the
     labels as the file gives them, and the rows set aside, with the classes' names as labels."""
-    import csv
-
     raw = read_examples(train)
     named = read_examples(train, label_names=read_class_names(classes))
     kept, aside = stratified_split(raw.labels, share, seed)

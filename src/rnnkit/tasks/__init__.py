@@ -31,8 +31,8 @@ from typing import Any
 from rnnkit.errors import RnnkitError
 
 __all__ = [
-    "BUILTIN", "Option", "Task", "build", "get", "get_or_none", "names", "register", "registered", "task_of_config",
-    "unregister",
+    "BUILTIN", "SHARED_DEFAULTS", "Option", "Task", "build", "get", "get_or_none", "names", "register", "registered",
+    "task_of_config", "unregister",
 ]  # fmt: skip
 
 # The tasks that come with rnnkit, in the order the command line lists them: one line per task package.

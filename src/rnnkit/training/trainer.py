@@ -198,7 +198,7 @@ def validation_summary(record: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k.startswith("valid_"))
 
 
-def training_summary(record: dict[str, Any]) -> str:
+def train_summary(record: dict[str, Any]) -> str:
     """``train_loss 0.4643, train_accuracy 0.8460`` from an epoch's record: what there is to say without validation."""
     return ", ".join(f"{k} {record[k]:.4f}" for k in ("train_loss", "train_accuracy") if k in record)
 
@@ -564,7 +564,7 @@ class Loop:
         if task.has_validation:
             self.said(f"epoch {epoch}: {validation_summary(record)}; best epoch {result.best_epoch}")
         else:
-            self.said(f"epoch {epoch}: {training_summary(record)}; no validation: the last epoch is kept")
+            self.said(f"epoch {epoch}: {train_summary(record)}; no validation: the last epoch is kept")
         if self.writes:
             write_log(self.run_dir, result.history)
         if self.run_dir is not None:
